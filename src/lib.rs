@@ -1,0 +1,33 @@
+//! kinesim: a deterministic simulator of Amazon Kinesis that runs natively and in the browser.
+//!
+//! # Module map
+//! - [`sim`]: the simulation kernel: integer simulated time ([`sim::SimTime`]), a seeded forkable RNG
+//!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
+//! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
+//!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
+//! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
+//!   simulated time.
+//!
+//! # Determinism
+//! The core never reads a real clock, never draws OS randomness, never iterates a hash map and never uses floats
+//! in decisions (`tests/tidy.rs` enforces it). The same seed and the same commands give the same event log hash
+//! natively and on wasm32 (`tests/determinism.rs`, `tests/wasm_determinism.rs`).
+//!
+//! ```
+//! use kinesim::{Command, World, WorldConfig};
+//! use kinesim::sim::SimTime;
+//!
+//! let mut world = World::new(WorldConfig::with_seed(7));
+//! world.apply(SimTime::ZERO, Command::StartTicker { name: "tick".into(), period_ms: 1_000, jitter_ms: 0 })?;
+//! world.advance_to(SimTime::from_millis(3_500));
+//! assert_eq!(world.poll_timeout(), Some(SimTime::from_millis(4_000)));
+//! # Ok::<(), kinesim::CommandError>(())
+//! ```
+
+pub mod sim;
+pub mod world;
+
+#[cfg(all(target_arch = "wasm32", feature = "ui"))]
+pub mod ui;
+
+pub use world::{Command, CommandError, ErrorKind, Event, EventKind, Reply, World, WorldConfig};

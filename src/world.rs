@@ -1,0 +1,892 @@
+//! The `World`: the one owner of all simulation state.
+//!
+//! The shell hands it commands together with the current simulated time ([`World::apply`]), moves time forward
+//! ([`World::advance_to`], [`World::step`]) and asks when the world next needs to run ([`World::poll_timeout`]).
+//! Everything the world does is recorded in an event log whose running SHA-256 ([`World::event_log_hash`]) is the
+//! fingerprint of a run: the same seed and the same commands give the same hash, natively and on wasm32.
+//!
+//! Services (Data Streams, Firehose, Analytics) plug in here as they are built; the kernel commands below
+//! (notes, alarms, tickers, random draws) are what scripted scenarios and the UI's clock demo drive today.
+#![deny(clippy::float_arithmetic)]
+
+use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+/// Longest timer name, in Unicode characters.
+pub const TIMER_NAME_LENGTH_MAX_CHARS: u32 = 128;
+/// Longest RNG stream name, in Unicode characters.
+pub const RNG_STREAM_NAME_LENGTH_MAX_CHARS: u32 = 128;
+/// Longest note, in Unicode characters.
+pub const NOTE_LENGTH_MAX_CHARS: u32 = 1_024;
+/// Latest a timer may be set ahead of now, in milliseconds (366 days: past Kinesis's longest retention, 8,760 h).
+pub const TIMER_DELAY_MAX_MS: u64 = 366 * 24 * 60 * 60 * 1_000;
+/// Most named RNG streams a world keeps.
+pub const RNG_STREAMS_MAX: u32 = 1_024;
+/// Default bound on pending timers.
+pub const TIMERS_PENDING_MAX_DEFAULT: u32 = 100_000;
+/// Default number of most recent events kept in memory (all events, kept or not, are in the hash).
+pub const EVENTS_RETAINED_MAX_DEFAULT: u32 = 10_000;
+
+/// How a world is set up. Part of a run's identity: the same configuration and commands give the same run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorldConfig {
+    /// The root seed every random decision derives from.
+    pub seed: u64,
+    /// What calendar time simulated time zero stands for.
+    pub epoch: DisplayEpoch,
+    /// Bound on pending timers; scheduling past it is refused.
+    pub timers_pending_max: u32,
+    /// How many of the most recent events stay readable through [`World::events`].
+    pub events_retained_max: u32,
+}
+
+impl WorldConfig {
+    /// Defaults with the given seed.
+    pub fn with_seed(seed: u64) -> Self {
+        WorldConfig {
+            seed,
+            epoch: DisplayEpoch::DEFAULT,
+            timers_pending_max: TIMERS_PENDING_MAX_DEFAULT,
+            events_retained_max: EVENTS_RETAINED_MAX_DEFAULT,
+        }
+    }
+}
+
+/// An input to the world. Serializable so runs can be scripted, journaled and replayed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Command {
+    /// Writes a note into the event log (an annotation in a scenario or a lesson).
+    Note {
+        /// 1..=1024 characters.
+        text: String,
+    },
+    /// Fires once, `delay_ms` after now.
+    SetAlarm {
+        /// Unique among pending alarms and running tickers; 1..=128 characters.
+        name: String,
+        /// 0..=[`TIMER_DELAY_MAX_MS`].
+        delay_ms: u64,
+    },
+    /// Fires every `period_ms` plus a random `0..=jitter_ms`, drawn from the ticker's own RNG stream.
+    StartTicker {
+        /// Unique among pending alarms and running tickers; 1..=128 characters.
+        name: String,
+        /// 1..=[`TIMER_DELAY_MAX_MS`].
+        period_ms: u64,
+        /// 0..=[`TIMER_DELAY_MAX_MS`].
+        jitter_ms: u64,
+    },
+    /// Cancels the alarm or stops the ticker with this name.
+    Cancel {
+        /// The alarm's or ticker's name.
+        name: String,
+    },
+    /// Draws a uniform number in `0..bound` from the named RNG stream (forked from the root seed by name).
+    Draw {
+        /// 1..=128 characters.
+        stream: String,
+        /// At least 1.
+        bound: u64,
+    },
+}
+
+/// What a successful command returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Reply {
+    /// Done; nothing to return.
+    Done,
+    /// A timer was scheduled and will fire at `due`.
+    Scheduled {
+        /// When it fires.
+        due: SimTime,
+    },
+    /// The number drawn.
+    Drawn {
+        /// In `0..bound`.
+        value: u64,
+    },
+}
+
+/// Why a command was refused. The world is unchanged apart from the event that records the refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandError {
+    /// The kind of problem, named as AWS names its error types.
+    pub kind: ErrorKind,
+    /// What is wrong and what to change.
+    pub message: String,
+}
+
+/// Kinds of refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorKind {
+    /// A value is malformed or out of range.
+    InvalidArgumentException,
+    /// A limit on how many things may exist was reached.
+    LimitExceededException,
+    /// The named thing does not exist.
+    ResourceNotFoundException,
+    /// The named thing already exists.
+    ResourceInUseException,
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+impl CommandError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        CommandError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One entry of the event log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// When it happened.
+    pub at: SimTime,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum EventKind {
+    /// A note was written.
+    Note {
+        /// Its text.
+        text: String,
+    },
+    /// An alarm was set.
+    AlarmSet {
+        /// Its name.
+        name: String,
+        /// When it fires.
+        due: SimTime,
+    },
+    /// An alarm fired.
+    AlarmFired {
+        /// Its name.
+        name: String,
+    },
+    /// A ticker started.
+    TickerStarted {
+        /// Its name.
+        name: String,
+        /// Base period.
+        period_ms: u64,
+        /// Largest extra random delay.
+        jitter_ms: u64,
+        /// Its first firing.
+        due: SimTime,
+    },
+    /// A ticker fired and was re-armed.
+    TickerFired {
+        /// Its name.
+        name: String,
+        /// How many times it has fired, this one included.
+        count: u64,
+        /// Its next firing.
+        next_due: SimTime,
+    },
+    /// An alarm or ticker was cancelled.
+    Cancelled {
+        /// Its name.
+        name: String,
+    },
+    /// A number was drawn.
+    Drawn {
+        /// The RNG stream.
+        stream: String,
+        /// The exclusive upper bound.
+        bound: u64,
+        /// The number.
+        value: u64,
+    },
+    /// A command was refused.
+    Rejected {
+        /// The refusal.
+        error: CommandError,
+    },
+}
+
+/// What a timer does when it fires.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum TimerAction {
+    Alarm { name: String },
+    Ticker { name: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Ticker {
+    period_ms: u64,
+    jitter_ms: u64,
+    count: u64,
+    timer: TimerId,
+    rng: SimRng,
+}
+
+/// A pending alarm or ticker, as the UI lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingTimer<'a> {
+    /// The alarm's or ticker's name.
+    pub name: &'a str,
+    /// When it fires next.
+    pub due: SimTime,
+    /// Whether it repeats.
+    pub repeating: bool,
+}
+
+/// How far an [`World::advance_to_bounded`] call got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Advance {
+    /// Timers fired by this call.
+    pub fired: u32,
+    /// Whether the world reached the requested time (false when the firing budget ran out first).
+    pub reached: bool,
+}
+
+/// All simulation state of one run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct World {
+    config: WorldConfig,
+    now: SimTime,
+    rng: SimRng,
+    timers: TimerQueue<TimerAction>,
+    alarms: BTreeMap<String, TimerId>,
+    tickers: BTreeMap<String, Ticker>,
+    streams: BTreeMap<String, SimRng>,
+    events: VecDeque<Event>,
+    event_count: u64,
+    #[serde(with = "hex_digest")]
+    event_log_digest: [u8; 32],
+}
+
+impl World {
+    /// A new run at simulated time zero.
+    pub fn new(config: WorldConfig) -> Self {
+        World {
+            rng: SimRng::new(config.seed),
+            timers: TimerQueue::new(config.timers_pending_max),
+            config,
+            now: SimTime::ZERO,
+            alarms: BTreeMap::new(),
+            tickers: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            events: VecDeque::new(),
+            event_count: 0,
+            event_log_digest: [0; 32],
+        }
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &WorldConfig {
+        &self.config
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// When the world next needs to run: the earliest pending timer, if any.
+    pub fn poll_timeout(&self) -> Option<SimTime> {
+        self.timers.next_due()
+    }
+
+    /// Moves time forward to `now`, then applies `command` at `now`.
+    ///
+    /// Time never goes backwards: a `now` earlier than the world's current time is taken as the current time.
+    /// A refused command changes nothing but the event log, which records the refusal.
+    pub fn apply(&mut self, now: SimTime, command: Command) -> Result<Reply, CommandError> {
+        self.advance_to(now);
+        let result = self.execute(command);
+        if let Err(error) = &result {
+            self.record(EventKind::Rejected {
+                error: error.clone(),
+            });
+        }
+        result
+    }
+
+    /// Moves time forward to `now`, firing every timer due at or before it in (due time, scheduling) order.
+    /// Returns how many fired.
+    pub fn advance_to(&mut self, now: SimTime) -> u32 {
+        self.advance_to_bounded(now, u32::MAX).fired
+    }
+
+    /// Like [`World::advance_to`], but fires at most `firings_max` timers, so a shell can bound the work of one
+    /// frame. When the budget runs out first the world stops at the last fired timer's time and
+    /// [`Advance::reached`] is false; calling again continues exactly where it stopped, so how time is sliced never
+    /// changes the run.
+    pub fn advance_to_bounded(&mut self, now: SimTime, firings_max: u32) -> Advance {
+        let mut fired = 0u32;
+        while fired < firings_max {
+            let Some(timer) = self.timers.pop_due(now) else {
+                self.now = self.now.max(now);
+                return Advance {
+                    fired,
+                    reached: true,
+                };
+            };
+            self.now = self.now.max(timer.due);
+            self.fire(timer.payload);
+            fired += 1;
+        }
+        let reached = self.timers.next_due().is_none_or(|due| due > now);
+        if reached {
+            self.now = self.now.max(now);
+        }
+        Advance { fired, reached }
+    }
+
+    /// Jumps to the next pending timer and fires every timer due at that instant. Returns the new time, or `None`
+    /// (and changes nothing) when no timer is pending.
+    pub fn step(&mut self) -> Option<SimTime> {
+        let due = self.timers.next_due()?;
+        self.advance_to(due);
+        Some(self.now)
+    }
+
+    /// The most recent events, oldest first (at most [`WorldConfig::events_retained_max`]).
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> + ExactSizeIterator {
+        self.events.iter()
+    }
+
+    /// How many events the run has recorded in all, including those no longer retained.
+    pub fn event_count(&self) -> u64 {
+        self.event_count
+    }
+
+    /// The fingerprint of the run so far: a SHA-256 chain over the JSON line of every event, in lowercase hex.
+    pub fn event_log_hash(&self) -> String {
+        hex_digest::encode(&self.event_log_digest)
+    }
+
+    /// Pending alarms and tickers in firing order.
+    pub fn pending_timers(&self) -> impl Iterator<Item = PendingTimer<'_>> {
+        self.timers.iter().map(|(_, due, action)| match action {
+            TimerAction::Alarm { name } => PendingTimer {
+                name,
+                due,
+                repeating: false,
+            },
+            TimerAction::Ticker { name } => PendingTimer {
+                name,
+                due,
+                repeating: true,
+            },
+        })
+    }
+
+    /// Calendar time (ISO 8601, UTC) of the current simulated time.
+    pub fn now_iso8601(&self) -> String {
+        self.config.epoch.iso8601_at(self.now)
+    }
+
+    fn execute(&mut self, command: Command) -> Result<Reply, CommandError> {
+        match command {
+            Command::Note { text } => {
+                check_length("text", &text, NOTE_LENGTH_MAX_CHARS)?;
+                self.record(EventKind::Note { text });
+                Ok(Reply::Done)
+            }
+            Command::SetAlarm { name, delay_ms } => {
+                self.check_new_timer_name(&name)?;
+                check_delay("delayMs", delay_ms, 0)?;
+                let due = self.now.saturating_add(SimDuration::from_millis(delay_ms));
+                let timer = self.schedule(due, TimerAction::Alarm { name: name.clone() })?;
+                self.alarms.insert(name.clone(), timer);
+                self.record(EventKind::AlarmSet { name, due });
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StartTicker {
+                name,
+                period_ms,
+                jitter_ms,
+            } => {
+                self.check_new_timer_name(&name)?;
+                check_delay("periodMs", period_ms, 1)?;
+                check_delay("jitterMs", jitter_ms, 0)?;
+                let mut rng = self.rng.fork(&format!("ticker/{name}"));
+                let due = self.now.saturating_add(SimDuration::from_millis(
+                    period_ms + rng.below(jitter_ms + 1),
+                ));
+                let timer = self.schedule(due, TimerAction::Ticker { name: name.clone() })?;
+                self.tickers.insert(
+                    name.clone(),
+                    Ticker {
+                        period_ms,
+                        jitter_ms,
+                        count: 0,
+                        timer,
+                        rng,
+                    },
+                );
+                self.record(EventKind::TickerStarted {
+                    name,
+                    period_ms,
+                    jitter_ms,
+                    due,
+                });
+                Ok(Reply::Scheduled { due })
+            }
+            Command::Cancel { name } => {
+                let timer = if let Some(timer) = self.alarms.remove(&name) {
+                    timer
+                } else if let Some(ticker) = self.tickers.remove(&name) {
+                    ticker.timer
+                } else {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceNotFoundException,
+                        format!("No alarm or ticker named {name} is pending."),
+                    ));
+                };
+                self.timers.cancel(timer);
+                self.record(EventKind::Cancelled { name });
+                Ok(Reply::Done)
+            }
+            Command::Draw { stream, bound } => {
+                check_length("stream", &stream, RNG_STREAM_NAME_LENGTH_MAX_CHARS)?;
+                if bound == 0 {
+                    return Err(CommandError::new(
+                        ErrorKind::InvalidArgumentException,
+                        "bound must be at least 1: a draw returns a number in 0..bound.",
+                    ));
+                }
+                let value = self.draw(&stream, bound)?;
+                self.record(EventKind::Drawn {
+                    stream,
+                    bound,
+                    value,
+                });
+                Ok(Reply::Drawn { value })
+            }
+        }
+    }
+
+    fn draw(&mut self, stream: &str, bound: u64) -> Result<u64, CommandError> {
+        if let Some(rng) = self.streams.get_mut(stream) {
+            return Ok(rng.below(bound));
+        }
+        if self.streams.len() >= RNG_STREAMS_MAX as usize {
+            return Err(CommandError::new(
+                ErrorKind::LimitExceededException,
+                format!(
+                    "A world keeps at most {RNG_STREAMS_MAX} RNG streams; draw from an existing stream instead."
+                ),
+            ));
+        }
+        let mut rng = self.rng.fork(&format!("stream/{stream}"));
+        let value = rng.below(bound);
+        self.streams.insert(stream.to_string(), rng);
+        Ok(value)
+    }
+
+    fn check_new_timer_name(&self, name: &str) -> Result<(), CommandError> {
+        check_length("name", name, TIMER_NAME_LENGTH_MAX_CHARS)?;
+        if self.alarms.contains_key(name) || self.tickers.contains_key(name) {
+            return Err(CommandError::new(
+                ErrorKind::ResourceInUseException,
+                format!(
+                    "An alarm or ticker named {name} is already pending; cancel it first or pick another name."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn schedule(&mut self, due: SimTime, action: TimerAction) -> Result<TimerId, CommandError> {
+        self.timers.schedule(due, action).map_err(|full| {
+            CommandError::new(
+                ErrorKind::LimitExceededException,
+                format!(
+                    "The world already has {} pending timers, its limit; cancel some first.",
+                    full.timers_pending_max
+                ),
+            )
+        })
+    }
+
+    fn fire(&mut self, action: TimerAction) {
+        match action {
+            TimerAction::Alarm { name } => {
+                self.alarms.remove(&name);
+                self.record(EventKind::AlarmFired { name });
+            }
+            TimerAction::Ticker { name } => {
+                let Some(mut ticker) = self.tickers.remove(&name) else {
+                    return; // stopped: its timer was cancelled with it, so this cannot happen
+                };
+                ticker.count += 1;
+                let delay_ms = ticker.period_ms + ticker.rng.below(ticker.jitter_ms + 1);
+                let next_due = self.now.saturating_add(SimDuration::from_millis(delay_ms));
+                // The fired timer left the queue just now, so there is room to re-arm it.
+                let Ok(timer) = self
+                    .timers
+                    .schedule(next_due, TimerAction::Ticker { name: name.clone() })
+                else {
+                    return;
+                };
+                ticker.timer = timer;
+                let count = ticker.count;
+                self.tickers.insert(name.clone(), ticker);
+                self.record(EventKind::TickerFired {
+                    name,
+                    count,
+                    next_due,
+                });
+            }
+        }
+    }
+
+    fn record(&mut self, kind: EventKind) {
+        let event = Event {
+            seq: self.event_count,
+            at: self.now,
+            kind,
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(self.event_log_digest);
+        // Serializing plain structs of strings and integers cannot fail.
+        if let Ok(line) = serde_json::to_vec(&event) {
+            hasher.update(&line);
+        }
+        hasher.update(b"\n");
+        self.event_log_digest.copy_from_slice(&hasher.finalize());
+        self.event_count += 1;
+        if self.config.events_retained_max == 0 {
+            return;
+        }
+        if self.events.len() >= self.config.events_retained_max as usize {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+}
+
+fn check_length(field: &str, value: &str, length_max_chars: u32) -> Result<(), CommandError> {
+    let chars = value.chars().count();
+    if chars == 0 || chars > length_max_chars as usize {
+        return Err(CommandError::new(
+            ErrorKind::InvalidArgumentException,
+            format!("{field} must be 1 to {length_max_chars} characters long; it has {chars}."),
+        ));
+    }
+    Ok(())
+}
+
+fn check_delay(field: &str, value_ms: u64, value_min_ms: u64) -> Result<(), CommandError> {
+    if value_ms < value_min_ms || value_ms > TIMER_DELAY_MAX_MS {
+        return Err(CommandError::new(
+            ErrorKind::InvalidArgumentException,
+            format!(
+                "{field} must be between {value_min_ms} and {TIMER_DELAY_MAX_MS} milliseconds; it is {value_ms}."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The digest is stored as hex text in snapshots.
+mod hex_digest {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn encode(bytes: &[u8; 32]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        if text.len() != 64 || !text.is_ascii() {
+            return Err(D::Error::custom("event log digest must be 64 hex digits"));
+        }
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| D::Error::custom("event log digest must be 64 hex digits"))?;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::from_millis(ms)
+    }
+
+    #[test]
+    fn alarms_fire_at_their_due_time_in_order() {
+        let mut w = World::new(WorldConfig::with_seed(1));
+        w.apply(
+            t(0),
+            Command::SetAlarm {
+                name: "b".into(),
+                delay_ms: 200,
+            },
+        )
+        .unwrap();
+        w.apply(
+            t(50),
+            Command::SetAlarm {
+                name: "a".into(),
+                delay_ms: 100,
+            },
+        )
+        .unwrap();
+        assert_eq!(w.poll_timeout(), Some(t(150)));
+        assert_eq!(w.step(), Some(t(150)));
+        assert_eq!(w.advance_to(t(1_000)), 1);
+        assert_eq!(w.now(), t(1_000));
+        let fired: Vec<(u64, String)> = w
+            .events()
+            .filter_map(|e| match &e.kind {
+                EventKind::AlarmFired { name } => Some((e.at.as_millis(), name.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fired, vec![(150, "a".to_string()), (200, "b".to_string())]);
+        assert_eq!(w.poll_timeout(), None);
+        assert_eq!(w.step(), None);
+    }
+
+    #[test]
+    fn tickers_repeat_with_bounded_jitter_until_cancelled() {
+        let mut w = World::new(WorldConfig::with_seed(5));
+        w.apply(
+            t(0),
+            Command::StartTicker {
+                name: "tick".into(),
+                period_ms: 1_000,
+                jitter_ms: 100,
+            },
+        )
+        .unwrap();
+        w.advance_to(t(10_000));
+        let times: Vec<u64> = w
+            .events()
+            .filter(|e| matches!(e.kind, EventKind::TickerFired { .. }))
+            .map(|e| e.at.as_millis())
+            .collect();
+        assert!(times.len() >= 9, "{times:?}");
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!((1_000..=1_100).contains(&gap), "gap {gap} in {times:?}");
+        }
+        w.apply(
+            t(10_000),
+            Command::Cancel {
+                name: "tick".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(w.poll_timeout(), None);
+        let count = w.event_count();
+        w.advance_to(t(100_000));
+        assert_eq!(w.event_count(), count, "a cancelled ticker stays quiet");
+    }
+
+    #[test]
+    fn bad_commands_are_refused_with_a_reason_and_change_nothing_else() {
+        let mut w = World::new(WorldConfig::with_seed(1));
+        let err = w
+            .apply(
+                t(0),
+                Command::Draw {
+                    stream: "s".into(),
+                    bound: 0,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgumentException);
+        let err = w
+            .apply(
+                t(0),
+                Command::Note {
+                    text: String::new(),
+                },
+            )
+            .unwrap_err();
+        assert!(err.message.contains("1 to 1024"), "{err}");
+        let err = w
+            .apply(
+                t(0),
+                Command::Cancel {
+                    name: "nope".into(),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ResourceNotFoundException);
+        let err = w
+            .apply(
+                t(0),
+                Command::StartTicker {
+                    name: "x".into(),
+                    period_ms: 0,
+                    jitter_ms: 0,
+                },
+            )
+            .unwrap_err();
+        assert!(err.message.contains("periodMs"), "{err}");
+        let err = w
+            .apply(
+                t(0),
+                Command::SetAlarm {
+                    name: "x".into(),
+                    delay_ms: u64::MAX,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgumentException);
+        w.apply(
+            t(0),
+            Command::SetAlarm {
+                name: "x".into(),
+                delay_ms: 5,
+            },
+        )
+        .unwrap();
+        let err = w
+            .apply(
+                t(0),
+                Command::StartTicker {
+                    name: "x".into(),
+                    period_ms: 5,
+                    jitter_ms: 0,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::ResourceInUseException);
+        assert_eq!(w.pending_timers().count(), 1);
+        assert!(w.events().all(|e| matches!(
+            e.kind,
+            EventKind::Rejected { .. } | EventKind::AlarmSet { .. }
+        )));
+    }
+
+    #[test]
+    fn the_timer_limit_is_enforced() {
+        let mut config = WorldConfig::with_seed(1);
+        config.timers_pending_max = 2;
+        let mut w = World::new(config);
+        for name in ["a", "b"] {
+            w.apply(
+                t(0),
+                Command::SetAlarm {
+                    name: name.into(),
+                    delay_ms: 10,
+                },
+            )
+            .unwrap();
+        }
+        let err = w
+            .apply(
+                t(0),
+                Command::SetAlarm {
+                    name: "c".into(),
+                    delay_ms: 10,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::LimitExceededException);
+        assert_eq!(w.pending_timers().count(), 2);
+    }
+
+    #[test]
+    fn time_never_goes_backwards() {
+        let mut w = World::new(WorldConfig::with_seed(1));
+        w.advance_to(t(500));
+        w.apply(
+            t(100),
+            Command::Note {
+                text: "late".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(w.now(), t(500));
+        assert_eq!(w.events().last().map(|e| e.at), Some(t(500)));
+    }
+
+    #[test]
+    fn bounded_advance_stops_at_the_budget_and_resumes() {
+        let mut w = World::new(WorldConfig::with_seed(1));
+        w.apply(
+            t(0),
+            Command::StartTicker {
+                name: "fast".into(),
+                period_ms: 1,
+                jitter_ms: 0,
+            },
+        )
+        .unwrap();
+        let a = w.advance_to_bounded(t(1_000), 10);
+        assert_eq!(
+            a,
+            Advance {
+                fired: 10,
+                reached: false
+            }
+        );
+        assert_eq!(w.now(), t(10));
+        let b = w.advance_to_bounded(t(1_000), u32::MAX);
+        assert_eq!(
+            b,
+            Advance {
+                fired: 990,
+                reached: true
+            }
+        );
+        assert_eq!(w.now(), t(1_000));
+    }
+
+    #[test]
+    fn old_events_roll_off_but_stay_in_the_hash() {
+        let mut config = WorldConfig::with_seed(1);
+        config.events_retained_max = 3;
+        let mut w = World::new(config);
+        let mut hashes = Vec::new();
+        for i in 0..5 {
+            w.apply(
+                t(i),
+                Command::Note {
+                    text: format!("n{i}"),
+                },
+            )
+            .unwrap();
+            hashes.push(w.event_log_hash());
+        }
+        assert_eq!(w.events().len(), 3);
+        assert_eq!(w.events().next().map(|e| e.seq), Some(2));
+        assert_eq!(w.event_count(), 5);
+        hashes.dedup();
+        assert_eq!(hashes.len(), 5, "every event changes the hash");
+    }
+
+    #[test]
+    fn calendar_time_follows_the_display_epoch() {
+        let mut w = World::new(WorldConfig::with_seed(1));
+        w.advance_to(t(61_500));
+        assert_eq!(w.now_iso8601(), "2026-01-01T00:01:01.500Z");
+    }
+}
