@@ -3,6 +3,8 @@
 //! # Module map
 //! - [`sim`]: the simulation kernel: integer simulated time ([`sim::SimTime`]), a seeded forkable RNG
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
+//! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
+//!   numbers and per-shard throughput limits on simulated time.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
@@ -25,6 +27,7 @@
 //! ```
 
 pub mod sim;
+pub mod streams;
 pub mod world;
 
 #[cfg(all(target_arch = "wasm32", feature = "ui"))]

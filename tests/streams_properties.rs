@@ -1,0 +1,73 @@
+//! Properties of the Data Streams building blocks: routing covers the hash space exactly, sequence numbers keep
+//! their order as text, and no one-second window of a shard ever holds more than its write limits.
+#![cfg(not(target_arch = "wasm32"))]
+
+use kinesim::sim::SimTime;
+use kinesim::streams::hash_key::{HASH_KEY_MAX, even_split, partition_key_hash};
+use kinesim::streams::sequence::{SHARD_CREATED_MS_MAX, SHARD_ORDINAL_MAX, SequenceNumber};
+use kinesim::streams::throughput::{
+    SHARD_WRITE_BYTES_PER_S_MAX, SHARD_WRITE_RECORDS_PER_S_MAX, WriteWindow,
+};
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn a_new_streams_shards_cover_the_hash_space_exactly(shards in 1u32..=10_000) {
+        let ranges = even_split(shards);
+        prop_assert_eq!(ranges.len(), shards as usize);
+        prop_assert_eq!(ranges[0].starting, 0);
+        prop_assert_eq!(ranges[ranges.len() - 1].ending, HASH_KEY_MAX);
+        for pair in ranges.windows(2) {
+            prop_assert!(pair[0].starting <= pair[0].ending);
+            prop_assert!(pair[0].is_adjacent_to(&pair[1]));
+        }
+    }
+
+    #[test]
+    fn every_partition_key_lands_in_exactly_one_shard(key in "\\PC{1,256}", shards in 1u32..=64) {
+        let hash = partition_key_hash(&key);
+        let holders = even_split(shards).iter().filter(|r| r.contains(hash)).count();
+        prop_assert_eq!(holders, 1);
+    }
+
+    #[test]
+    fn sequence_numbers_round_trip_and_sort_as_text(
+        a in (0..=SHARD_CREATED_MS_MAX, 0..=SHARD_ORDINAL_MAX, any::<u64>(), 0u64..1_000_000),
+        b in (0..=SHARD_CREATED_MS_MAX, 0..=SHARD_ORDINAL_MAX, any::<u64>(), 0u64..1_000_000),
+    ) {
+        let x = SequenceNumber::new(a.0, a.1, a.2, a.3).expect("in range");
+        let y = SequenceNumber::new(b.0, b.1, b.2, b.3).expect("in range");
+        prop_assert_eq!(SequenceNumber::parse(&x.to_string()), Some(x));
+        prop_assert_eq!(x.cmp(&y), x.to_string().cmp(&y.to_string()));
+    }
+
+    #[test]
+    fn no_one_second_window_exceeds_the_write_limits(
+        puts in prop::collection::vec((0u64..50, 1u64..200_000, 1u64..20), 1..400)
+    ) {
+        let mut window = WriteWindow::new();
+        let mut now_ms = 0;
+        let mut accepted = Vec::new();
+        for (gap_ms, bytes, records) in puts {
+            now_ms += gap_ms;
+            let ok = window.try_accept(
+                SimTime::from_millis(now_ms),
+                bytes,
+                records,
+                SHARD_WRITE_BYTES_PER_S_MAX,
+                SHARD_WRITE_RECORDS_PER_S_MAX,
+            );
+            if ok {
+                accepted.push((now_ms, bytes, records));
+            }
+        }
+        for &(start, _, _) in &accepted {
+            let (bytes, records) = accepted
+                .iter()
+                .filter(|(ms, _, _)| (start..start + 1_000).contains(ms))
+                .fold((0, 0), |(b, r), &(_, bytes, records)| (b + bytes, r + records));
+            prop_assert!(bytes <= SHARD_WRITE_BYTES_PER_S_MAX, "{bytes} bytes in the second from {start} ms");
+            prop_assert!(records <= SHARD_WRITE_RECORDS_PER_S_MAX, "{records} records from {start} ms");
+        }
+    }
+}
