@@ -5,6 +5,7 @@
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
+//! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
@@ -26,6 +27,7 @@
 //! # Ok::<(), kinesim::CommandError>(())
 //! ```
 
+pub mod api;
 pub mod sim;
 pub mod streams;
 pub mod world;

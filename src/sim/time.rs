@@ -173,6 +173,25 @@ pub fn format_unix_ms_iso8601(unix_ms: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
 }
 
+/// Formats Unix milliseconds as Java's `Date.toString()` does in UTC (`Thu Jan 01 00:00:10 UTC 2026`), the form
+/// AWS uses in some error messages. Milliseconds are dropped.
+pub fn format_unix_ms_java_date(unix_ms: u64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_ms / MILLIS_PER_DAY;
+    let in_day_ms = unix_ms % MILLIS_PER_DAY;
+    let (year, month, day) = civil_from_days(days);
+    // Both indices are small by construction (below 7 and 12).
+    let weekday = WEEKDAYS[usize::try_from(days % 7).unwrap_or(0)];
+    let month_name = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    let h = in_day_ms / MILLIS_PER_HOUR;
+    let m = (in_day_ms % MILLIS_PER_HOUR) / MILLIS_PER_MINUTE;
+    let s = (in_day_ms % MILLIS_PER_MINUTE) / MILLIS_PER_SECOND;
+    format!("{weekday} {month_name} {day:02} {h:02}:{m:02}:{s:02} UTC {year}")
+}
+
 /// Year, month (1..=12) and day (1..=31) of the day `days` after 1970-01-01.
 ///
 /// Howard Hinnant's `civil_from_days`, restricted to non-negative day numbers, in unsigned integers.
@@ -212,6 +231,19 @@ mod tests {
         assert_eq!(
             format_unix_ms_iso8601(4_102_444_800_000),
             "2100-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn java_date_text_matches_known_days() {
+        assert_eq!(
+            format_unix_ms_java_date(1_767_225_610_999),
+            "Thu Jan 01 00:00:10 UTC 2026"
+        );
+        assert_eq!(format_unix_ms_java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            format_unix_ms_java_date(951_782_400_000),
+            "Tue Feb 29 00:00:00 UTC 2000"
         );
     }
 

@@ -1,8 +1,14 @@
-//! Kinesis Data Streams building blocks: routing by hash key, sequence numbers, and per-shard throughput limits.
-//!
-//! The stream and shard state machine and the AWS-shaped API are built on these (issue 3).
+//! Kinesis Data Streams: routing by hash key, sequence numbers, per-shard throughput limits, and the service that
+//! holds streams, shards and records on simulated time.
 #![deny(clippy::float_arithmetic)]
 
+pub mod error;
 pub mod hash_key;
+pub mod metrics;
 pub mod sequence;
+pub mod service;
 pub mod throughput;
+pub mod token;
+
+pub use error::{ErrorType, KinesisError};
+pub use service::DataStreams;

@@ -1,0 +1,48 @@
+//! AWS-shaped APIs: one dispatch entry point per service, taking the operation name (as in `X-Amz-Target`) and
+//! the JSON body and returning the JSON response or an AWS error. The UI, the JS API and the tests all go
+//! through here.
+
+pub mod kinesis;
+pub mod wire;
+
+use crate::streams::KinesisError;
+use serde_json::{Value, json};
+
+/// An HTTP-shaped answer: status and JSON body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// 200 on success, 400 for client errors, 500 for internal failures.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl ApiResponse {
+    /// A 200 with `value` as the body; `Value::Null` stands for AWS's empty body (operations without output).
+    pub fn ok(value: &Value) -> Self {
+        ApiResponse {
+            status: 200,
+            body: if value.is_null() {
+                String::new()
+            } else {
+                value.to_string()
+            },
+        }
+    }
+
+    /// An AWS error body: `{"__type": ..., "message": ...}`; `Message` for SerializationException, as AWS
+    /// writes it; no message at all when there is none (UnknownOperationException, a body that is not JSON).
+    pub fn error(error: &KinesisError) -> Self {
+        use crate::streams::ErrorType;
+        let kind = error.error_type.as_str();
+        let body = match error.error_type {
+            _ if error.message.is_empty() => json!({ "__type": kind }),
+            ErrorType::SerializationException => json!({"__type": kind, "Message": error.message}),
+            _ => json!({"__type": kind, "message": error.message}),
+        };
+        ApiResponse {
+            status: error.error_type.http_status(),
+            body: body.to_string(),
+        }
+    }
+}

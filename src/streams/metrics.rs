@@ -1,0 +1,125 @@
+//! Per-shard metrics per simulated minute, under CloudWatch's names.
+
+use crate::sim::SimTime;
+use crate::sim::time::MILLIS_PER_MINUTE;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Minutes of metrics a shard keeps (CloudWatch keeps 1-minute data for 15 days; the simulator keeps one day).
+pub const METRIC_MINUTES_KEPT: u64 = 24 * 60;
+
+/// The metrics the simulator records, named as in CloudWatch's `AWS/Kinesis` namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Metric {
+    /// Bytes put (data plus partition key).
+    IncomingBytes,
+    /// Records put.
+    IncomingRecords,
+    /// Records refused by the shard write limit.
+    WriteProvisionedThroughputExceeded,
+    /// GetRecords calls refused by the shard read limits.
+    ReadProvisionedThroughputExceeded,
+    /// Age of the oldest record returned by GetRecords (maximum over the minute).
+    GetRecordsIteratorAgeMilliseconds,
+    /// PutRecords entries refused by throttling.
+    PutRecordsThrottledRecords,
+}
+
+impl Metric {
+    /// CloudWatch's metric name.
+    pub fn cloudwatch_name(self) -> &'static str {
+        match self {
+            Metric::IncomingBytes => "IncomingBytes",
+            Metric::IncomingRecords => "IncomingRecords",
+            Metric::WriteProvisionedThroughputExceeded => "WriteProvisionedThroughputExceeded",
+            Metric::ReadProvisionedThroughputExceeded => "ReadProvisionedThroughputExceeded",
+            Metric::GetRecordsIteratorAgeMilliseconds => "GetRecords.IteratorAgeMilliseconds",
+            Metric::PutRecordsThrottledRecords => "PutRecords.ThrottledRecords",
+        }
+    }
+
+    /// Whether the minute's value is a maximum (otherwise a sum).
+    pub fn is_max(self) -> bool {
+        self == Metric::GetRecordsIteratorAgeMilliseconds
+    }
+}
+
+/// One shard's metrics, per minute of simulated time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardMetrics {
+    minutes: BTreeMap<(u64, Metric), u64>,
+}
+
+impl ShardMetrics {
+    fn slot(&mut self, now: SimTime, metric: Metric) -> &mut u64 {
+        let minute = now.as_millis() / MILLIS_PER_MINUTE;
+        if let Some(&(oldest, _)) = self.minutes.keys().next()
+            && oldest + METRIC_MINUTES_KEPT <= minute
+        {
+            let keep_from = minute + 1 - METRIC_MINUTES_KEPT;
+            self.minutes = self.minutes.split_off(&(keep_from, Metric::IncomingBytes));
+        }
+        self.minutes.entry((minute, metric)).or_insert(0)
+    }
+
+    /// Adds `value` to this minute's sum.
+    pub fn add(&mut self, now: SimTime, metric: Metric, value: u64) {
+        let slot = self.slot(now, metric);
+        *slot = slot.saturating_add(value);
+    }
+
+    /// Raises this minute's maximum to `value`.
+    pub fn max(&mut self, now: SimTime, metric: Metric, value: u64) {
+        let slot = self.slot(now, metric);
+        *slot = (*slot).max(value);
+    }
+
+    /// (minute start, metric, value) in time order.
+    pub fn iter(&self) -> impl Iterator<Item = (SimTime, Metric, u64)> + '_ {
+        self.minutes.iter().map(|(&(minute, metric), &v)| {
+            (SimTime::from_millis(minute * MILLIS_PER_MINUTE), metric, v)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_and_maxima_per_minute_and_old_minutes_roll_off() {
+        let mut m = ShardMetrics::default();
+        m.add(SimTime::from_millis(1_000), Metric::IncomingRecords, 2);
+        m.add(SimTime::from_millis(59_999), Metric::IncomingRecords, 3);
+        m.add(SimTime::from_millis(60_000), Metric::IncomingRecords, 1);
+        m.max(
+            SimTime::from_millis(60_000),
+            Metric::GetRecordsIteratorAgeMilliseconds,
+            7,
+        );
+        m.max(
+            SimTime::from_millis(60_001),
+            Metric::GetRecordsIteratorAgeMilliseconds,
+            5,
+        );
+        let rows: Vec<_> = m.iter().collect();
+        assert_eq!(
+            rows,
+            vec![
+                (SimTime::ZERO, Metric::IncomingRecords, 5),
+                (SimTime::from_millis(60_000), Metric::IncomingRecords, 1),
+                (
+                    SimTime::from_millis(60_000),
+                    Metric::GetRecordsIteratorAgeMilliseconds,
+                    7
+                ),
+            ]
+        );
+        m.add(
+            SimTime::from_millis(MILLIS_PER_MINUTE * (METRIC_MINUTES_KEPT + 1)),
+            Metric::IncomingBytes,
+            1,
+        );
+        assert_eq!(m.iter().count(), 1);
+    }
+}

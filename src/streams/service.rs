@@ -1,0 +1,1343 @@
+//! The Data Streams service: streams, shards, records, iterators, retention and throughput on simulated time.
+//!
+//! Every operation takes the current simulated time. Status changes (CREATING to ACTIVE, DELETING to gone) and
+//! retention are functions of time, applied at the start of each call and by [`DataStreams::advance`], so what a
+//! caller sees never depends on how often the world polled.
+
+use super::error::{ACCOUNT_ID, ErrorType, KinesisError, REGION};
+use super::hash_key::{HashKeyRange, even_split, partition_key_hash};
+use super::metrics::{Metric, ShardMetrics};
+use super::sequence::{SHARD_ORDINAL_MAX, SequenceNumber};
+use super::throughput::{
+    MIB_BYTES, ReadBudget, ReadRefusal, SHARD_READ_BYTES_PER_S_MAX, SHARD_READ_CALLS_PER_S_MAX,
+    SHARD_WRITE_BYTES_PER_S_MAX, SHARD_WRITE_RECORDS_PER_S_MAX, WriteWindow,
+};
+use super::token;
+use crate::sim::time::format_unix_ms_java_date;
+use crate::sim::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Most shards a stream may have (AWS: 10,000 per stream).
+pub const STREAM_SHARDS_MAX: u32 = 10_000;
+/// Default account shard limit (AWS: 500 in us-east-1, us-west-2 and eu-west-1).
+pub const ACCOUNT_SHARD_LIMIT_DEFAULT: u32 = 500;
+/// On-demand streams an account may have (AWS default: 50).
+pub const ON_DEMAND_STREAM_COUNT_LIMIT_DEFAULT: u32 = 50;
+/// Shards a new on-demand stream starts with.
+pub const ON_DEMAND_INITIAL_SHARDS: u32 = 4;
+/// Default retention, in hours (AWS: 24).
+pub const RETENTION_HOURS_DEFAULT: u32 = 24;
+/// Shortest retention, in hours (AWS: 24).
+pub const RETENTION_HOURS_MIN: u32 = 24;
+/// Longest retention, in hours (AWS: 8,760, one year).
+pub const RETENTION_HOURS_MAX: u32 = 8_760;
+/// How long an iterator stays valid after it was issued, in ms (AWS: 5 minutes).
+pub const ITERATOR_TTL_MS: u64 = 300_000;
+/// How long a ListShards `NextToken` stays valid, in ms (AWS: 300 s).
+pub const NEXT_TOKEN_TTL_MS: u64 = 300_000;
+/// Most records one GetRecords call returns (AWS: 10,000).
+pub const GET_RECORDS_LIMIT_MAX: u32 = 10_000;
+/// Most bytes one GetRecords call returns (AWS: 10 MiB).
+pub const GET_RECORDS_BYTES_MAX: u64 = 10 * MIB_BYTES;
+/// Largest record, data plus partition key, in bytes (AWS classic: 1 MiB).
+pub const RECORD_BYTES_MAX: u64 = MIB_BYTES;
+/// Most tags on a stream (AWS: 50).
+pub const STREAM_TAGS_MAX: u32 = 50;
+/// Default simulated time a new stream spends CREATING, in ms.
+pub const CREATE_DELAY_MS_DEFAULT: u64 = 10_000;
+/// Default simulated time a deleted stream spends DELETING, in ms.
+pub const DELETE_DELAY_MS_DEFAULT: u64 = 10_000;
+/// Most streams an account may have here (AWS has no documented per-account stream limit for provisioned
+/// streams; the simulator bounds memory).
+pub const STREAMS_MAX: u32 = 1_000;
+
+/// Service-wide settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamsConfig {
+    /// Simulated ms a new stream stays CREATING.
+    pub create_delay_ms: u64,
+    /// Simulated ms a deleted stream stays DELETING.
+    pub delete_delay_ms: u64,
+    /// Open shards the account may have in all.
+    pub account_shard_limit: u32,
+    /// On-demand streams the account may have.
+    pub on_demand_stream_count_limit: u32,
+    /// Whether new streams enforce per-shard throughput limits (on by default, as on AWS).
+    pub throughput_limits_default: bool,
+    /// Key that seals iterators and tokens (from the run's seed).
+    pub token_key: u64,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        StreamsConfig {
+            create_delay_ms: CREATE_DELAY_MS_DEFAULT,
+            delete_delay_ms: DELETE_DELAY_MS_DEFAULT,
+            account_shard_limit: ACCOUNT_SHARD_LIMIT_DEFAULT,
+            on_demand_stream_count_limit: ON_DEMAND_STREAM_COUNT_LIMIT_DEFAULT,
+            throughput_limits_default: true,
+            token_key: 0,
+        }
+    }
+}
+
+/// A stream's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamStatus {
+    /// Being created.
+    Creating,
+    /// Readable and writable.
+    Active,
+    /// Being deleted.
+    Deleting,
+}
+
+impl StreamStatus {
+    /// AWS's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamStatus::Creating => "CREATING",
+            StreamStatus::Active => "ACTIVE",
+            StreamStatus::Deleting => "DELETING",
+        }
+    }
+}
+
+/// Capacity mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StreamMode {
+    /// You choose the shard count.
+    Provisioned,
+    /// Capacity follows traffic.
+    OnDemand,
+}
+
+impl StreamMode {
+    /// AWS's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamMode::Provisioned => "PROVISIONED",
+            StreamMode::OnDemand => "ON_DEMAND",
+        }
+    }
+}
+
+/// One stored record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Position in its shard, from 0.
+    pub index: u64,
+    /// When it was accepted.
+    pub arrival: SimTime,
+    /// Its partition key.
+    pub partition_key: String,
+    /// Its data.
+    pub data: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Shard {
+    ordinal: u32,
+    range: HashKeyRange,
+    created_at: SimTime,
+    parent: Option<u32>,
+    adjacent_parent: Option<u32>,
+    closed_at: Option<SimTime>,
+    records: VecDeque<Record>,
+    /// Index of the next record to be written; `records` holds `next_index - records.len() .. next_index`.
+    next_index: u64,
+    write: WriteWindow,
+    read: ReadBudget,
+    metrics: ShardMetrics,
+}
+
+impl Shard {
+    fn new(ordinal: u32, range: HashKeyRange, created_at: SimTime) -> Self {
+        Shard {
+            ordinal,
+            range,
+            created_at,
+            parent: None,
+            adjacent_parent: None,
+            closed_at: None,
+            records: VecDeque::new(),
+            next_index: 0,
+            write: WriteWindow::new(),
+            read: ReadBudget::new(),
+            metrics: ShardMetrics::default(),
+        }
+    }
+
+    fn first_index(&self) -> u64 {
+        self.next_index - self.records.len() as u64
+    }
+
+    fn is_open(&self) -> bool {
+        self.closed_at.is_none()
+    }
+
+    fn trim(&mut self, now: SimTime, retention: SimDuration) {
+        while self
+            .records
+            .front()
+            .is_some_and(|r| r.arrival.saturating_add(retention) <= now)
+        {
+            self.records.pop_front();
+        }
+    }
+
+    /// Position of the first record arriving at or after `at`, or the tip.
+    fn index_at_time(&self, at: SimTime) -> u64 {
+        let skip = self.records.partition_point(|r| r.arrival < at);
+        self.first_index() + skip as u64
+    }
+}
+
+/// The id AWS gives the shard with this ordinal: `shardId-000000000007`.
+pub fn shard_id(ordinal: u32) -> String {
+    format!("shardId-{ordinal:012}")
+}
+
+/// The ordinal a shard id names, read as AWS reads it: the digits after the last `-` (or the whole id), at most
+/// 2,147,483,647, so `shardId-000000000007`, `shardId-7` and `7` all name shard 7.
+pub fn parse_shard_id(id: &str) -> Option<u32> {
+    let digits = id.rsplit('-').next().unwrap_or(id);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > 10 {
+        return None;
+    }
+    let ordinal: u64 = significant.parse().unwrap_or(0);
+    if ordinal > 2_147_483_647 {
+        return None;
+    }
+    u32::try_from(ordinal).ok()
+}
+
+/// The ARN of a stream.
+pub fn stream_arn(name: &str) -> String {
+    format!("arn:aws:kinesis:{REGION}:{ACCOUNT_ID}:stream/{name}")
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Stream {
+    name: String,
+    incarnation: u64,
+    created_at: SimTime,
+    active_at: SimTime,
+    deleting_since: Option<SimTime>,
+    gone_at: SimTime,
+    mode: StreamMode,
+    retention_hours: u32,
+    shards: Vec<Shard>,
+    tags: BTreeMap<String, String>,
+    throughput_limits: bool,
+}
+
+impl Stream {
+    fn status(&self, now: SimTime) -> StreamStatus {
+        if self.deleting_since.is_some() {
+            StreamStatus::Deleting
+        } else if now < self.active_at {
+            StreamStatus::Creating
+        } else {
+            StreamStatus::Active
+        }
+    }
+
+    fn retention(&self) -> SimDuration {
+        SimDuration::from_hours(u64::from(self.retention_hours))
+    }
+
+    fn open_shard_count(&self) -> u32 {
+        u32::try_from(self.shards.iter().filter(|s| s.is_open()).count()).unwrap_or(u32::MAX)
+    }
+
+    fn require_active(&self, now: SimTime) -> Result<(), KinesisError> {
+        match self.status(now) {
+            StreamStatus::Active => Ok(()),
+            status => Err(KinesisError::stream_not_active(&self.name, status.as_str())),
+        }
+    }
+
+    fn sequence_number(&self, shard: &Shard, index: u64) -> SequenceNumber {
+        SequenceNumber {
+            shard_created_ms: shard.created_at.as_millis(),
+            shard_ordinal: shard.ordinal,
+            record_index: index,
+            stream_incarnation: self.incarnation,
+        }
+    }
+
+    fn shard(&self, id: &str) -> Option<&Shard> {
+        self.shards.get(usize::try_from(parse_shard_id(id)?).ok()?)
+    }
+
+    fn shard_for_hash(&self, hash: u128) -> Option<usize> {
+        self.shards
+            .iter()
+            .position(|s| s.is_open() && s.range.contains(hash))
+    }
+}
+
+/// A stream as DescribeStream and DescribeStreamSummary show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamView {
+    /// Name.
+    pub name: String,
+    /// ARN.
+    pub arn: String,
+    /// Status now.
+    pub status: StreamStatus,
+    /// Capacity mode.
+    pub mode: StreamMode,
+    /// Retention in hours.
+    pub retention_hours: u32,
+    /// When it was created.
+    pub created_at: SimTime,
+    /// Open shards.
+    pub open_shard_count: u32,
+    /// Whether throughput limits are enforced.
+    pub throughput_limits: bool,
+}
+
+/// A shard as ListShards and DescribeStream show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardView {
+    /// `shardId-...`.
+    pub shard_id: String,
+    /// The shard it was split from or merged from.
+    pub parent_shard_id: Option<String>,
+    /// The other parent of a merge.
+    pub adjacent_parent_shard_id: Option<String>,
+    /// Its hash keys.
+    pub hash_key_range: HashKeyRange,
+    /// Sequence number of its first record.
+    pub starting_sequence_number: String,
+    /// Sequence number of its last record, once closed.
+    pub ending_sequence_number: Option<String>,
+}
+
+/// What a successful put returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutResult {
+    /// Where the record went.
+    pub shard_id: String,
+    /// Its sequence number.
+    pub sequence_number: String,
+}
+
+/// One entry of a PutRecords request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutEntry {
+    /// Data bytes.
+    pub data: Vec<u8>,
+    /// Partition key.
+    pub partition_key: String,
+    /// Explicit hash key, already parsed.
+    pub explicit_hash_key: Option<u128>,
+}
+
+/// The five shard iterator types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IteratorType {
+    /// At a sequence number.
+    AtSequenceNumber,
+    /// Right after a sequence number.
+    AfterSequenceNumber,
+    /// At the oldest record kept.
+    TrimHorizon,
+    /// After the newest record.
+    Latest,
+    /// At the first record that arrived at or after a time.
+    AtTimestamp,
+}
+
+/// A GetShardIterator request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IteratorRequest<'a> {
+    /// Shard id.
+    pub shard_id: &'a str,
+    /// Type.
+    pub iterator_type: IteratorType,
+    /// For AT_/AFTER_SEQUENCE_NUMBER.
+    pub starting_sequence_number: Option<&'a str>,
+    /// For AT_TIMESTAMP: Unix ms.
+    pub timestamp_unix_ms: Option<u64>,
+}
+
+/// What GetRecords returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GetRecordsResult {
+    /// (sequence number, record) in shard order.
+    pub records: Vec<(String, Record)>,
+    /// Where to continue; `None` at the end of a closed shard.
+    pub next_shard_iterator: Option<String>,
+    /// How far behind the newest record the reader is, in ms (0: caught up).
+    pub millis_behind_latest: u64,
+}
+
+/// A page of ListShards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardPage {
+    /// The shards.
+    pub shards: Vec<ShardView>,
+    /// Token for the next page.
+    pub next_token: Option<String>,
+}
+
+/// How ListShards selects shards (ShardFilter).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShardFilter {
+    /// All shards after this id.
+    AfterShardId(String),
+    /// Shards open at the trim horizon.
+    AtTrimHorizon,
+    /// All shards still kept (open or closed within retention).
+    FromTrimHorizon,
+    /// Shards open now.
+    AtLatest,
+    /// Shards open at a time (Unix ms).
+    AtTimestamp(u64),
+    /// Shards open at or created after a time (Unix ms).
+    FromTimestamp(u64),
+}
+
+/// The whole Data Streams service of one account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DataStreams {
+    config: StreamsConfig,
+    epoch_unix_ms: u64,
+    streams: BTreeMap<String, Stream>,
+    incarnations: u64,
+}
+
+impl DataStreams {
+    /// An account with no streams. `epoch_unix_ms` is the calendar time of simulated zero (for AT_TIMESTAMP).
+    pub fn new(config: StreamsConfig, epoch_unix_ms: u64) -> Self {
+        DataStreams {
+            config,
+            epoch_unix_ms,
+            streams: BTreeMap::new(),
+            incarnations: 0,
+        }
+    }
+
+    /// The service settings.
+    pub fn config(&self) -> &StreamsConfig {
+        &self.config
+    }
+
+    /// Applies everything time does up to `now`: finished deletions disappear, expired records are freed.
+    pub fn advance(&mut self, now: SimTime) {
+        self.streams
+            .retain(|_, s| s.deleting_since.is_none() || now < s.gone_at);
+        for stream in self.streams.values_mut() {
+            let retention = stream.retention();
+            for shard in &mut stream.shards {
+                shard.trim(now, retention);
+            }
+        }
+    }
+
+    /// When time next changes something a caller could see without calling: a stream becoming ACTIVE or
+    /// disappearing.
+    pub fn next_transition(&self, now: SimTime) -> Option<SimTime> {
+        self.streams
+            .values()
+            .filter_map(|s| match s.deleting_since {
+                Some(_) => Some(s.gone_at),
+                None => (now < s.active_at).then_some(s.active_at),
+            })
+            .filter(|&t| t > now)
+            .min()
+    }
+
+    fn stream(&self, name: &str) -> Result<&Stream, KinesisError> {
+        self.streams
+            .get(name)
+            .ok_or_else(|| KinesisError::stream_not_found(name))
+    }
+
+    fn stream_mut(&mut self, name: &str) -> Result<&mut Stream, KinesisError> {
+        self.streams
+            .get_mut(name)
+            .ok_or_else(|| KinesisError::stream_not_found(name))
+    }
+
+    fn open_shards_in_account(&self) -> u32 {
+        self.streams
+            .values()
+            .map(|s| s.open_shard_count())
+            .fold(0u32, u32::saturating_add)
+    }
+
+    fn on_demand_streams(&self) -> u32 {
+        u32::try_from(
+            self.streams
+                .values()
+                .filter(|s| s.mode == StreamMode::OnDemand)
+                .count(),
+        )
+        .unwrap_or(u32::MAX)
+    }
+
+    /// CreateStream. `shard_count` is checked against the limits before anything is allocated.
+    pub fn create_stream(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        shard_count: Option<u64>,
+        mode: StreamMode,
+    ) -> Result<(), KinesisError> {
+        self.advance(now);
+        let shards = match (mode, shard_count) {
+            (StreamMode::OnDemand, _) => u64::from(ON_DEMAND_INITIAL_SHARDS),
+            (StreamMode::Provisioned, Some(n)) => n,
+            (StreamMode::Provisioned, None) => {
+                return Err(KinesisError::new(
+                    ErrorType::ValidationException,
+                    "1 validation error detected: Value null at 'shardCount' failed to satisfy constraint: \
+                     Member must not be null",
+                ));
+            }
+        };
+        if self.streams.contains_key(name) {
+            return Err(KinesisError::new(
+                ErrorType::ResourceInUseException,
+                format!("Stream {name} under account {ACCOUNT_ID} already exists."),
+            ));
+        }
+        let open = u64::from(self.open_shards_in_account());
+        let limit = u64::from(self.config.account_shard_limit);
+        if shards > u64::from(STREAM_SHARDS_MAX) || open + shards > limit {
+            return Err(KinesisError::limit_exceeded(format!(
+                "This request would exceed the shard limit for the account {ACCOUNT_ID} in {REGION}. \
+                 Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that \
+                 would have resulted from this request: {shards}. Refer to the AWS Service Limits page \
+                 (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and \
+                 how to request higher limits."
+            )));
+        }
+        if mode == StreamMode::OnDemand
+            && self.on_demand_streams() >= self.config.on_demand_stream_count_limit
+        {
+            return Err(KinesisError::limit_exceeded(format!(
+                "This request would exceed the on-demand stream count limit of {} for the account {ACCOUNT_ID} \
+                 in {REGION}.",
+                self.config.on_demand_stream_count_limit
+            )));
+        }
+        if u32::try_from(self.streams.len()).unwrap_or(u32::MAX) >= STREAMS_MAX {
+            return Err(KinesisError::limit_exceeded(format!(
+                "kinesim keeps at most {STREAMS_MAX} streams in an account; delete one first."
+            )));
+        }
+        // Bounded above: at most STREAM_SHARDS_MAX.
+        let shards = u32::try_from(shards).unwrap_or(STREAM_SHARDS_MAX);
+        self.incarnations += 1;
+        let active_at = now.saturating_add(SimDuration::from_millis(self.config.create_delay_ms));
+        let stream = Stream {
+            name: name.to_string(),
+            incarnation: self.incarnations,
+            created_at: now,
+            active_at,
+            deleting_since: None,
+            gone_at: SimTime::MAX,
+            mode,
+            retention_hours: RETENTION_HOURS_DEFAULT,
+            shards: even_split(shards)
+                .into_iter()
+                .zip(0u32..)
+                .map(|(range, ordinal)| Shard::new(ordinal, range, now))
+                .collect(),
+            tags: BTreeMap::new(),
+            throughput_limits: self.config.throughput_limits_default,
+        };
+        self.streams.insert(name.to_string(), stream);
+        Ok(())
+    }
+
+    /// DeleteStream: DELETING for the configured delay, then gone. Allowed in any state but DELETING.
+    pub fn delete_stream(&mut self, now: SimTime, name: &str) -> Result<(), KinesisError> {
+        self.advance(now);
+        let delay = SimDuration::from_millis(self.config.delete_delay_ms);
+        let stream = self.stream_mut(name)?;
+        if stream.deleting_since.is_some() {
+            return Err(KinesisError::stream_not_found(name));
+        }
+        stream.deleting_since = Some(now);
+        stream.gone_at = now.saturating_add(delay);
+        Ok(())
+    }
+
+    /// A stream's summary.
+    pub fn describe(&mut self, now: SimTime, name: &str) -> Result<StreamView, KinesisError> {
+        self.advance(now);
+        let s = self.stream(name)?;
+        Ok(StreamView {
+            name: s.name.clone(),
+            arn: stream_arn(&s.name),
+            status: s.status(now),
+            mode: s.mode,
+            retention_hours: s.retention_hours,
+            created_at: s.created_at,
+            open_shard_count: s.open_shard_count(),
+            throughput_limits: s.throughput_limits,
+        })
+    }
+
+    /// Stream names in order, starting after `exclusive_start`, at most `limit`; and whether more follow.
+    pub fn list_streams(
+        &mut self,
+        now: SimTime,
+        limit: u32,
+        exclusive_start: Option<&str>,
+    ) -> (Vec<StreamView>, bool) {
+        self.advance(now);
+        let names: Vec<String> = self
+            .streams
+            .keys()
+            .filter(|n| exclusive_start.is_none_or(|start| n.as_str() > start))
+            .cloned()
+            .collect();
+        let more = names.len() > limit as usize;
+        let views = names
+            .iter()
+            .take(limit as usize)
+            .filter_map(|n| self.describe(now, n).ok())
+            .collect();
+        (views, more)
+    }
+
+    /// Shards of a stream (for DescribeStream): all kept shards in id order after `exclusive_start_shard_id`,
+    /// at most `limit`; and whether more follow.
+    pub fn describe_shards(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        limit: u32,
+        exclusive_start_shard_id: Option<&str>,
+    ) -> Result<(Vec<ShardView>, bool), KinesisError> {
+        self.advance(now);
+        let s = self.stream(name)?;
+        if s.status(now) != StreamStatus::Active {
+            // AWS lists no shards while a stream is CREATING or DELETING.
+            return Ok((Vec::new(), false));
+        }
+        let after = exclusive_start_shard_id.map(|id| parse_shard_id(id).unwrap_or(u32::MAX));
+        let mut shards: Vec<ShardView> = s
+            .shards
+            .iter()
+            .filter(|sh| after.is_none_or(|a| sh.ordinal > a))
+            .map(|sh| shard_view(s, sh))
+            .collect();
+        let more = shards.len() > limit as usize;
+        shards.truncate(limit as usize);
+        Ok((shards, more))
+    }
+
+    /// ListShards, first page or continued from a `NextToken`.
+    pub fn list_shards(
+        &mut self,
+        now: SimTime,
+        name_or_token: ListShardsFrom<'_>,
+        max_results: u32,
+        filter: Option<ShardFilter>,
+    ) -> Result<ShardPage, KinesisError> {
+        self.advance(now);
+        let (name, offset, filter) = match name_or_token {
+            ListShardsFrom::Stream {
+                name,
+                exclusive_start_shard_id,
+            } => {
+                let filter = match (exclusive_start_shard_id, filter) {
+                    (Some(id), None) => Some(ShardFilter::AfterShardId(id.to_string())),
+                    (_, f) => f,
+                };
+                (name.to_string(), 0u32, filter)
+            }
+            ListShardsFrom::Token(text) => self.open_next_token(now, text)?,
+        };
+        let s = self.stream(&name)?;
+        let epoch = self.epoch_unix_ms;
+        let to_sim = |unix_ms: u64| SimTime::from_millis(unix_ms.saturating_sub(epoch));
+        let retention = s.retention();
+        let horizon = SimTime::from_millis(now.as_millis().saturating_sub(retention.as_millis()));
+        let selected: Vec<&Shard> = s
+            .shards
+            .iter()
+            .filter(|sh| match &filter {
+                None => true,
+                Some(ShardFilter::AfterShardId(id)) => {
+                    sh.ordinal > parse_shard_id(id).unwrap_or(u32::MAX)
+                }
+                Some(ShardFilter::AtLatest) => sh.is_open(),
+                Some(ShardFilter::AtTrimHorizon) => open_at(sh, horizon),
+                Some(ShardFilter::FromTrimHorizon) => true,
+                Some(ShardFilter::AtTimestamp(t)) => open_at(sh, to_sim(*t)),
+                Some(ShardFilter::FromTimestamp(t)) => sh.closed_at.is_none_or(|c| c > to_sim(*t)),
+            })
+            .collect();
+        let start = offset as usize;
+        let end = start
+            .saturating_add(max_results as usize)
+            .min(selected.len());
+        let shards = selected
+            .get(start..end)
+            .unwrap_or(&[])
+            .iter()
+            .map(|sh| shard_view(s, sh))
+            .collect();
+        let next_token = (end < selected.len()).then(|| {
+            let filter_text = filter.as_ref().map(filter_to_text).unwrap_or_default();
+            token::seal(
+                self.config.token_key,
+                &[
+                    "ls",
+                    &name,
+                    &s.incarnation.to_string(),
+                    &end.to_string(),
+                    &now.as_millis().to_string(),
+                    &filter_text,
+                ],
+            )
+        });
+        Ok(ShardPage { shards, next_token })
+    }
+
+    fn open_next_token(
+        &self,
+        now: SimTime,
+        text: &str,
+    ) -> Result<(String, u32, Option<ShardFilter>), KinesisError> {
+        let invalid = || KinesisError::invalid_argument(format!("NextToken {text} is invalid."));
+        let fields = token::open(self.config.token_key, text).ok_or_else(invalid)?;
+        let [kind, name, incarnation, offset, issued, filter] = fields.as_slice() else {
+            return Err(invalid());
+        };
+        if kind != "ls" {
+            return Err(invalid());
+        }
+        let issued_ms: u64 = issued.parse().map_err(|_| invalid())?;
+        if now.as_millis() >= issued_ms.saturating_add(NEXT_TOKEN_TTL_MS) {
+            return Err(KinesisError::new(
+                ErrorType::ExpiredNextTokenException,
+                "The timestamp on the NextToken has expired. Please make a new ListShards request.",
+            ));
+        }
+        let stream = self.stream(name)?;
+        if stream.incarnation.to_string() != *incarnation {
+            return Err(KinesisError::stream_not_found(name));
+        }
+        let offset = offset.parse().map_err(|_| invalid())?;
+        Ok((name.clone(), offset, filter_from_text(filter)))
+    }
+
+    /// Tags of a stream in key order, after `exclusive_start_key`, at most `limit`; and whether more follow.
+    pub fn list_tags(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        exclusive_start_key: Option<&str>,
+        limit: u32,
+    ) -> Result<(Vec<(String, String)>, bool), KinesisError> {
+        self.advance(now);
+        let s = self.stream(name)?;
+        let tags: Vec<(String, String)> = s
+            .tags
+            .iter()
+            .filter(|(k, _)| exclusive_start_key.is_none_or(|start| k.as_str() > start))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let more = tags.len() > limit as usize;
+        Ok((tags.into_iter().take(limit as usize).collect(), more))
+    }
+
+    /// AddTagsToStream.
+    pub fn add_tags(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), KinesisError> {
+        self.advance(now);
+        let s = self.stream_mut(name)?;
+        if s.deleting_since.is_some() {
+            return Err(KinesisError::stream_not_active(name, "DELETING"));
+        }
+        if !tags
+            .iter()
+            .all(|(k, v)| valid_tag_text(k) && valid_tag_text(v))
+        {
+            return Err(KinesisError::invalid_argument(TAG_CHARACTERS_MESSAGE));
+        }
+        let new_keys = tags.keys().filter(|k| !s.tags.contains_key(*k)).count();
+        if s.tags.len() + new_keys > STREAM_TAGS_MAX as usize {
+            return Err(KinesisError::invalid_argument(format!(
+                "Failed to add tags to stream {name} under account {ACCOUNT_ID} because a given stream cannot \
+                 have more than {STREAM_TAGS_MAX} tags associated with it."
+            )));
+        }
+        for (k, v) in tags {
+            s.tags.insert(k.clone(), v.clone());
+        }
+        Ok(())
+    }
+
+    /// RemoveTagsFromStream.
+    pub fn remove_tags(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(), KinesisError> {
+        self.advance(now);
+        let s = self.stream_mut(name)?;
+        if s.deleting_since.is_some() {
+            return Err(KinesisError::stream_not_active(name, "DELETING"));
+        }
+        if !keys.iter().all(|k| valid_tag_text(k)) {
+            return Err(KinesisError::invalid_argument(TAG_CHARACTERS_MESSAGE));
+        }
+        for k in keys {
+            s.tags.remove(k);
+        }
+        Ok(())
+    }
+
+    /// Open shards in the account, and the on-demand stream count.
+    pub fn limits(&mut self, now: SimTime) -> (u32, u32) {
+        self.advance(now);
+        (self.open_shards_in_account(), self.on_demand_streams())
+    }
+
+    /// IncreaseStreamRetentionPeriod / DecreaseStreamRetentionPeriod.
+    pub fn set_retention(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        hours: i64,
+        increase: bool,
+    ) -> Result<(), KinesisError> {
+        self.advance(now);
+        let s = self.stream_mut(name)?;
+        let current = i64::from(s.retention_hours);
+        if hours < i64::from(RETENTION_HOURS_MIN) {
+            return Err(KinesisError::invalid_argument(format!(
+                "Minimum allowed retention period is {RETENTION_HOURS_MIN} hours. Requested retention period \
+                 ({hours} hours) is too short."
+            )));
+        }
+        if hours > i64::from(RETENTION_HOURS_MAX) {
+            return Err(KinesisError::invalid_argument(format!(
+                "Maximum allowed retention period is {RETENTION_HOURS_MAX} hours. Requested retention period \
+                 ({hours} hours) is too long."
+            )));
+        }
+        if increase && hours < current {
+            return Err(KinesisError::invalid_argument(format!(
+                "Requested retention period ({hours} hours) for stream {name} can not be shorter than existing \
+                 retention period ({current} hours). Use DecreaseRetentionPeriod API."
+            )));
+        }
+        if !increase && hours > current {
+            return Err(KinesisError::invalid_argument(format!(
+                "Requested retention period ({hours} hours) for stream {name} can not be longer than existing \
+                 retention period ({current} hours). Use IncreaseRetentionPeriod API."
+            )));
+        }
+        s.require_active(now)?;
+        // Bounded by RETENTION_HOURS_MAX above.
+        s.retention_hours = u32::try_from(hours).unwrap_or(RETENTION_HOURS_MAX);
+        let retention = s.retention();
+        for shard in &mut s.shards {
+            shard.trim(now, retention);
+        }
+        Ok(())
+    }
+
+    /// Turns per-shard throughput limits on or off for one stream (a sandbox setting, not an AWS API).
+    pub fn set_throughput_limits(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        enabled: bool,
+    ) -> Result<(), KinesisError> {
+        self.advance(now);
+        self.stream_mut(name)?.throughput_limits = enabled;
+        Ok(())
+    }
+
+    /// PutRecord.
+    pub fn put_record(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        entry: PutEntry,
+        sequence_number_for_ordering: Option<&str>,
+    ) -> Result<PutResult, KinesisError> {
+        self.advance(now);
+        let s = self.stream_mut(name)?;
+        if s.status(now) != StreamStatus::Active {
+            // AWS answers a put to a stream that is not ACTIVE as if the stream did not exist.
+            return Err(KinesisError::stream_not_found(name));
+        }
+        if let Some(text) = sequence_number_for_ordering {
+            // Sequence numbers always increase within a shard and a child shard's exceed its parents', so
+            // every number issued from now on is already greater than any earlier one: only the form is checked.
+            if SequenceNumber::parse(text).is_none() {
+                return Err(KinesisError::invalid_argument(format!(
+                    "ExclusiveMinimumSequenceNumber {text} used in PutRecord on stream {name} under account \
+                     {ACCOUNT_ID} is invalid."
+                )));
+            }
+        }
+        put_one(s, now, entry).map_err(|e| e.into_error(name))
+    }
+
+    /// PutRecords: every entry is tried in order; a throttled entry does not stop the others.
+    pub fn put_records(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        entries: Vec<PutEntry>,
+    ) -> Result<Vec<Result<PutResult, KinesisError>>, KinesisError> {
+        self.advance(now);
+        let s = self.stream_mut(name)?;
+        if s.status(now) != StreamStatus::Active {
+            return Err(KinesisError::stream_not_found(name));
+        }
+        let mut results = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let result = put_one(s, now, entry).map_err(|failure| {
+                if let PutFailure::Throttled { shard } = failure
+                    && let Some(shard) = s.shards.get_mut(shard as usize)
+                {
+                    shard
+                        .metrics
+                        .add(now, Metric::PutRecordsThrottledRecords, 1);
+                }
+                failure.into_error(name)
+            });
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// GetShardIterator.
+    pub fn get_shard_iterator(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        request: IteratorRequest<'_>,
+    ) -> Result<String, KinesisError> {
+        self.advance(now);
+        let epoch = self.epoch_unix_ms;
+        let key = self.config.token_key;
+        let ordinal = parse_shard_id(request.shard_id).ok_or_else(|| {
+            KinesisError::new(
+                ErrorType::ResourceNotFoundException,
+                format!(
+                    "Could not find shard {} in stream {name} under account {ACCOUNT_ID}.",
+                    request.shard_id
+                ),
+            )
+        })?;
+        let found = self
+            .streams
+            .get(name)
+            .filter(|s| s.status(now) == StreamStatus::Active)
+            .and_then(|s| s.shards.get(ordinal as usize).map(|shard| (s, shard)));
+        let Some((s, shard)) = found else {
+            return Err(shard_not_found(ordinal, name));
+        };
+
+        let position = match request.iterator_type {
+            IteratorType::TrimHorizon => shard.first_index(),
+            IteratorType::Latest => shard.next_index,
+            IteratorType::AtTimestamp => {
+                let unix_ms = request.timestamp_unix_ms.unwrap_or(0);
+                shard.index_at_time(SimTime::from_millis(unix_ms.saturating_sub(epoch)))
+            }
+            IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber => {
+                let text = request.starting_sequence_number.unwrap_or_default();
+                let seq = SequenceNumber::parse(text)
+                    .filter(|q| q.stream_incarnation == s.incarnation)
+                    .ok_or_else(|| {
+                        KinesisError::invalid_argument(format!(
+                            "StartingSequenceNumber {text} used in GetShardIterator on shard {} in stream {name} \
+                             under account {ACCOUNT_ID} is invalid.",
+                            shard_id(shard.ordinal)
+                        ))
+                    })?;
+                if seq.shard_ordinal != shard.ordinal {
+                    return Err(KinesisError::invalid_argument(format!(
+                        "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard \
+                         with {}",
+                        shard_id(seq.shard_ordinal),
+                        shard_id(shard.ordinal)
+                    )));
+                }
+                let at = if request.iterator_type == IteratorType::AfterSequenceNumber {
+                    seq.record_index.saturating_add(1)
+                } else {
+                    seq.record_index
+                };
+                // A position before the trim horizon reads from the horizon, as on AWS.
+                at.clamp(
+                    shard.first_index(),
+                    shard.next_index.max(shard.first_index()),
+                )
+            }
+        };
+        Ok(seal_iterator(key, s, shard.ordinal, position, now))
+    }
+
+    /// GetRecords.
+    pub fn get_records(
+        &mut self,
+        now: SimTime,
+        iterator: &str,
+        limit: u32,
+    ) -> Result<GetRecordsResult, KinesisError> {
+        self.advance(now);
+        let key = self.config.token_key;
+        let it = open_iterator(key, iterator)?;
+        // Expired once more than the tolerated delay has passed.
+        if now.as_millis() > it.issued_ms.saturating_add(ITERATOR_TTL_MS) {
+            let issued = format_unix_ms_java_date(self.epoch_unix_ms.saturating_add(it.issued_ms));
+            let current =
+                format_unix_ms_java_date(self.epoch_unix_ms.saturating_add(now.as_millis()));
+            return Err(KinesisError::new(
+                ErrorType::ExpiredIteratorException,
+                format!(
+                    "Iterator expired. The iterator was created at time {issued} while right now it is {current} \
+                     which is further in the future than the tolerated delay of {ITERATOR_TTL_MS} milliseconds."
+                ),
+            ));
+        }
+        let gone = || shard_not_found(it.shard, &it.stream);
+        let s = self
+            .streams
+            .get_mut(&it.stream)
+            .filter(|s| s.incarnation == it.incarnation && s.status(now) == StreamStatus::Active)
+            .ok_or_else(gone)?;
+        let limits = s.throughput_limits;
+        let stream_name = s.name.clone();
+        let Some(shard) = s.shards.get_mut(it.shard as usize) else {
+            return Err(gone());
+        };
+        if limits
+            && let Err(ReadRefusal::TooManyCalls | ReadRefusal::BytesOverdrawn { .. }) =
+                shard.read.begin_call(now, SHARD_READ_CALLS_PER_S_MAX)
+        {
+            shard
+                .metrics
+                .add(now, Metric::ReadProvisionedThroughputExceeded, 1);
+            return Err(KinesisError::rate_exceeded(
+                &shard_id(shard.ordinal),
+                &stream_name,
+            ));
+        }
+        let start = it.position.max(shard.first_index());
+        let skip = usize::try_from(start - shard.first_index()).unwrap_or(usize::MAX);
+        let mut bytes = 0u64;
+        let mut taken = Vec::new();
+        for record in shard.records.iter().skip(skip) {
+            let size = record.data.len() as u64 + record.partition_key.len() as u64;
+            if taken.len() >= limit as usize
+                || (!taken.is_empty() && bytes + size > GET_RECORDS_BYTES_MAX)
+            {
+                break;
+            }
+            bytes += size;
+            taken.push(record.clone());
+        }
+        let next = start + taken.len() as u64;
+        if limits {
+            shard.read.charge(now, bytes, SHARD_READ_BYTES_PER_S_MAX);
+        }
+        let millis_behind_latest = shard
+            .records
+            .get(usize::try_from(next - shard.first_index()).unwrap_or(usize::MAX))
+            .map_or(0, |r| now.saturating_since(r.arrival).as_millis());
+        let iterator_age_ms = taken
+            .first()
+            .map_or(0, |r| now.saturating_since(r.arrival).as_millis());
+        shard.metrics.max(
+            now,
+            Metric::GetRecordsIteratorAgeMilliseconds,
+            iterator_age_ms,
+        );
+        let closed_and_done = shard.closed_at.is_some() && next >= shard.next_index;
+        let ordinal = shard.ordinal;
+        let s = &*s;
+        let shard = &s.shards[ordinal as usize];
+        let records = taken
+            .into_iter()
+            .map(|r| (s.sequence_number(shard, r.index).to_string(), r))
+            .collect();
+        Ok(GetRecordsResult {
+            records,
+            next_shard_iterator: (!closed_and_done)
+                .then(|| seal_iterator(key, s, ordinal, next, now)),
+            millis_behind_latest,
+        })
+    }
+
+    /// Per-minute metrics of a stream, summed over its shards: (minute start, metric, value), in order.
+    pub fn stream_metrics(&self, name: &str) -> Result<Vec<(SimTime, Metric, u64)>, KinesisError> {
+        let s = self.stream(name)?;
+        let mut sums: BTreeMap<(SimTime, Metric), u64> = BTreeMap::new();
+        for shard in &s.shards {
+            for (minute, metric, value) in shard.metrics.iter() {
+                let slot = sums.entry((minute, metric)).or_insert(0);
+                *slot = if metric.is_max() {
+                    (*slot).max(value)
+                } else {
+                    *slot + value
+                };
+            }
+        }
+        Ok(sums.into_iter().map(|((m, k), v)| (m, k, v)).collect())
+    }
+
+    /// Per-minute metrics of one shard.
+    pub fn shard_metrics(
+        &self,
+        name: &str,
+        shard: &str,
+    ) -> Result<Vec<(SimTime, Metric, u64)>, KinesisError> {
+        let s = self.stream(name)?;
+        let sh = s
+            .shard(shard)
+            .ok_or_else(|| KinesisError::stream_not_found(name))?;
+        Ok(sh.metrics.iter().collect())
+    }
+
+    /// Names of all streams, in order.
+    pub fn stream_names(&self) -> impl Iterator<Item = &str> {
+        self.streams.keys().map(String::as_str)
+    }
+
+    /// Records kept in a shard (for invariant checks and the UI).
+    pub fn shard_records(&self, name: &str, shard: &str) -> Option<&VecDeque<Record>> {
+        Some(&self.streams.get(name)?.shard(shard)?.records)
+    }
+
+    /// Hash-key ranges of a stream's open shards, in shard order.
+    pub fn open_ranges(&self, name: &str) -> Vec<HashKeyRange> {
+        self.streams.get(name).map_or_else(Vec::new, |s| {
+            s.shards
+                .iter()
+                .filter(|sh| sh.is_open())
+                .map(|sh| sh.range)
+                .collect()
+        })
+    }
+}
+
+/// Where ListShards starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListShardsFrom<'a> {
+    /// A stream by name, optionally after a shard.
+    Stream {
+        /// The stream.
+        name: &'a str,
+        /// Start after this shard.
+        exclusive_start_shard_id: Option<&'a str>,
+    },
+    /// A `NextToken` from an earlier page.
+    Token(&'a str),
+}
+
+fn shard_not_found(ordinal: u32, stream: &str) -> KinesisError {
+    KinesisError::new(
+        ErrorType::ResourceNotFoundException,
+        format!(
+            "Shard {} in stream {stream} under account {ACCOUNT_ID} does not exist",
+            shard_id(ordinal)
+        ),
+    )
+}
+
+/// AWS's message for tags with characters outside [`valid_tag_text`].
+const TAG_CHARACTERS_MESSAGE: &str = "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - % @.";
+
+/// Characters AWS allows in tag keys and values: Unicode letters, digits, white space and `_ . / = + - % @ :`.
+fn valid_tag_text(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_alphanumeric()
+            || c.is_whitespace()
+            || matches!(c, '_' | '.' | '/' | '=' | '+' | '-' | '%' | '@' | ':')
+    })
+}
+
+fn open_at(shard: &Shard, at: SimTime) -> bool {
+    shard.created_at <= at && shard.closed_at.is_none_or(|c| c > at)
+}
+
+fn filter_to_text(filter: &ShardFilter) -> String {
+    match filter {
+        ShardFilter::AfterShardId(id) => format!("AFTER_SHARD_ID:{id}"),
+        ShardFilter::AtTrimHorizon => "AT_TRIM_HORIZON".into(),
+        ShardFilter::FromTrimHorizon => "FROM_TRIM_HORIZON".into(),
+        ShardFilter::AtLatest => "AT_LATEST".into(),
+        ShardFilter::AtTimestamp(t) => format!("AT_TIMESTAMP:{t}"),
+        ShardFilter::FromTimestamp(t) => format!("FROM_TIMESTAMP:{t}"),
+    }
+}
+
+fn filter_from_text(text: &str) -> Option<ShardFilter> {
+    let (kind, arg) = text.split_once(':').unwrap_or((text, ""));
+    match kind {
+        "AFTER_SHARD_ID" => Some(ShardFilter::AfterShardId(arg.to_string())),
+        "AT_TRIM_HORIZON" => Some(ShardFilter::AtTrimHorizon),
+        "FROM_TRIM_HORIZON" => Some(ShardFilter::FromTrimHorizon),
+        "AT_LATEST" => Some(ShardFilter::AtLatest),
+        "AT_TIMESTAMP" => arg.parse().ok().map(ShardFilter::AtTimestamp),
+        "FROM_TIMESTAMP" => arg.parse().ok().map(ShardFilter::FromTimestamp),
+        _ => None,
+    }
+}
+
+fn shard_view(s: &Stream, sh: &Shard) -> ShardView {
+    ShardView {
+        shard_id: shard_id(sh.ordinal),
+        parent_shard_id: sh.parent.map(shard_id),
+        adjacent_parent_shard_id: sh.adjacent_parent.map(shard_id),
+        hash_key_range: sh.range,
+        starting_sequence_number: s.sequence_number(sh, 0).to_string(),
+        ending_sequence_number: sh.closed_at.map(|_| {
+            s.sequence_number(sh, sh.next_index.saturating_sub(1))
+                .to_string()
+        }),
+    }
+}
+
+/// Why one record was not written.
+#[derive(Clone, Copy)]
+enum PutFailure {
+    Throttled { shard: u32 },
+    TooLarge { size: u64 },
+    NoOpenShard,
+    SequenceSpaceExhausted,
+}
+
+impl PutFailure {
+    fn into_error(self, stream: &str) -> KinesisError {
+        match self {
+            PutFailure::Throttled { shard } => {
+                KinesisError::rate_exceeded(&shard_id(shard), stream)
+            }
+            PutFailure::TooLarge { size } => KinesisError::new(
+                ErrorType::InvalidArgumentException,
+                format!(
+                    "The record is {size} bytes, data plus partition key; a record may be at most \
+                     {RECORD_BYTES_MAX} bytes."
+                ),
+            ),
+            PutFailure::NoOpenShard => KinesisError::new(
+                ErrorType::InternalFailure,
+                "Internal service failure: no open shard holds the hash key.",
+            ),
+            PutFailure::SequenceSpaceExhausted => KinesisError::new(
+                ErrorType::InternalFailure,
+                "Internal service failure: the shard has no sequence numbers left.",
+            ),
+        }
+    }
+}
+
+fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, PutFailure> {
+    let size = entry.data.len() as u64 + entry.partition_key.len() as u64;
+    if size > RECORD_BYTES_MAX {
+        return Err(PutFailure::TooLarge { size });
+    }
+    let hash = entry
+        .explicit_hash_key
+        .unwrap_or_else(|| partition_key_hash(&entry.partition_key));
+    let at = s.shard_for_hash(hash).ok_or(PutFailure::NoOpenShard)?;
+    let limits = s.throughput_limits;
+    let shard = &mut s.shards[at];
+    if shard.ordinal > SHARD_ORDINAL_MAX || shard.next_index == u64::MAX {
+        return Err(PutFailure::SequenceSpaceExhausted);
+    }
+    if limits {
+        let accepted = shard.write.try_accept(
+            now,
+            size,
+            1,
+            SHARD_WRITE_BYTES_PER_S_MAX,
+            SHARD_WRITE_RECORDS_PER_S_MAX,
+        );
+        if !accepted {
+            shard
+                .metrics
+                .add(now, Metric::WriteProvisionedThroughputExceeded, 1);
+            return Err(PutFailure::Throttled {
+                shard: shard.ordinal,
+            });
+        }
+    }
+    let index = shard.next_index;
+    shard.next_index += 1;
+    shard.metrics.add(now, Metric::IncomingBytes, size);
+    shard.metrics.add(now, Metric::IncomingRecords, 1);
+    shard.records.push_back(Record {
+        index,
+        arrival: now,
+        partition_key: entry.partition_key,
+        data: entry.data,
+    });
+    let ordinal = shard.ordinal;
+    let shard = &s.shards[at];
+    Ok(PutResult {
+        shard_id: shard_id(ordinal),
+        sequence_number: s.sequence_number(shard, index).to_string(),
+    })
+}
+
+struct OpenIterator {
+    stream: String,
+    incarnation: u64,
+    shard: u32,
+    position: u64,
+    issued_ms: u64,
+}
+
+fn seal_iterator(key: u64, s: &Stream, shard: u32, position: u64, now: SimTime) -> String {
+    token::seal(
+        key,
+        &[
+            "it",
+            &s.name,
+            &s.incarnation.to_string(),
+            &shard.to_string(),
+            &position.to_string(),
+            &now.as_millis().to_string(),
+        ],
+    )
+}
+
+fn open_iterator(key: u64, text: &str) -> Result<OpenIterator, KinesisError> {
+    let invalid = || KinesisError::invalid_argument("Invalid ShardIterator.");
+    let fields = token::open(key, text).ok_or_else(invalid)?;
+    let [kind, stream, incarnation, shard, position, issued] = fields.as_slice() else {
+        return Err(invalid());
+    };
+    if kind != "it" {
+        return Err(invalid());
+    }
+    Ok(OpenIterator {
+        stream: stream.clone(),
+        incarnation: incarnation.parse().map_err(|_| invalid())?,
+        shard: shard.parse().map_err(|_| invalid())?,
+        position: position.parse().map_err(|_| invalid())?,
+        issued_ms: issued.parse().map_err(|_| invalid())?,
+    })
+}
