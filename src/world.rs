@@ -9,7 +9,10 @@
 //! (notes, alarms, tickers, random draws) are what scripted scenarios and the UI's clock demo drive today.
 #![deny(clippy::float_arithmetic)]
 
+use crate::api::{ApiResponse, kinesis};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
+use crate::streams::DataStreams;
+use crate::streams::service::StreamsConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -41,6 +44,8 @@ pub struct WorldConfig {
     pub timers_pending_max: u32,
     /// How many of the most recent events stay readable through [`World::events`].
     pub events_retained_max: u32,
+    /// Kinesis Data Streams settings (delays, limits). Its `token_key` is derived from the seed.
+    pub streams: StreamsConfig,
 }
 
 impl WorldConfig {
@@ -51,6 +56,7 @@ impl WorldConfig {
             epoch: DisplayEpoch::DEFAULT,
             timers_pending_max: TIMERS_PENDING_MAX_DEFAULT,
             events_retained_max: EVENTS_RETAINED_MAX_DEFAULT,
+            streams: StreamsConfig::default(),
         }
     }
 }
@@ -222,6 +228,19 @@ pub enum EventKind {
         /// The refusal.
         error: CommandError,
     },
+    /// An AWS API call was answered.
+    ApiCall {
+        /// `kinesis`, `firehose`, ...
+        service: String,
+        /// The operation, as in `X-Amz-Target`.
+        operation: String,
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The error type, when it failed.
+        error: Option<String>,
+        /// The first 16 hex digits of the SHA-256 of the response body: the answer's fingerprint.
+        response_sha256: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -269,7 +288,8 @@ pub struct World {
     timers: TimerQueue<TimerAction>,
     alarms: BTreeMap<String, TimerId>,
     tickers: BTreeMap<String, Ticker>,
-    streams: BTreeMap<String, SimRng>,
+    rng_streams: BTreeMap<String, SimRng>,
+    streams: DataStreams,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -279,14 +299,20 @@ pub struct World {
 impl World {
     /// A new run at simulated time zero.
     pub fn new(config: WorldConfig) -> Self {
+        let rng = SimRng::new(config.seed);
+        let streams_config = StreamsConfig {
+            token_key: rng.fork("streams/token").next_u64(),
+            ..config.streams.clone()
+        };
         World {
-            rng: SimRng::new(config.seed),
+            streams: DataStreams::new(streams_config, config.epoch.unix_ms),
+            rng,
             timers: TimerQueue::new(config.timers_pending_max),
             config,
             now: SimTime::ZERO,
             alarms: BTreeMap::new(),
             tickers: BTreeMap::new(),
-            streams: BTreeMap::new(),
+            rng_streams: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -303,9 +329,47 @@ impl World {
         self.now
     }
 
-    /// When the world next needs to run: the earliest pending timer, if any.
+    /// When the world next needs to run: the earliest pending timer or stream status change, if any.
     pub fn poll_timeout(&self) -> Option<SimTime> {
-        self.timers.next_due()
+        let transition = self.streams.next_transition(self.now);
+        match (self.timers.next_due(), transition) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Answers one Kinesis Data Streams API call at `now` (after moving time forward to it): the operation as in
+    /// `X-Amz-Target` (`PutRecord`), the JSON body, and the JSON answer or AWS error. Recorded in the event log.
+    pub fn kinesis(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        self.advance_to(now);
+        let epoch = self.config.epoch.unix_ms;
+        let response = kinesis::dispatch(&mut self.streams, self.now, epoch, operation, body);
+        let error = (response.status != 200).then(|| {
+            serde_json::from_str::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v["__type"].as_str().map(str::to_string))
+                .unwrap_or_default()
+        });
+        let digest = Sha256::digest(response.body.as_bytes());
+        self.record(EventKind::ApiCall {
+            service: "kinesis".into(),
+            operation: operation.to_string(),
+            status: response.status,
+            error,
+            response_sha256: hex_digest::encode_prefix(&digest, 8),
+        });
+        response
+    }
+
+    /// The Data Streams service, read-only (views for the UI and invariant checks).
+    pub fn streams(&self) -> &DataStreams {
+        &self.streams
+    }
+
+    /// The Data Streams service for typed calls that bypass JSON (benchmarks, Rust tests). Such calls are not
+    /// recorded in the event log.
+    pub fn streams_mut(&mut self) -> &mut DataStreams {
+        &mut self.streams
     }
 
     /// Moves time forward to `now`, then applies `command` at `now`.
@@ -338,6 +402,7 @@ impl World {
         while fired < firings_max {
             let Some(timer) = self.timers.pop_due(now) else {
                 self.now = self.now.max(now);
+                self.streams.advance(self.now);
                 return Advance {
                     fired,
                     reached: true,
@@ -351,6 +416,7 @@ impl World {
         if reached {
             self.now = self.now.max(now);
         }
+        self.streams.advance(self.now);
         Advance { fired, reached }
     }
 
@@ -480,10 +546,10 @@ impl World {
     }
 
     fn draw(&mut self, stream: &str, bound: u64) -> Result<u64, CommandError> {
-        if let Some(rng) = self.streams.get_mut(stream) {
+        if let Some(rng) = self.rng_streams.get_mut(stream) {
             return Ok(rng.below(bound));
         }
-        if self.streams.len() >= RNG_STREAMS_MAX as usize {
+        if self.rng_streams.len() >= RNG_STREAMS_MAX as usize {
             return Err(CommandError::new(
                 ErrorKind::LimitExceededException,
                 format!(
@@ -493,7 +559,7 @@ impl World {
         }
         let mut rng = self.rng.fork(&format!("stream/{stream}"));
         let value = rng.below(bound);
-        self.streams.insert(stream.to_string(), rng);
+        self.rng_streams.insert(stream.to_string(), rng);
         Ok(value)
     }
 
@@ -607,7 +673,12 @@ mod hex_digest {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub fn encode(bytes: &[u8; 32]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        encode_prefix(bytes, 32)
+    }
+
+    /// Lowercase hex of the first `n` bytes.
+    pub fn encode_prefix(bytes: &[u8], n: usize) -> String {
+        bytes.iter().take(n).map(|b| format!("{b:02x}")).collect()
     }
 
     pub fn serialize<S: Serializer>(bytes: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {

@@ -736,7 +736,7 @@ fn put_record(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, K
         explicit_hash_key: explicit_hash_key(explicit.as_deref())?,
     };
     let put = s.put_record(ctx.now, &name, entry, ordering.as_deref())?;
-    Ok(json!({"ShardId": put.shard_id, "SequenceNumber": put.sequence_number}))
+    Ok(json!({"ShardId": put.shard_id(), "SequenceNumber": put.sequence_number.to_string()}))
 }
 
 fn put_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
@@ -813,7 +813,7 @@ fn put_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, 
     let records: Vec<Value> = results
         .into_iter()
         .map(|r| match r {
-            Ok(put) => json!({"SequenceNumber": put.sequence_number, "ShardId": put.shard_id}),
+            Ok(put) => json!({"SequenceNumber": put.sequence_number.to_string(), "ShardId": put.shard_id()}),
             Err(e) => json!({"ErrorCode": e.error_type.as_str(), "ErrorMessage": e.message}),
         })
         .collect();

@@ -44,22 +44,55 @@ impl Metric {
     }
 }
 
-/// One shard's metrics, per minute of simulated time.
+/// How many metrics there are.
+const METRICS: usize = 6;
+
+impl Metric {
+    const ALL: [Metric; METRICS] = [
+        Metric::IncomingBytes,
+        Metric::IncomingRecords,
+        Metric::WriteProvisionedThroughputExceeded,
+        Metric::ReadProvisionedThroughputExceeded,
+        Metric::GetRecordsIteratorAgeMilliseconds,
+        Metric::PutRecordsThrottledRecords,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One shard's metrics, per minute of simulated time. The current minute is a plain array (a put touches it
+/// twice, so it must be cheap); finished minutes move to a map and roll off after [`METRIC_MINUTES_KEPT`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardMetrics {
+    current_minute: u64,
+    current: [Option<u64>; METRICS],
     minutes: BTreeMap<(u64, Metric), u64>,
 }
 
 impl ShardMetrics {
     fn slot(&mut self, now: SimTime, metric: Metric) -> &mut u64 {
         let minute = now.as_millis() / MILLIS_PER_MINUTE;
+        if minute != self.current_minute {
+            self.roll(minute);
+        }
+        self.current[metric.index()].get_or_insert(0)
+    }
+
+    fn roll(&mut self, minute: u64) {
+        for metric in Metric::ALL {
+            if let Some(value) = self.current[metric.index()].take() {
+                self.minutes.insert((self.current_minute, metric), value);
+            }
+        }
+        self.current_minute = minute;
         if let Some(&(oldest, _)) = self.minutes.keys().next()
             && oldest + METRIC_MINUTES_KEPT <= minute
         {
             let keep_from = minute + 1 - METRIC_MINUTES_KEPT;
             self.minutes = self.minutes.split_off(&(keep_from, Metric::IncomingBytes));
         }
-        self.minutes.entry((minute, metric)).or_insert(0)
     }
 
     /// Adds `value` to this minute's sum.
@@ -76,9 +109,16 @@ impl ShardMetrics {
 
     /// (minute start, metric, value) in time order.
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, Metric, u64)> + '_ {
-        self.minutes.iter().map(|(&(minute, metric), &v)| {
-            (SimTime::from_millis(minute * MILLIS_PER_MINUTE), metric, v)
-        })
+        let current = Metric::ALL
+            .into_iter()
+            .filter_map(|m| self.current[m.index()].map(|v| ((self.current_minute, m), v)));
+        self.minutes
+            .iter()
+            .map(|(&k, &v)| (k, v))
+            .chain(current)
+            .map(|((minute, metric), v)| {
+                (SimTime::from_millis(minute * MILLIS_PER_MINUTE), metric, v)
+            })
     }
 }
 

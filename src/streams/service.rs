@@ -235,6 +235,8 @@ struct Stream {
     shards: Vec<Shard>,
     tags: BTreeMap<String, String>,
     throughput_limits: bool,
+    /// (starting hash key, shard ordinal) of the open shards, sorted: the routing table.
+    routing: Vec<(u128, u32)>,
 }
 
 impl Stream {
@@ -276,10 +278,26 @@ impl Stream {
         self.shards.get(usize::try_from(parse_shard_id(id)?).ok()?)
     }
 
+    /// The open shard holding `hash`: a binary search over the open shards' starting hash keys.
     fn shard_for_hash(&self, hash: u128) -> Option<usize> {
+        let after = self.routing.partition_point(|&(start, _)| start <= hash);
+        let (_, ordinal) = *self.routing.get(after.checked_sub(1)?)?;
+        let index = ordinal as usize;
         self.shards
+            .get(index)
+            .filter(|s| s.is_open() && s.range.contains(hash))
+            .map(|_| index)
+    }
+
+    /// Rebuilds the routing table from the open shards (after creation or resharding).
+    fn rebuild_routing(&mut self) {
+        self.routing = self
+            .shards
             .iter()
-            .position(|s| s.is_open() && s.range.contains(hash))
+            .filter(|s| s.is_open())
+            .map(|s| (s.range.starting, s.ordinal))
+            .collect();
+        self.routing.sort_unstable();
     }
 }
 
@@ -324,10 +342,17 @@ pub struct ShardView {
 /// What a successful put returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutResult {
-    /// Where the record went.
-    pub shard_id: String,
+    /// The ordinal of the shard the record went to.
+    pub shard_ordinal: u32,
     /// Its sequence number.
-    pub sequence_number: String,
+    pub sequence_number: SequenceNumber,
+}
+
+impl PutResult {
+    /// The shard's id, `shardId-...`.
+    pub fn shard_id(&self) -> String {
+        shard_id(self.shard_ordinal)
+    }
 }
 
 /// One entry of a PutRecords request.
@@ -556,7 +581,10 @@ impl DataStreams {
                 .collect(),
             tags: BTreeMap::new(),
             throughput_limits: self.config.throughput_limits_default,
+            routing: Vec::new(),
         };
+        let mut stream = stream;
+        stream.rebuild_routing();
         self.streams.insert(name.to_string(), stream);
         Ok(())
     }
@@ -1297,8 +1325,8 @@ fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, P
     let ordinal = shard.ordinal;
     let shard = &s.shards[at];
     Ok(PutResult {
-        shard_id: shard_id(ordinal),
-        sequence_number: s.sequence_number(shard, index).to_string(),
+        shard_ordinal: ordinal,
+        sequence_number: s.sequence_number(shard, index),
     })
 }
 
