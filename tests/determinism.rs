@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{GOLDEN_HASH_SEED_1, run_scenario, run_world};
+use common::{
+    GOLDEN_HASH_SEED_1, GOLDEN_KINESIS_HASH_SEED_1, run_kinesis_scenario, run_scenario, run_world,
+};
 use kinesim::sim::SimTime;
 use kinesim::{Command, World, WorldConfig};
 use proptest::prelude::*;
@@ -33,6 +35,16 @@ fn event_log_hash_matches_the_golden_value() {
         "the event log of the golden scenario changed ({} events, ended {}); if on purpose, update \
          GOLDEN_HASH_SEED_1 in tests/common/mod.rs",
         outcome.events, outcome.end
+    );
+}
+
+#[test]
+fn kinesis_traffic_matches_the_golden_event_log() {
+    let (hash, acked) = run_kinesis_scenario(1);
+    assert_eq!(
+        hash, GOLDEN_KINESIS_HASH_SEED_1,
+        "the Kinesis golden scenario changed ({acked} records acknowledged); if on purpose, update \
+         GOLDEN_KINESIS_HASH_SEED_1 in tests/common/mod.rs"
     );
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{GOLDEN_HASH_SEED_1, run_scenario};
+use common::{GOLDEN_HASH_SEED_1, GOLDEN_KINESIS_HASH_SEED_1, run_kinesis_scenario, run_scenario};
 use kinesim::sim::time::format_unix_ms_iso8601;
 use kinesim::sim::{SimRng, SimTime};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -18,6 +18,15 @@ fn golden_hash_is_the_same_in_the_browser() {
         outcome.hash, GOLDEN_HASH_SEED_1,
         "{} events",
         outcome.events
+    );
+}
+
+#[wasm_bindgen_test]
+fn kinesis_traffic_matches_the_native_event_log() {
+    let (hash, acked) = run_kinesis_scenario(1);
+    assert_eq!(
+        hash, GOLDEN_KINESIS_HASH_SEED_1,
+        "{acked} records acknowledged"
     );
 }
 

@@ -326,5 +326,15 @@ fn describe(kind: &crate::EventKind) -> String {
             value,
         } => format!("drew {value} from {stream} (0..{bound})"),
         E::Rejected { error } => format!("refused: {}", error.message),
+        E::ApiCall {
+            service,
+            operation,
+            status,
+            error,
+            ..
+        } => match error {
+            Some(error) => format!("{service} {operation}: {status} {error}"),
+            None => format!("{service} {operation}: {status}"),
+        },
     }
 }

@@ -1,0 +1,353 @@
+//! A driver for Kinesis traffic through the World's JSON API, shared by the simulation, determinism and browser
+//! tests: producers put random records, consumers poll every shard, and what was acknowledged and read is kept so
+//! invariants can be checked after every step.
+#![allow(dead_code)]
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kinesim::sim::{SimRng, SimTime};
+use kinesim::{World, WorldConfig};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Name of the stream the driver creates.
+pub const STREAM: &str = "sim";
+
+/// An acknowledged record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acked {
+    pub shard: String,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+/// Drives one run.
+pub struct Driver {
+    pub world: World,
+    pub rng: SimRng,
+    pub now_ms: u64,
+    pub shard_ids: Vec<String>,
+    /// Sequence number -> record, for every record a put acknowledged.
+    pub acked: BTreeMap<String, Acked>,
+    /// Per shard: sequence numbers read, in read order.
+    pub read: BTreeMap<String, Vec<String>>,
+    iterators: BTreeMap<String, String>,
+    pub throttled_puts: u64,
+    pub throttled_reads: u64,
+}
+
+pub fn call(world: &mut World, now_ms: u64, operation: &str, body: Value) -> (u16, Value) {
+    let response = world.kinesis(SimTime::from_millis(now_ms), operation, &body.to_string());
+    let value = if response.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&response.body).expect("responses are JSON")
+    };
+    (response.status, value)
+}
+
+impl Driver {
+    /// A world with one ACTIVE stream of `shards` shards.
+    pub fn new(seed: u64, shards: u32) -> Self {
+        let mut world = World::new(WorldConfig::with_seed(seed));
+        let (status, body) = call(
+            &mut world,
+            0,
+            "CreateStream",
+            json!({"StreamName": STREAM, "ShardCount": shards}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let now_ms = 10_000;
+        let (status, body) = call(
+            &mut world,
+            now_ms,
+            "ListShards",
+            json!({"StreamName": STREAM}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let shard_ids = body["Shards"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .map(|s| s["ShardId"].as_str().expect("id").to_string())
+            .collect();
+        Driver {
+            world,
+            rng: SimRng::new(seed).fork("driver"),
+            now_ms,
+            shard_ids,
+            acked: BTreeMap::new(),
+            read: BTreeMap::new(),
+            iterators: BTreeMap::new(),
+            throttled_puts: 0,
+            throttled_reads: 0,
+        }
+    }
+
+    fn record(&mut self, size_max: u64) -> (String, Vec<u8>) {
+        let key = format!("key-{}", self.rng.below(50));
+        let len = 1 + self.rng.below(size_max);
+        let fill = u8::try_from(self.rng.below(256)).expect("below 256");
+        let data = (0..len)
+            .map(|i| fill.wrapping_add(u8::try_from(i % 251).expect("small")))
+            .collect();
+        (key, data)
+    }
+
+    fn ack(&mut self, entry: &Value, key: String, data: Vec<u8>) {
+        let seq = entry["SequenceNumber"].as_str().expect("seq").to_string();
+        let shard = entry["ShardId"].as_str().expect("shard").to_string();
+        let previous = self.acked.insert(
+            seq.clone(),
+            Acked {
+                shard,
+                partition_key: key,
+                data,
+            },
+        );
+        assert!(
+            previous.is_none(),
+            "sequence number {seq} acknowledged twice"
+        );
+    }
+
+    /// One PutRecord.
+    pub fn put_one(&mut self, size_max: u64) {
+        let (key, data) = self.record(size_max);
+        let (status, body) = call(
+            &mut self.world,
+            self.now_ms,
+            "PutRecord",
+            json!({"StreamName": STREAM, "PartitionKey": key, "Data": STANDARD.encode(&data)}),
+        );
+        match status {
+            200 => self.ack(&body, key, data),
+            _ => {
+                assert_eq!(
+                    body["__type"], "ProvisionedThroughputExceededException",
+                    "{body}"
+                );
+                self.throttled_puts += 1;
+            }
+        }
+    }
+
+    /// One PutRecords of `count` entries.
+    pub fn put_many(&mut self, count: u64, size_max: u64) {
+        let records: Vec<(String, Vec<u8>)> = (0..count).map(|_| self.record(size_max)).collect();
+        let entries: Vec<Value> = records
+            .iter()
+            .map(|(k, d)| json!({"PartitionKey": k, "Data": STANDARD.encode(d)}))
+            .collect();
+        let (status, body) = call(
+            &mut self.world,
+            self.now_ms,
+            "PutRecords",
+            json!({"StreamName": STREAM, "Records": entries}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let results = body["Records"].as_array().expect("records").clone();
+        assert_eq!(
+            results.len(),
+            records.len(),
+            "one result per entry, in order"
+        );
+        let mut failed = 0;
+        for (entry, (key, data)) in results.iter().zip(records) {
+            if entry.get("ErrorCode").is_some() {
+                failed += 1;
+                self.throttled_puts += 1;
+            } else {
+                self.ack(entry, key, data);
+            }
+        }
+        assert_eq!(body["FailedRecordCount"], failed);
+    }
+
+    /// One GetRecords on a shard (getting or renewing its iterator as needed). Returns records read.
+    pub fn poll(&mut self, shard_index: usize) -> usize {
+        let shard = self.shard_ids[shard_index].clone();
+        if !self.iterators.contains_key(&shard) {
+            let (status, body) = call(
+                &mut self.world,
+                self.now_ms,
+                "GetShardIterator",
+                json!({"StreamName": STREAM, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+            );
+            assert_eq!(status, 200, "{body}");
+            self.iterators.insert(
+                shard.clone(),
+                body["ShardIterator"].as_str().expect("it").to_string(),
+            );
+        }
+        let iterator = self.iterators[&shard].clone();
+        let (status, body) = call(
+            &mut self.world,
+            self.now_ms,
+            "GetRecords",
+            json!({"ShardIterator": iterator, "Limit": 1000}),
+        );
+        match (status, body["__type"].as_str()) {
+            (200, _) => {}
+            (_, Some("ProvisionedThroughputExceededException")) => {
+                self.throttled_reads += 1;
+                return 0;
+            }
+            (_, Some("ExpiredIteratorException")) => {
+                // Resume after the last record read, as a consumer that checkpoints would.
+                let (status, body) = match self.read.get(&shard).and_then(|r| r.last()) {
+                    Some(last) => call(
+                        &mut self.world,
+                        self.now_ms,
+                        "GetShardIterator",
+                        json!({"StreamName": STREAM, "ShardId": shard,
+                               "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": last}),
+                    ),
+                    None => call(
+                        &mut self.world,
+                        self.now_ms,
+                        "GetShardIterator",
+                        json!({"StreamName": STREAM, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+                    ),
+                };
+                assert_eq!(status, 200, "{body}");
+                self.iterators.insert(
+                    shard,
+                    body["ShardIterator"].as_str().expect("it").to_string(),
+                );
+                return 0;
+            }
+            _ => panic!("GetRecords failed: {status} {body}"),
+        }
+        let records = body["Records"].as_array().expect("records");
+        let log = self.read.entry(shard.clone()).or_default();
+        for r in records {
+            let seq = r["SequenceNumber"].as_str().expect("seq").to_string();
+            let acked = self
+                .acked
+                .get(&seq)
+                .unwrap_or_else(|| panic!("read {seq}, which no put acknowledged"));
+            assert_eq!(acked.shard, shard, "record {seq} read from another shard");
+            assert_eq!(
+                r["PartitionKey"].as_str(),
+                Some(acked.partition_key.as_str())
+            );
+            assert_eq!(
+                STANDARD
+                    .decode(r["Data"].as_str().expect("data"))
+                    .expect("base64"),
+                acked.data
+            );
+            log.push(seq);
+        }
+        let next = body["NextShardIterator"]
+            .as_str()
+            .expect("open shards always continue")
+            .to_string();
+        self.iterators.insert(shard, next);
+        records.len()
+    }
+
+    /// Moves time forward.
+    pub fn wait(&mut self, ms: u64) {
+        self.now_ms += ms;
+    }
+
+    /// One random step: time passes, then a put, a batch or a poll.
+    pub fn step(&mut self) {
+        let gap_ms = self.rng.below(120);
+        self.wait(gap_ms);
+        match self.rng.below(10) {
+            0..=3 => self.put_one(4_000),
+            4 | 5 => {
+                let count = 1 + self.rng.below(60);
+                let size = if self.rng.chance(1, 5) { 25_000 } else { 2_000 };
+                self.put_many(count, size);
+            }
+            _ => {
+                let shard =
+                    usize::try_from(self.rng.below(self.shard_ids.len() as u64)).expect("index");
+                self.poll(shard);
+            }
+        }
+    }
+
+    /// Reads every shard to its end (waiting out read limits): afterwards every acknowledged record has been read.
+    pub fn drain(&mut self) {
+        for shard in 0..self.shard_ids.len() {
+            let mut idle_polls = 0;
+            while idle_polls < 3 {
+                self.wait(1_000);
+                if self.poll(shard) == 0 {
+                    idle_polls += 1;
+                } else {
+                    idle_polls = 0;
+                }
+            }
+        }
+    }
+
+    /// Checks every invariant that must hold after any step.
+    pub fn check_invariants(&self) {
+        // Per shard: read in strictly increasing sequence order, each record at most once.
+        for (shard, seqs) in &self.read {
+            for pair in seqs.windows(2) {
+                assert!(
+                    pair[0] < pair[1],
+                    "shard {shard} read {} then {}",
+                    pair[0],
+                    pair[1]
+                );
+            }
+        }
+        // Open shards cover the hash space exactly.
+        let ranges = self.world.streams().open_ranges(STREAM);
+        assert_eq!(ranges.first().map(|r| r.starting), Some(0));
+        assert_eq!(ranges.last().map(|r| r.ending), Some(u128::MAX));
+        for pair in ranges.windows(2) {
+            assert!(
+                pair[0].is_adjacent_to(&pair[1]),
+                "gap or overlap between {} and {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        // Write limits: the second ending now holds at most 1,000 records and 1 MiB per shard.
+        for shard in &self.shard_ids {
+            let records = self
+                .world
+                .streams()
+                .shard_records(STREAM, shard)
+                .expect("shard");
+            let from = self.now_ms.saturating_sub(999);
+            let (count, bytes) = records
+                .iter()
+                .rev()
+                .take_while(|r| r.arrival.as_millis() >= from)
+                .fold((0u64, 0u64), |(c, b), r| {
+                    (
+                        c + 1,
+                        b + r.data.len() as u64 + r.partition_key.len() as u64,
+                    )
+                });
+            assert!(
+                count <= 1_000,
+                "shard {shard}: {count} records in one second"
+            );
+            assert!(
+                bytes <= 1_048_576,
+                "shard {shard}: {bytes} bytes in one second"
+            );
+        }
+    }
+
+    /// After [`Driver::drain`]: nothing acknowledged was lost, nothing read twice.
+    pub fn check_nothing_lost(&self) {
+        let read: usize = self.read.values().map(Vec::len).sum();
+        assert_eq!(
+            read,
+            self.acked.len(),
+            "every acknowledged record is read exactly once"
+        );
+    }
+}
