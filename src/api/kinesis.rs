@@ -7,7 +7,7 @@
 
 use super::ApiResponse;
 use super::wire::{
-    Checked, Reader, Rule, Validation, is_hash_key, is_name, is_sequence_number, parse_body,
+    self, Checked, Reader, Rule, Validation, is_hash_key, is_name, is_sequence_number, parse_body,
 };
 use crate::sim::SimTime;
 use crate::streams::hash_key::{
@@ -741,8 +741,14 @@ fn put_record(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, K
 
 fn put_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
     let items = r.list_of_structures("Records")?;
+    // A request over the entry limit fails validation whatever its entries hold, and at most ten failures are
+    // reported: decode only as many entries as can matter, so a huge request costs no more than a small one.
+    let decoded_max = match &items {
+        Some(list) if list.len() as u64 > PUT_RECORDS_ENTRIES_MAX => wire::VALIDATION_ERRORS_MAX,
+        _ => usize::MAX,
+    };
     let mut entries = Vec::new();
-    for item in items.iter().flatten() {
+    for item in items.iter().flatten().take(decoded_max) {
         let e = Reader::new(item);
         entries.push((
             e.blob("Data")?,
