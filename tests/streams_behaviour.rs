@@ -432,3 +432,27 @@ fn explicit_hash_keys_pick_the_shard() {
     assert_eq!(status, 200);
     assert_eq!(body["ShardId"], "shardId-000000000003");
 }
+
+#[test]
+fn sequence_number_for_ordering_accepts_issued_numbers_only() {
+    let mut world = world_with_stream(2);
+    let (_, first) = put(&mut world, 10_000, "k", b"1");
+    let first_seq = first["SequenceNumber"].as_str().expect("seq").to_string();
+    let (status, second) = call(
+        &mut world,
+        10_001,
+        "PutRecord",
+        json!({"StreamName": "s", "PartitionKey": "k", "Data": "Mg==", "SequenceNumberForOrdering": first_seq}),
+    );
+    assert_eq!(status, 200, "{second}");
+    assert!(second["SequenceNumber"].as_str().expect("seq") > first_seq.as_str());
+    let bogus = "4".repeat(56);
+    let (status, body) = call(
+        &mut world,
+        10_002,
+        "PutRecord",
+        json!({"StreamName": "s", "PartitionKey": "k", "Data": "Mg==", "SequenceNumberForOrdering": bogus}),
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["__type"], "InvalidArgumentException");
+}

@@ -915,9 +915,17 @@ impl DataStreams {
             return Err(KinesisError::stream_not_found(name));
         }
         if let Some(text) = sequence_number_for_ordering {
-            // Sequence numbers always increase within a shard and a child shard's exceed its parents', so
-            // every number issued from now on is already greater than any earlier one: only the form is checked.
-            if SequenceNumber::parse(text).is_none() {
+            // Sequence numbers always increase within a shard and a child shard's exceed its parents', so every
+            // number issued from now on is greater than any number this stream issued before: what remains to
+            // check is that the number was issued by this stream at all.
+            let issued = SequenceNumber::parse(text).is_some_and(|q| {
+                q.stream_incarnation == s.incarnation
+                    && s.shards.get(q.shard_ordinal as usize).is_some_and(|shard| {
+                        shard.created_at.as_millis() == q.shard_created_ms
+                            && q.record_index < shard.next_index
+                    })
+            });
+            if !issued {
                 return Err(KinesisError::invalid_argument(format!(
                     "ExclusiveMinimumSequenceNumber {text} used in PutRecord on stream {name} under account \
                      {ACCOUNT_ID} is invalid."

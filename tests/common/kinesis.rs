@@ -351,3 +351,31 @@ impl Driver {
         );
     }
 }
+
+/// One step of a generated workload (for property tests).
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Time passes.
+    Wait(u64),
+    /// A PutRecord of up to this many bytes.
+    Put(u64),
+    /// A PutRecords of this many entries of up to this many bytes.
+    PutMany(u64, u64),
+    /// A GetRecords on this shard (modulo the shard count).
+    Poll(usize),
+}
+
+impl Driver {
+    /// Applies one generated step.
+    pub fn apply(&mut self, op: &Op) {
+        match *op {
+            Op::Wait(ms) => self.wait(ms),
+            Op::Put(size) => self.put_one(size),
+            Op::PutMany(count, size) => self.put_many(count, size),
+            Op::Poll(shard) => {
+                let shard = shard % self.shard_ids.len();
+                self.poll(shard);
+            }
+        }
+    }
+}
