@@ -164,21 +164,30 @@ impl Driver {
         assert_eq!(body["FailedRecordCount"], failed);
     }
 
+    /// A fresh iterator for `shard`: after `last` when given (as a consumer that checkpoints resumes), else at
+    /// the trim horizon.
+    fn new_iterator(&mut self, shard: &str, last: Option<String>) -> String {
+        let request = match last {
+            Some(last) => json!({"StreamName": STREAM, "ShardId": shard,
+                                 "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": last}),
+            None => {
+                json!({"StreamName": STREAM, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"})
+            }
+        };
+        let (status, body) = call(&mut self.world, self.now_ms, "GetShardIterator", request);
+        assert_eq!(status, 200, "{body}");
+        body["ShardIterator"]
+            .as_str()
+            .expect("iterator")
+            .to_string()
+    }
+
     /// One GetRecords on a shard (getting or renewing its iterator as needed). Returns records read.
     pub fn poll(&mut self, shard_index: usize) -> usize {
         let shard = self.shard_ids[shard_index].clone();
         if !self.iterators.contains_key(&shard) {
-            let (status, body) = call(
-                &mut self.world,
-                self.now_ms,
-                "GetShardIterator",
-                json!({"StreamName": STREAM, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
-            );
-            assert_eq!(status, 200, "{body}");
-            self.iterators.insert(
-                shard.clone(),
-                body["ShardIterator"].as_str().expect("it").to_string(),
-            );
+            let iterator = self.new_iterator(&shard, None);
+            self.iterators.insert(shard.clone(), iterator);
         }
         let iterator = self.iterators[&shard].clone();
         let (status, body) = call(
@@ -194,27 +203,9 @@ impl Driver {
                 return 0;
             }
             (_, Some("ExpiredIteratorException")) => {
-                // Resume after the last record read, as a consumer that checkpoints would.
-                let (status, body) = match self.read.get(&shard).and_then(|r| r.last()) {
-                    Some(last) => call(
-                        &mut self.world,
-                        self.now_ms,
-                        "GetShardIterator",
-                        json!({"StreamName": STREAM, "ShardId": shard,
-                               "ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": last}),
-                    ),
-                    None => call(
-                        &mut self.world,
-                        self.now_ms,
-                        "GetShardIterator",
-                        json!({"StreamName": STREAM, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
-                    ),
-                };
-                assert_eq!(status, 200, "{body}");
-                self.iterators.insert(
-                    shard,
-                    body["ShardIterator"].as_str().expect("it").to_string(),
-                );
+                let last = self.read.get(&shard).and_then(|r| r.last()).cloned();
+                let iterator = self.new_iterator(&shard, last);
+                self.iterators.insert(shard, iterator);
                 return 0;
             }
             _ => panic!("GetRecords failed: {status} {body}"),
