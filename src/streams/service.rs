@@ -1083,7 +1083,8 @@ impl DataStreams {
         let skip = usize::try_from(start - shard.first_index()).unwrap_or(usize::MAX);
         let mut bytes = 0u64;
         let mut taken = Vec::new();
-        for record in shard.records.iter().skip(skip) {
+        // `range` starts at the position in O(1); a position past the tip reads nothing.
+        for record in shard.records.range(skip.min(shard.records.len())..) {
             let size = record.data.len() as u64 + record.partition_key.len() as u64;
             if taken.len() >= limit as usize
                 || (!taken.is_empty() && bytes + size > GET_RECORDS_BYTES_MAX)
