@@ -258,6 +258,19 @@ impl Stream {
         u32::try_from(self.shards.iter().filter(|s| s.is_open()).count()).unwrap_or(u32::MAX)
     }
 
+    fn view(&self, now: SimTime) -> StreamView {
+        StreamView {
+            name: self.name.clone(),
+            arn: stream_arn(&self.name),
+            status: self.status(now),
+            mode: self.mode,
+            retention_hours: self.retention_hours,
+            created_at: self.created_at,
+            open_shard_count: self.open_shard_count(),
+            throughput_limits: self.throughput_limits,
+        }
+    }
+
     fn require_active(&self, now: SimTime) -> Result<(), KinesisError> {
         match self.status(now) {
             StreamStatus::Active => Ok(()),
@@ -605,17 +618,7 @@ impl DataStreams {
     /// A stream's summary.
     pub fn describe(&mut self, now: SimTime, name: &str) -> Result<StreamView, KinesisError> {
         self.advance(now);
-        let s = self.stream(name)?;
-        Ok(StreamView {
-            name: s.name.clone(),
-            arn: stream_arn(&s.name),
-            status: s.status(now),
-            mode: s.mode,
-            retention_hours: s.retention_hours,
-            created_at: s.created_at,
-            open_shard_count: s.open_shard_count(),
-            throughput_limits: s.throughput_limits,
-        })
+        Ok(self.stream(name)?.view(now))
     }
 
     /// Stream names in order, starting after `exclusive_start`, at most `limit`; and whether more follow.
@@ -626,19 +629,16 @@ impl DataStreams {
         exclusive_start: Option<&str>,
     ) -> (Vec<StreamView>, bool) {
         self.advance(now);
-        let names: Vec<String> = self
+        let mut after = self
             .streams
-            .keys()
-            .filter(|n| exclusive_start.is_none_or(|start| n.as_str() > start))
-            .cloned()
-            .collect();
-        let more = names.len() > limit as usize;
-        let views = names
-            .iter()
+            .values()
+            .filter(|s| exclusive_start.is_none_or(|start| s.name.as_str() > start));
+        let views = after
+            .by_ref()
             .take(limit as usize)
-            .filter_map(|n| self.describe(now, n).ok())
+            .map(|s| s.view(now))
             .collect();
-        (views, more)
+        (views, after.next().is_some())
     }
 
     /// Shards of a stream (for DescribeStream): all kept shards in id order after `exclusive_start_shard_id`,
