@@ -1,0 +1,264 @@
+//! `kinesim serve`: a local HTTP endpoint that speaks the Kinesis JSON 1.1 protocol, so the AWS CLI, boto3 and
+//! the AWS SDKs use it as they use AWS (any credentials are accepted). Native only.
+//!
+//! This is a shell, like the UI: the wall clock enters here and becomes simulated time (`--speed` times real
+//! time, plus whatever `POST /_kinesim/advance` added). One thread answers requests in arrival order, so the
+//! World sees one call at a time.
+
+use kinesim::api::ApiResponse;
+use kinesim::api::kinesis::TARGET_PREFIX;
+use kinesim::sim::SimTime;
+use kinesim::streams::{ErrorType, KinesisError};
+use kinesim::{World, WorldConfig};
+use std::io::Read;
+use std::time::Instant;
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// Largest request body accepted, in bytes (a 5 MiB PutRecords is about 7 MiB of JSON once base64-encoded).
+pub const REQUEST_BODY_BYTES_MAX: u64 = 16 * 1_048_576;
+/// Fastest simulated speed `--speed` accepts (simulated ms per real ms).
+pub const SPEED_MAX: u64 = 1_000_000;
+
+/// Settings of `kinesim serve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub host: String,
+    /// Port (0 picks a free one; the chosen address is printed).
+    pub port: u16,
+    /// Seed of the run.
+    pub seed: u64,
+    /// Simulated ms per real ms.
+    pub speed: u64,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            host: "127.0.0.1".into(),
+            port: 4567,
+            seed: 1,
+            speed: 1,
+        }
+    }
+}
+
+/// Parses `serve` arguments: `--host H --port P --seed S --speed X`.
+pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
+    let mut options = ServeOptions::default();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--host" => options.host = value.clone(),
+            "--port" => {
+                options.port = value
+                    .parse()
+                    .map_err(|_| format!("--port must be 0 to 65535, not {value}"))?;
+            }
+            "--seed" => {
+                options.seed = value.parse().map_err(|_| {
+                    format!(
+                        "--seed must be a whole number from 0 to {}, not {value}",
+                        u64::MAX
+                    )
+                })?;
+            }
+            "--speed" => {
+                options.speed = value
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=SPEED_MAX).contains(s))
+                    .ok_or_else(|| format!("--speed must be 1 to {SPEED_MAX}, not {value}"))?;
+            }
+            other => {
+                return Err(format!(
+                    "unknown option {other}; expected --host, --port, --seed or --speed"
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+/// The simulated clock of the endpoint.
+struct Clock {
+    started: Instant,
+    speed: u64,
+    offset_ms: u64,
+}
+
+impl Clock {
+    fn now(&self) -> SimTime {
+        let real_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        SimTime::from_millis(
+            real_ms
+                .saturating_mul(self.speed)
+                .saturating_add(self.offset_ms),
+        )
+    }
+}
+
+/// Serves until the process is stopped.
+pub fn serve(options: &ServeOptions) -> Result<(), String> {
+    let server = Server::http((options.host.as_str(), options.port))
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
+    let address = server
+        .server_addr()
+        .to_ip()
+        .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let mut world = World::new(WorldConfig::with_seed(options.seed));
+    let mut clock = Clock {
+        started: Instant::now(),
+        speed: options.speed,
+        offset_ms: 0,
+    };
+    // The first line says where to connect; tests and scripts read it.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("kinesim listening on http://{address}");
+    }
+    let mut requests = 0u64;
+    for request in server.incoming_requests() {
+        requests += 1;
+        handle(&mut world, &mut clock, requests, request);
+    }
+    Ok(())
+}
+
+fn header(name: &str, value: &str) -> Option<Header> {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn respond(request: Request, status: u16, content_type: &str, body: String, request_id: u64) {
+    let mut response = Response::from_string(body).with_status_code(status);
+    let request_id = format!("00000000-0000-4000-8000-{request_id:012x}");
+    for h in [
+        header("Content-Type", content_type),
+        header("x-amzn-RequestId", &request_id),
+        header("Access-Control-Allow-Origin", "*"),
+        header(
+            "Access-Control-Expose-Headers",
+            "x-amzn-RequestId, x-amz-id-2",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        response.add_header(h);
+    }
+    // The client may have gone away; nothing to do about it.
+    let _ = request.respond(response);
+}
+
+fn handle(world: &mut World, clock: &mut Clock, id: u64, mut request: Request) {
+    if *request.method() == Method::Options {
+        let asked = request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Access-Control-Request-Headers"))
+            .map_or_else(|| "*".to_string(), |h| h.value.to_string());
+        let mut response = Response::empty(200);
+        for h in [
+            header("Access-Control-Allow-Origin", "*"),
+            header("Access-Control-Allow-Methods", "POST, GET, OPTIONS"),
+            header("Access-Control-Allow-Headers", &asked),
+            header("Access-Control-Max-Age", "86400"),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            response.add_header(h);
+        }
+        let _ = request.respond(response);
+        return;
+    }
+    let mut body = String::new();
+    let read = request
+        .as_reader()
+        .take(REQUEST_BODY_BYTES_MAX + 1)
+        .read_to_string(&mut body);
+    if read.is_err() || body.len() as u64 > REQUEST_BODY_BYTES_MAX {
+        let error = KinesisError::new(
+            ErrorType::SerializationException,
+            format!(
+                "The request body must be UTF-8 JSON of at most {REQUEST_BODY_BYTES_MAX} bytes."
+            ),
+        );
+        let answer = ApiResponse::error(&error);
+        respond(
+            request,
+            answer.status,
+            "application/x-amz-json-1.1",
+            answer.body,
+            id,
+        );
+        return;
+    }
+    let url = request.url().to_string();
+    if url.starts_with("/_kinesim/") {
+        let (status, answer) = admin(world, clock, &url, &body);
+        respond(request, status, "application/json", answer, id);
+        return;
+    }
+    let target = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("X-Amz-Target"))
+        .map(|h| h.value.to_string())
+        .unwrap_or_default();
+    let answer = match target.split_once('.') {
+        Some((prefix, operation)) if prefix == TARGET_PREFIX => {
+            world.kinesis(clock.now(), operation, &body)
+        }
+        _ => ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, "")),
+    };
+    respond(
+        request,
+        answer.status,
+        "application/x-amz-json-1.1",
+        answer.body,
+        id,
+    );
+}
+
+/// Administrative calls for tests and scripts (not AWS APIs):
+/// - `POST /_kinesim/advance` with `{"ms": N}`: moves simulated time N ms ahead of the wall clock mapping;
+/// - `GET /_kinesim/status`: simulated time, event count and the event-log hash.
+fn admin(world: &mut World, clock: &mut Clock, url: &str, body: &str) -> (u16, String) {
+    match url {
+        "/_kinesim/advance" => {
+            let ms = serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["ms"].as_u64());
+            let Some(ms) = ms else {
+                return (
+                    400,
+                    r#"{"message":"send {\"ms\": N} with N a whole number of milliseconds"}"#
+                        .into(),
+                );
+            };
+            clock.offset_ms = clock.offset_ms.saturating_add(ms);
+            world.advance_to(clock.now());
+            (200, status_json(world))
+        }
+        "/_kinesim/status" => {
+            world.advance_to(clock.now());
+            (200, status_json(world))
+        }
+        _ => (
+            404,
+            r#"{"message":"unknown admin call; try /_kinesim/status or /_kinesim/advance"}"#.into(),
+        ),
+    }
+}
+
+fn status_json(world: &World) -> String {
+    serde_json::json!({
+        "nowMs": world.now().as_millis(),
+        "now": world.now_iso8601(),
+        "eventCount": world.event_count(),
+        "eventLogHash": world.event_log_hash(),
+    })
+    .to_string()
+}
