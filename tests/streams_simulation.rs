@@ -59,3 +59,32 @@ fn a_run_is_the_same_twice_and_differs_by_seed() {
     assert_eq!(run(5), run(5));
     assert_ne!(run(5).0, run(6).0);
 }
+
+#[test]
+fn resharding_under_load_keeps_every_invariant() {
+    let mut reshards = 0;
+    for seed in seeds() {
+        let mut driver = Driver::new(seed, 2 + u32::try_from(seed % 3).expect("small"));
+        for step in 0..STEPS {
+            driver.step_with_resharding();
+            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                driver.check_invariants()
+            }));
+            assert!(
+                checked.is_ok(),
+                "invariant broken at step {step} with KINESIM_SEED={seed}"
+            );
+        }
+        // Let the last reshard finish, then read parents and children to their ends.
+        driver.wait(60_000);
+        driver.refresh_shards();
+        driver.drain();
+        driver.check_invariants();
+        driver.check_nothing_lost();
+        reshards += driver.reshards;
+    }
+    assert!(
+        reshards > 0,
+        "the sweep never resharded, so it did not test resharding"
+    );
+}

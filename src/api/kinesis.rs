@@ -85,6 +85,9 @@ pub const OPERATIONS: &[&str] = &[
     "PutRecords",
     "GetShardIterator",
     "GetRecords",
+    "SplitShard",
+    "MergeShards",
+    "UpdateShardCount",
 ];
 
 /// Runs one Kinesis operation at simulated time `now`.
@@ -118,6 +121,9 @@ pub fn dispatch(
             "PutRecords" => put_records(streams, &ctx, &r),
             "GetShardIterator" => get_shard_iterator(streams, &ctx, &r),
             "GetRecords" => get_records(streams, &ctx, &r),
+            "SplitShard" => split_shard(streams, &ctx, &r),
+            "MergeShards" => merge_shards(streams, &ctx, &r),
+            "UpdateShardCount" => update_shard_count(streams, &ctx, &r),
             _ => Err(KinesisError::new(ErrorType::UnknownOperationException, "")),
         }
     });
@@ -951,10 +957,123 @@ fn get_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, 
         .collect();
     let mut out = Map::new();
     out.insert("Records".into(), Value::Array(records));
-    out.insert(
-        "NextShardIterator".into(),
-        got.next_shard_iterator.map_or(Value::Null, Value::String),
-    );
+    // At the end of a closed shard AWS leaves NextShardIterator out (and names the ChildShards instead).
+    if let Some(next) = got.next_shard_iterator {
+        out.insert("NextShardIterator".into(), Value::String(next));
+    }
     out.insert("MillisBehindLatest".into(), json!(got.millis_behind_latest));
+    if !got.child_shards.is_empty() {
+        out.insert(
+            "ChildShards".into(),
+            Value::Array(
+                got.child_shards
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "ShardId": c.shard_id,
+                            "ParentShards": c.parent_shards,
+                            "HashKeyRange": {
+                                "StartingHashKey": c.hash_key_range.starting.to_string(),
+                                "EndingHashKey": c.hash_key_range.ending.to_string(),
+                            },
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+    }
     Ok(Value::Object(out))
+}
+
+fn split_shard(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
+    let new_start = r.string("NewStartingHashKey")?;
+    let shard = r.string("ShardToSplit")?;
+    let stream = StreamRef::read(r)?;
+    let mut v = Validation::new();
+    v.check(
+        "newStartingHashKey",
+        string_value(&new_start),
+        &[Rule::NotNull, Rule::Pattern(HASH_KEY_PATTERN, is_hash_key)],
+    );
+    stream.check(&mut v);
+    v.check(
+        "shardToSplit",
+        string_value(&shard),
+        &[
+            Rule::NotNull,
+            SHARD_ID_RULES[0],
+            SHARD_ID_RULES[1],
+            SHARD_ID_RULES[2],
+        ],
+    );
+    v.finish()?;
+    s.split_shard(
+        ctx.now,
+        &stream.resolve()?,
+        &shard.unwrap_or_default(),
+        &new_start.unwrap_or_default(),
+    )?;
+    Ok(Value::Null)
+}
+
+fn merge_shards(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
+    let adjacent = r.string("AdjacentShardToMerge")?;
+    let shard = r.string("ShardToMerge")?;
+    let stream = StreamRef::read(r)?;
+    let mut v = Validation::new();
+    for (path, value) in [
+        ("shardToMerge", &shard),
+        ("adjacentShardToMerge", &adjacent),
+    ] {
+        v.check(
+            path,
+            string_value(value),
+            &[
+                Rule::NotNull,
+                SHARD_ID_RULES[0],
+                SHARD_ID_RULES[1],
+                SHARD_ID_RULES[2],
+            ],
+        );
+    }
+    stream.check(&mut v);
+    v.finish()?;
+    s.merge_shards(
+        ctx.now,
+        &stream.resolve()?,
+        &shard.unwrap_or_default(),
+        &adjacent.unwrap_or_default(),
+    )?;
+    Ok(Value::Null)
+}
+
+fn update_shard_count(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let scaling = r.string("ScalingType")?;
+    let stream = StreamRef::read(r)?;
+    let target = r.integer("TargetShardCount")?;
+    let mut v = Validation::new();
+    v.check(
+        "scalingType",
+        string_value(&scaling),
+        &[Rule::NotNull, Rule::Enum(&["UNIFORM_SCALING"])],
+    );
+    stream.check(&mut v);
+    v.check(
+        "targetShardCount",
+        int_value(target),
+        &[Rule::NotNull, Rule::Min(1)],
+    );
+    v.finish()?;
+    let target = u64::try_from(target.unwrap_or(1)).unwrap_or(1);
+    let update = s.update_shard_count(ctx.now, &stream.resolve()?, target)?;
+    Ok(json!({
+        "StreamName": update.stream_name,
+        "CurrentShardCount": update.current_shard_count,
+        "TargetShardCount": update.target_shard_count,
+        "StreamARN": update.stream_arn,
+    }))
 }

@@ -13,8 +13,12 @@ use super::throughput::{
     SHARD_WRITE_BYTES_PER_S_MAX, SHARD_WRITE_RECORDS_PER_S_MAX, WriteWindow,
 };
 use super::token;
+
+mod reshard;
+
 use crate::sim::time::format_unix_ms_java_date;
 use crate::sim::{SimDuration, SimTime};
+pub use reshard::ShardCountUpdate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -67,6 +71,10 @@ pub struct StreamsConfig {
     pub throughput_limits_default: bool,
     /// Key that seals iterators and tokens (from the run's seed).
     pub token_key: u64,
+    /// Simulated ms a reshard keeps a stream UPDATING.
+    pub update_delay_ms: u64,
+    /// UpdateShardCount calls a stream accepts per rolling 24 hours (10 today; 2 in the classic service).
+    pub shard_count_updates_per_day_max: u32,
 }
 
 impl Default for StreamsConfig {
@@ -78,6 +86,8 @@ impl Default for StreamsConfig {
             on_demand_stream_count_limit: ON_DEMAND_STREAM_COUNT_LIMIT_DEFAULT,
             throughput_limits_default: true,
             token_key: 0,
+            update_delay_ms: reshard::UPDATE_DELAY_MS_DEFAULT,
+            shard_count_updates_per_day_max: reshard::SHARD_COUNT_UPDATES_PER_DAY_MAX_DEFAULT,
         }
     }
 }
@@ -89,6 +99,8 @@ pub enum StreamStatus {
     Creating,
     /// Readable and writable.
     Active,
+    /// Resharding: still readable and writable, but no other change is accepted until it is ACTIVE again.
+    Updating,
     /// Being deleted.
     Deleting,
 }
@@ -100,6 +112,7 @@ impl StreamStatus {
             StreamStatus::Creating => "CREATING",
             StreamStatus::Active => "ACTIVE",
             StreamStatus::Deleting => "DELETING",
+            StreamStatus::Updating => "UPDATING",
         }
     }
 }
@@ -237,6 +250,10 @@ struct Stream {
     throughput_limits: bool,
     /// (starting hash key, shard ordinal) of the open shards, sorted: the routing table.
     routing: Vec<(u128, u32)>,
+    /// A reshard in progress: UPDATING until this time, when it takes effect.
+    pending: Option<(SimTime, reshard::Reshard)>,
+    /// When UpdateShardCount was called, for its calls-per-24-hours limit.
+    shard_count_updates: VecDeque<SimTime>,
 }
 
 impl Stream {
@@ -245,9 +262,26 @@ impl Stream {
             StreamStatus::Deleting
         } else if now < self.active_at {
             StreamStatus::Creating
+        } else if self.pending.as_ref().is_some_and(|&(done, _)| now < done) {
+            StreamStatus::Updating
         } else {
             StreamStatus::Active
         }
+    }
+
+    /// Whether records can be put and read now (ACTIVE, or UPDATING during a reshard).
+    fn accepts_data(&self, now: SimTime) -> bool {
+        matches!(
+            self.status(now),
+            StreamStatus::Active | StreamStatus::Updating
+        )
+    }
+
+    /// Whether a shard is still kept: open, or closed less than a retention period ago.
+    fn is_kept(&self, shard: &Shard, now: SimTime) -> bool {
+        shard
+            .closed_at
+            .is_none_or(|closed| now < closed.saturating_add(self.retention()))
     }
 
     fn retention(&self) -> SimDuration {
@@ -416,6 +450,19 @@ pub struct GetRecordsResult {
     pub next_shard_iterator: Option<String>,
     /// How far behind the newest record the reader is, in ms (0: caught up).
     pub millis_behind_latest: u64,
+    /// At the end of a closed shard: the shards that took over its hash keys, to read next.
+    pub child_shards: Vec<ChildShard>,
+}
+
+/// A shard that continues a closed one (GetRecords' `ChildShards`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChildShard {
+    /// The child's id.
+    pub shard_id: String,
+    /// Its parents' ids (one after a split, two after a merge).
+    pub parent_shards: Vec<String>,
+    /// Its hash keys.
+    pub hash_key_range: HashKeyRange,
 }
 
 /// A page of ListShards.
@@ -474,6 +521,12 @@ impl DataStreams {
         self.streams
             .retain(|_, s| s.deleting_since.is_none() || now < s.gone_at);
         for stream in self.streams.values_mut() {
+            if let Some(&(done, _)) = stream.pending.as_ref()
+                && done <= now
+                && let Some((done, change)) = stream.pending.take()
+            {
+                stream.apply_reshard(done, &change);
+            }
             let retention = stream.retention();
             for shard in &mut stream.shards {
                 shard.trim(now, retention);
@@ -488,7 +541,8 @@ impl DataStreams {
             .values()
             .filter_map(|s| match s.deleting_since {
                 Some(_) => Some(s.gone_at),
-                None => (now < s.active_at).then_some(s.active_at),
+                None if now < s.active_at => Some(s.active_at),
+                None => s.pending.as_ref().map(|&(done, _)| done),
             })
             .filter(|&t| t > now)
             .min()
@@ -595,6 +649,8 @@ impl DataStreams {
             tags: BTreeMap::new(),
             throughput_limits: self.config.throughput_limits_default,
             routing: Vec::new(),
+            pending: None,
+            shard_count_updates: VecDeque::new(),
         };
         let mut stream = stream;
         stream.rebuild_routing();
@@ -652,7 +708,10 @@ impl DataStreams {
     ) -> Result<(Vec<ShardView>, bool), KinesisError> {
         self.advance(now);
         let s = self.stream(name)?;
-        if s.status(now) != StreamStatus::Active {
+        if matches!(
+            s.status(now),
+            StreamStatus::Creating | StreamStatus::Deleting
+        ) {
             // AWS lists no shards while a stream is CREATING or DELETING.
             return Ok((Vec::new(), false));
         }
@@ -660,7 +719,7 @@ impl DataStreams {
         let mut shards: Vec<ShardView> = s
             .shards
             .iter()
-            .filter(|sh| after.is_none_or(|a| sh.ordinal > a))
+            .filter(|sh| after.is_none_or(|a| sh.ordinal > a) && s.is_kept(sh, now))
             .map(|sh| shard_view(s, sh))
             .collect();
         let more = shards.len() > limit as usize;
@@ -698,6 +757,7 @@ impl DataStreams {
         let selected: Vec<&Shard> = s
             .shards
             .iter()
+            .filter(|sh| s.is_kept(sh, now))
             .filter(|sh| match &filter {
                 None => true,
                 Some(ShardFilter::AfterShardId(id)) => {
@@ -910,8 +970,8 @@ impl DataStreams {
     ) -> Result<PutResult, KinesisError> {
         self.advance(now);
         let s = self.stream_mut(name)?;
-        if s.status(now) != StreamStatus::Active {
-            // AWS answers a put to a stream that is not ACTIVE as if the stream did not exist.
+        if !s.accepts_data(now) {
+            // AWS answers a put to a stream that is CREATING or DELETING as if the stream did not exist.
             return Err(KinesisError::stream_not_found(name));
         }
         if let Some(text) = sequence_number_for_ordering {
@@ -944,7 +1004,7 @@ impl DataStreams {
     ) -> Result<Vec<Result<PutResult, KinesisError>>, KinesisError> {
         self.advance(now);
         let s = self.stream_mut(name)?;
-        if s.status(now) != StreamStatus::Active {
+        if !s.accepts_data(now) {
             return Err(KinesisError::stream_not_found(name));
         }
         let mut results = Vec::with_capacity(entries.len());
@@ -986,8 +1046,13 @@ impl DataStreams {
         let found = self
             .streams
             .get(name)
-            .filter(|s| s.status(now) == StreamStatus::Active)
-            .and_then(|s| s.shards.get(ordinal as usize).map(|shard| (s, shard)));
+            .filter(|s| s.accepts_data(now))
+            .and_then(|s| {
+                s.shards
+                    .get(ordinal as usize)
+                    .filter(|sh| s.is_kept(sh, now))
+                    .map(|shard| (s, shard))
+            });
         let Some((s, shard)) = found else {
             return Err(shard_not_found(ordinal, name));
         };
@@ -1060,7 +1125,7 @@ impl DataStreams {
         let s = self
             .streams
             .get_mut(&it.stream)
-            .filter(|s| s.incarnation == it.incarnation && s.status(now) == StreamStatus::Active)
+            .filter(|s| s.incarnation == it.incarnation && s.accepts_data(now))
             .ok_or_else(gone)?;
         let limits = s.throughput_limits;
         let stream_name = s.name.clone();
@@ -1123,6 +1188,11 @@ impl DataStreams {
             next_shard_iterator: (!closed_and_done)
                 .then(|| seal_iterator(key, s, ordinal, next, now)),
             millis_behind_latest,
+            child_shards: if closed_and_done {
+                s.children_of(ordinal)
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -1166,14 +1236,17 @@ impl DataStreams {
         Some(&self.streams.get(name)?.shard(shard)?.records)
     }
 
-    /// Hash-key ranges of a stream's open shards, in shard order.
+    /// Hash-key ranges of a stream's open shards, in hash-key order.
     pub fn open_ranges(&self, name: &str) -> Vec<HashKeyRange> {
         self.streams.get(name).map_or_else(Vec::new, |s| {
-            s.shards
+            let mut ranges: Vec<HashKeyRange> = s
+                .shards
                 .iter()
                 .filter(|sh| sh.is_open())
                 .map(|sh| sh.range)
-                .collect()
+                .collect();
+            ranges.sort_unstable();
+            ranges
         })
     }
 }

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use kinesim::sim::{SimRng, SimTime};
 use kinesim::{World, WorldConfig};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Name of the stream the driver creates.
 pub const STREAM: &str = "sim";
@@ -32,6 +32,10 @@ pub struct Driver {
     /// Per shard: sequence numbers read, in read order.
     pub read: BTreeMap<String, Vec<String>>,
     iterators: BTreeMap<String, String>,
+    /// Closed shards read to their end.
+    pub finished: BTreeSet<String>,
+    /// Reshards accepted.
+    pub reshards: u64,
     pub throttled_puts: u64,
     pub throttled_reads: u64,
 }
@@ -81,6 +85,8 @@ impl Driver {
             iterators: BTreeMap::new(),
             throttled_puts: 0,
             throttled_reads: 0,
+            finished: BTreeSet::new(),
+            reshards: 0,
         }
     }
 
@@ -185,6 +191,9 @@ impl Driver {
     /// One GetRecords on a shard (getting or renewing its iterator as needed). Returns records read.
     pub fn poll(&mut self, shard_index: usize) -> usize {
         let shard = self.shard_ids[shard_index].clone();
+        if self.finished.contains(&shard) {
+            return 0;
+        }
         if !self.iterators.contains_key(&shard) {
             let iterator = self.new_iterator(&shard, None);
             self.iterators.insert(shard.clone(), iterator);
@@ -231,11 +240,22 @@ impl Driver {
             );
             log.push(seq);
         }
-        let next = body["NextShardIterator"]
-            .as_str()
-            .expect("open shards always continue")
-            .to_string();
-        self.iterators.insert(shard, next);
+        match body["NextShardIterator"].as_str() {
+            Some(next) => {
+                self.iterators.insert(shard, next.to_string());
+            }
+            None => {
+                // The end of a closed shard: AWS names the children to read next.
+                assert!(
+                    body["ChildShards"]
+                        .as_array()
+                        .is_some_and(|c| !c.is_empty()),
+                    "{body}"
+                );
+                self.iterators.remove(&shard);
+                self.finished.insert(shard);
+            }
+        }
         records.len()
     }
 
@@ -263,11 +283,113 @@ impl Driver {
         }
     }
 
+    /// Re-reads the shard list (after reshards).
+    pub fn refresh_shards(&mut self) {
+        let (status, body) = call(
+            &mut self.world,
+            self.now_ms,
+            "ListShards",
+            json!({"StreamName": STREAM}),
+        );
+        assert_eq!(status, 200, "{body}");
+        self.shard_ids = body["Shards"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .map(|s| s["ShardId"].as_str().expect("id").to_string())
+            .collect();
+    }
+
+    /// One random step that may also reshard: split a shard at the middle of its range, merge two neighbours,
+    /// or change the shard count; sometimes a long wait lets a reshard finish.
+    pub fn step_with_resharding(&mut self) {
+        match self.rng.below(60) {
+            0 => {
+                let ranges = self.world.streams().open_ranges(STREAM);
+                let pick = usize::try_from(self.rng.below(ranges.len() as u64)).expect("index");
+                let range = ranges[pick];
+                let shard = self.owner_of(range.starting);
+                let middle = range.starting / 2 + range.ending / 2;
+                self.reshard(
+                    "SplitShard",
+                    json!({"StreamName": STREAM, "ShardToSplit": shard,
+                                                  "NewStartingHashKey": middle.to_string()}),
+                );
+            }
+            1 => {
+                let ranges = self.world.streams().open_ranges(STREAM);
+                if ranges.len() >= 2 {
+                    let pick =
+                        usize::try_from(self.rng.below(ranges.len() as u64 - 1)).expect("index");
+                    let (a, b) = (
+                        self.owner_of(ranges[pick].starting),
+                        self.owner_of(ranges[pick + 1].starting),
+                    );
+                    self.reshard(
+                        "MergeShards",
+                        json!({"StreamName": STREAM, "ShardToMerge": a,
+                                                       "AdjacentShardToMerge": b}),
+                    );
+                }
+            }
+            2 => {
+                let open = self.world.streams().open_ranges(STREAM).len() as u64;
+                let target = (open / 2).max(1) + self.rng.below(open + open / 2 + 1);
+                self.reshard(
+                    "UpdateShardCount",
+                    json!({"StreamName": STREAM, "TargetShardCount": target,
+                                                        "ScalingType": "UNIFORM_SCALING"}),
+                );
+            }
+            3 => {
+                let wait_ms = 5_000 + self.rng.below(30_000);
+                self.wait(wait_ms);
+                self.refresh_shards();
+            }
+            _ => self.step(),
+        }
+    }
+
+    fn owner_of(&mut self, hash_key: u128) -> String {
+        let (status, body) = call(
+            &mut self.world,
+            self.now_ms,
+            "ListShards",
+            json!({"StreamName": STREAM, "ShardFilter": {"Type": "AT_LATEST"}}),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["Shards"]
+            .as_array()
+            .expect("shards")
+            .iter()
+            .find(|s| {
+                let start: u128 = s["HashKeyRange"]["StartingHashKey"]
+                    .as_str()
+                    .expect("key")
+                    .parse()
+                    .expect("number");
+                start == hash_key
+            })
+            .and_then(|s| s["ShardId"].as_str())
+            .expect("an open shard starts at every open range's start")
+            .to_string()
+    }
+
+    fn reshard(&mut self, operation: &str, request: Value) {
+        let (status, body) = call(&mut self.world, self.now_ms, operation, request);
+        match (status, body["__type"].as_str()) {
+            (200, _) => self.reshards += 1,
+            // Busy with another reshard, or asked for more shards than allowed: both are fine answers.
+            (400, Some("ResourceInUseException" | "LimitExceededException")) => {}
+            _ => panic!("{operation} failed: {status} {body}"),
+        }
+    }
+
     /// Reads every shard to its end (waiting out read limits): afterwards every acknowledged record has been read.
     pub fn drain(&mut self) {
         for shard in 0..self.shard_ids.len() {
             let mut idle_polls = 0;
-            while idle_polls < 3 {
+            while idle_polls < 3 && !self.finished.contains(&self.shard_ids[shard]) {
                 self.wait(1_000);
                 if self.poll(shard) == 0 {
                     idle_polls += 1;
