@@ -30,6 +30,8 @@ pub struct ServeOptions {
     pub seed: u64,
     /// Simulated ms per real ms.
     pub speed: u64,
+    /// Whether new streams enforce per-shard throughput limits (AWS does; `--limits off` for a sandbox).
+    pub throughput_limits: bool,
 }
 
 impl Default for ServeOptions {
@@ -39,11 +41,12 @@ impl Default for ServeOptions {
             port: 4567,
             seed: 1,
             speed: 1,
+            throughput_limits: true,
         }
     }
 }
 
-/// Parses `serve` arguments: `--host H --port P --seed S --speed X`.
+/// Parses `serve` arguments: `--host H --port P --seed S --speed X --limits on|off`.
 pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions::default();
     let mut it = args.iter();
@@ -71,9 +74,16 @@ pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
                     .filter(|s| (1..=SPEED_MAX).contains(s))
                     .ok_or_else(|| format!("--speed must be 1 to {SPEED_MAX}, not {value}"))?;
             }
+            "--limits" => {
+                options.throughput_limits = match value.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("--limits must be on or off, not {value}")),
+                };
+            }
             other => {
                 return Err(format!(
-                    "unknown option {other}; expected --host, --port, --seed or --speed"
+                    "unknown option {other}; expected --host, --port, --seed, --speed or --limits"
                 ));
             }
         }
@@ -107,7 +117,9 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
         .server_addr()
         .to_ip()
         .map_or_else(|| "unknown".to_string(), |a| a.to_string());
-    let mut world = World::new(WorldConfig::with_seed(options.seed));
+    let mut config = WorldConfig::with_seed(options.seed);
+    config.streams.throughput_limits_default = options.throughput_limits;
+    let mut world = World::new(config);
     let mut clock = Clock {
         started: Instant::now(),
         speed: options.speed,
@@ -261,4 +273,57 @@ fn status_json(world: &World) -> String {
         "eventLogHash": world.event_log_hash(),
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn options_parse_with_defaults_and_clear_refusals() {
+        assert_eq!(parse_args(&[]), Ok(ServeOptions::default()));
+        let o = parse_args(&args(
+            "--port 0 --seed 9 --speed 60 --limits off --host 127.0.0.2",
+        ))
+        .unwrap();
+        assert_eq!(
+            (
+                o.port,
+                o.seed,
+                o.speed,
+                o.throughput_limits,
+                o.host.as_str()
+            ),
+            (0, 9, 60, false, "127.0.0.2")
+        );
+        assert!(
+            parse_args(&args("--port 70000"))
+                .unwrap_err()
+                .contains("--port must be 0 to 65535")
+        );
+        assert!(
+            parse_args(&args("--speed 0"))
+                .unwrap_err()
+                .contains("--speed must be 1 to")
+        );
+        assert!(
+            parse_args(&args("--limits maybe"))
+                .unwrap_err()
+                .contains("on or off")
+        );
+        assert!(
+            parse_args(&args("--port"))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            parse_args(&args("--colour red"))
+                .unwrap_err()
+                .contains("unknown option --colour")
+        );
+    }
 }
