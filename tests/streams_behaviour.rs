@@ -456,3 +456,128 @@ fn sequence_number_for_ordering_accepts_issued_numbers_only() {
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "InvalidArgumentException");
 }
+
+#[test]
+fn consumers_register_and_deregister_on_simulated_time_within_limits() {
+    let mut world = world_with_stream(1);
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/s";
+    let register = |world: &mut World, now: u64, name: &str| {
+        call(
+            world,
+            now,
+            "RegisterStreamConsumer",
+            json!({"StreamARN": arn, "ConsumerName": name}),
+        )
+    };
+    let (status, body) = register(&mut world, 10_000, "c0");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["Consumer"]["ConsumerStatus"], "CREATING");
+    let consumer_arn = body["Consumer"]["ConsumerARN"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    assert_eq!(consumer_arn, format!("{arn}/consumer/c0:1767225610"));
+    for i in 1..5 {
+        assert_eq!(register(&mut world, 10_000, &format!("c{i}")).0, 200);
+    }
+    let (status, body) = register(&mut world, 10_000, "c5");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("LimitExceededException")),
+        "five CREATING at most"
+    );
+    let (status, body) = register(&mut world, 10_000, "c0");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceInUseException"))
+    );
+
+    let (_, body) = call(
+        &mut world,
+        15_000,
+        "DescribeStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+    );
+    assert_eq!(
+        body["ConsumerDescription"]["ConsumerStatus"], "ACTIVE",
+        "ACTIVE after 5 simulated seconds"
+    );
+    assert_eq!(body["ConsumerDescription"]["StreamARN"], arn);
+    for i in 5..20 {
+        assert_eq!(
+            register(&mut world, 20_000 + i * 10_000, &format!("c{i}")).0,
+            200
+        );
+    }
+    let (status, body) = register(&mut world, 400_000, "c20");
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("LimitExceededException")),
+        "20 per stream"
+    );
+    let (_, body) = call(
+        &mut world,
+        400_000,
+        "DescribeStreamSummary",
+        json!({"StreamName": "s"}),
+    );
+    assert_eq!(body["StreamDescriptionSummary"]["ConsumerCount"], 20);
+    let (_, page) = call(
+        &mut world,
+        400_000,
+        "ListStreamConsumers",
+        json!({"StreamARN": arn, "MaxResults": 15}),
+    );
+    assert_eq!(page["Consumers"].as_array().map(Vec::len), Some(15));
+    let (_, rest) = call(
+        &mut world,
+        400_000,
+        "ListStreamConsumers",
+        json!({"StreamARN": arn, "NextToken": page["NextToken"]}),
+    );
+    assert_eq!(rest["Consumers"][0]["ConsumerName"], "c15");
+
+    let (status, body) = call(
+        &mut world,
+        400_000,
+        "DeleteStream",
+        json!({"StreamName": "s"}),
+    );
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceInUseException")),
+        "consumers block a delete"
+    );
+    let (status, _) = call(
+        &mut world,
+        400_000,
+        "DeregisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "c0"}),
+    );
+    assert_eq!(status, 200);
+    let (_, body) = call(
+        &mut world,
+        400_001,
+        "DescribeStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+    );
+    assert_eq!(body["ConsumerDescription"]["ConsumerStatus"], "DELETING");
+    let (status, body) = call(
+        &mut world,
+        405_000,
+        "DescribeStreamConsumer",
+        json!({"ConsumerARN": consumer_arn}),
+    );
+    assert_eq!(
+        (status, body["__type"].as_str()),
+        (400, Some("ResourceNotFoundException")),
+        "gone after 5 s"
+    );
+    let (status, _) = call(
+        &mut world,
+        405_000,
+        "DeleteStream",
+        json!({"StreamName": "s", "EnforceConsumerDeletion": true}),
+    );
+    assert_eq!(status, 200);
+}

@@ -15,8 +15,8 @@ use crate::streams::hash_key::{
     parse_explicit_hash_key,
 };
 use crate::streams::service::{
-    GET_RECORDS_LIMIT_MAX, IteratorRequest, IteratorType, ListShardsFrom, PutEntry, ShardFilter,
-    ShardView, StreamMode, StreamView,
+    ConsumerRef, ConsumerView, GET_RECORDS_LIMIT_MAX, IteratorRequest, IteratorType,
+    ListShardsFrom, PutEntry, ShardFilter, ShardView, StreamMode, StreamView,
 };
 use crate::streams::throughput::MIB_BYTES;
 use crate::streams::{DataStreams, ErrorType, KinesisError};
@@ -88,6 +88,10 @@ pub const OPERATIONS: &[&str] = &[
     "SplitShard",
     "MergeShards",
     "UpdateShardCount",
+    "RegisterStreamConsumer",
+    "DescribeStreamConsumer",
+    "ListStreamConsumers",
+    "DeregisterStreamConsumer",
 ];
 
 /// Runs one Kinesis operation at simulated time `now`.
@@ -124,6 +128,10 @@ pub fn dispatch(
             "SplitShard" => split_shard(streams, &ctx, &r),
             "MergeShards" => merge_shards(streams, &ctx, &r),
             "UpdateShardCount" => update_shard_count(streams, &ctx, &r),
+            "RegisterStreamConsumer" => register_stream_consumer(streams, &ctx, &r),
+            "DescribeStreamConsumer" => describe_stream_consumer(streams, &ctx, &r),
+            "ListStreamConsumers" => list_stream_consumers(streams, &ctx, &r),
+            "DeregisterStreamConsumer" => deregister_stream_consumer(streams, &ctx, &r),
             _ => Err(KinesisError::new(ErrorType::UnknownOperationException, "")),
         }
     });
@@ -280,11 +288,11 @@ fn create_stream(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value
 
 fn delete_stream(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
     let stream = StreamRef::read(r)?;
-    r.boolean("EnforceConsumerDeletion")?;
+    let enforce = r.boolean("EnforceConsumerDeletion")?;
     let mut v = Validation::new();
     stream.check(&mut v);
     v.finish()?;
-    s.delete_stream(ctx.now, &stream.resolve()?)?;
+    s.delete_stream(ctx.now, &stream.resolve()?, enforce.unwrap_or(false))?;
     Ok(Value::Null)
 }
 
@@ -382,7 +390,7 @@ fn describe_stream_summary(
     let view = s.describe(ctx.now, &stream.resolve()?)?;
     let mut d = summary_fields(ctx, &view);
     d.insert("OpenShardCount".into(), json!(view.open_shard_count));
-    d.insert("ConsumerCount".into(), json!(0));
+    d.insert("ConsumerCount".into(), json!(view.consumer_count));
     Ok(json!({ "StreamDescriptionSummary": Value::Object(d) }))
 }
 
@@ -1076,4 +1084,224 @@ fn update_shard_count(
         "TargetShardCount": update.target_shard_count,
         "StreamARN": update.stream_arn,
     }))
+}
+
+const CONSUMER_ARN_PATTERN: &str = "^(arn):aws.*:kinesis:.*:\\d{12}:.*stream\\/[a-zA-Z0-9_.-]+\\/consumer\\/[a-zA-Z0-9_.-]+:[0-9]+";
+const STREAM_ARN_PATTERN: &str = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+";
+
+/// The model's consumer ARN pattern: `arn:aws...:kinesis:...:<12 digits>:...stream/<name>/consumer/<name>:<digits>`.
+fn is_consumer_arn(s: &str) -> bool {
+    let Some((head, seconds)) = s.rsplit_once(':') else {
+        return false;
+    };
+    if seconds.is_empty() || !seconds.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let Some((stream_part, consumer)) = head.rsplit_once("/consumer/") else {
+        return false;
+    };
+    let Some((prefix, stream)) = stream_part.rsplit_once("stream/") else {
+        return false;
+    };
+    is_name(consumer) && is_name(stream) && is_stream_arn(&format!("{prefix}stream/x"))
+}
+
+fn stream_arn_rules(required: bool) -> Vec<Rule> {
+    let mut rules = vec![
+        Rule::Pattern(STREAM_ARN_PATTERN, is_stream_arn),
+        Rule::LengthMin(1),
+        Rule::LengthMax(2048),
+    ];
+    if required {
+        rules.insert(0, Rule::NotNull);
+    }
+    rules
+}
+
+fn stream_from_arn(arn: &str) -> Result<String, KinesisError> {
+    arn.split_once(":stream/")
+        .map(|(_, name)| name.split('/').next().unwrap_or(name).to_string())
+        .ok_or_else(|| KinesisError::invalid_argument(format!("Invalid StreamARN {arn}.")))
+}
+
+fn consumer_json(ctx: &Ctx, c: &ConsumerView, with_stream: bool) -> Value {
+    let mut out = Map::new();
+    out.insert("ConsumerName".into(), json!(c.name));
+    out.insert("ConsumerARN".into(), json!(c.arn));
+    out.insert("ConsumerStatus".into(), json!(c.status.as_str()));
+    out.insert(
+        "ConsumerCreationTimestamp".into(),
+        ctx.timestamp(c.created_at),
+    );
+    if with_stream {
+        out.insert("StreamARN".into(), json!(c.stream_arn));
+    }
+    Value::Object(out)
+}
+
+/// How a Describe/Deregister request names its consumer: StreamARN, ConsumerName, ConsumerARN.
+struct ConsumerMembers {
+    stream_arn: Option<String>,
+    name: Option<String>,
+    consumer_arn: Option<String>,
+}
+
+/// Reads how a Describe/Deregister request names its consumer and checks the members.
+fn consumer_ref_members(r: &Reader<'_>) -> Result<ConsumerMembers, KinesisError> {
+    let stream_arn = r.string("StreamARN")?;
+    let name = r.string("ConsumerName")?;
+    let consumer_arn = r.string("ConsumerARN")?;
+    let mut v = Validation::new();
+    v.check(
+        "streamARN",
+        string_value(&stream_arn),
+        &stream_arn_rules(false),
+    );
+    v.check("consumerName", string_value(&name), &STREAM_NAME_RULES);
+    v.check(
+        "consumerARN",
+        string_value(&consumer_arn),
+        &[
+            Rule::Pattern(CONSUMER_ARN_PATTERN, is_consumer_arn),
+            Rule::LengthMin(1),
+            Rule::LengthMax(2048),
+        ],
+    );
+    v.finish()?;
+    Ok(ConsumerMembers {
+        stream_arn,
+        name,
+        consumer_arn,
+    })
+}
+
+fn with_consumer_ref<T>(
+    members: &ConsumerMembers,
+    f: impl FnOnce(ConsumerRef<'_>) -> Result<T, KinesisError>,
+) -> Result<T, KinesisError> {
+    match (&members.stream_arn, &members.name, &members.consumer_arn) {
+        (None, None, Some(arn)) => f(ConsumerRef::ByArn(arn)),
+        (Some(stream_arn), Some(name), None) => {
+            let stream = stream_from_arn(stream_arn)?;
+            f(ConsumerRef::ByName {
+                stream: &stream,
+                name,
+            })
+        }
+        _ => Err(KinesisError::invalid_argument(
+            "Either ConsumerARN or both ConsumerName and StreamARN must be provided.",
+        )),
+    }
+}
+
+fn register_stream_consumer(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let stream_arn = r.string("StreamARN")?;
+    let name = r.string("ConsumerName")?;
+    let mut v = Validation::new();
+    v.check(
+        "streamARN",
+        string_value(&stream_arn),
+        &stream_arn_rules(true),
+    );
+    v.check(
+        "consumerName",
+        string_value(&name),
+        &[
+            Rule::NotNull,
+            STREAM_NAME_RULES[0],
+            STREAM_NAME_RULES[1],
+            STREAM_NAME_RULES[2],
+        ],
+    );
+    v.finish()?;
+    let stream = stream_from_arn(&stream_arn.unwrap_or_default())?;
+    let consumer = s.register_stream_consumer(ctx.now, &stream, &name.unwrap_or_default())?;
+    Ok(json!({ "Consumer": consumer_json(ctx, &consumer, false) }))
+}
+
+fn describe_stream_consumer(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let members = consumer_ref_members(r)?;
+    let consumer = with_consumer_ref(&members, |which| s.describe_stream_consumer(ctx.now, which))?;
+    Ok(json!({ "ConsumerDescription": consumer_json(ctx, &consumer, true) }))
+}
+
+fn deregister_stream_consumer(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let members = consumer_ref_members(r)?;
+    with_consumer_ref(&members, |which| {
+        s.deregister_stream_consumer(ctx.now, which)
+    })?;
+    Ok(Value::Null)
+}
+
+fn list_stream_consumers(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let max_results = r.integer("MaxResults")?;
+    let next_token = r.string("NextToken")?;
+    let stream_arn = r.string("StreamARN")?;
+    r.timestamp_unix_ms("StreamCreationTimestamp")?;
+    let mut v = Validation::new();
+    v.check(
+        "maxResults",
+        int_value(max_results),
+        &[Rule::Min(1), Rule::Max(10_000)],
+    );
+    v.check(
+        "nextToken",
+        string_value(&next_token),
+        &[Rule::LengthMin(1), Rule::LengthMax(1_048_576)],
+    );
+    v.check(
+        "streamARN",
+        string_value(&stream_arn),
+        &stream_arn_rules(true),
+    );
+    v.finish()?;
+    let stream = stream_from_arn(&stream_arn.unwrap_or_default())?;
+    let start = match next_token.as_deref() {
+        None => 0,
+        Some(token) => crate::streams::token::decode(token)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| {
+                t.strip_prefix("consumers:")
+                    .and_then(|n| n.parse::<usize>().ok())
+            })
+            .ok_or_else(|| {
+                KinesisError::invalid_argument(format!("NextToken {token} is invalid."))
+            })?,
+    };
+    let max = max_results.map_or(100, |m| usize::try_from(m).unwrap_or(100));
+    let (consumers, more) = s.list_stream_consumers(ctx.now, &stream, start, max)?;
+    let mut out = Map::new();
+    out.insert(
+        "Consumers".into(),
+        Value::Array(
+            consumers
+                .iter()
+                .map(|c| consumer_json(ctx, c, false))
+                .collect(),
+        ),
+    );
+    if more {
+        let token = format!("consumers:{}", start + consumers.len());
+        out.insert(
+            "NextToken".into(),
+            json!(crate::streams::token::encode(token.as_bytes())),
+        );
+    }
+    Ok(Value::Object(out))
 }

@@ -14,10 +14,12 @@ use super::throughput::{
 };
 use super::token;
 
+mod consumers;
 mod reshard;
 
 use crate::sim::time::format_unix_ms_java_date;
 use crate::sim::{SimDuration, SimTime};
+pub use consumers::{ConsumerRef, ConsumerStatus, ConsumerView};
 pub use reshard::ShardCountUpdate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -75,6 +77,10 @@ pub struct StreamsConfig {
     pub update_delay_ms: u64,
     /// UpdateShardCount calls a stream accepts per rolling 24 hours (10 today; 2 in the classic service).
     pub shard_count_updates_per_day_max: u32,
+    /// Simulated ms a new consumer stays CREATING.
+    pub consumer_create_delay_ms: u64,
+    /// Simulated ms a deregistered consumer stays DELETING.
+    pub consumer_delete_delay_ms: u64,
 }
 
 impl Default for StreamsConfig {
@@ -88,6 +94,8 @@ impl Default for StreamsConfig {
             token_key: 0,
             update_delay_ms: reshard::UPDATE_DELAY_MS_DEFAULT,
             shard_count_updates_per_day_max: reshard::SHARD_COUNT_UPDATES_PER_DAY_MAX_DEFAULT,
+            consumer_create_delay_ms: consumers::CONSUMER_CREATE_DELAY_MS_DEFAULT,
+            consumer_delete_delay_ms: consumers::CONSUMER_DELETE_DELAY_MS_DEFAULT,
         }
     }
 }
@@ -254,6 +262,8 @@ struct Stream {
     pending: Option<(SimTime, reshard::Reshard)>,
     /// When UpdateShardCount was called, for its calls-per-24-hours limit.
     shard_count_updates: VecDeque<SimTime>,
+    /// Enhanced fan-out consumers, in registration order.
+    consumers: Vec<consumers::Consumer>,
 }
 
 impl Stream {
@@ -302,6 +312,7 @@ impl Stream {
             created_at: self.created_at,
             open_shard_count: self.open_shard_count(),
             throughput_limits: self.throughput_limits,
+            consumer_count: self.consumer_count(now),
         }
     }
 
@@ -367,6 +378,8 @@ pub struct StreamView {
     pub open_shard_count: u32,
     /// Whether throughput limits are enforced.
     pub throughput_limits: bool,
+    /// Registered enhanced fan-out consumers.
+    pub consumer_count: u32,
 }
 
 /// A shard as ListShards and DescribeStream show it.
@@ -527,6 +540,7 @@ impl DataStreams {
             {
                 stream.apply_reshard(done, &change);
             }
+            stream.forget_consumers(now);
             let retention = stream.retention();
             for shard in &mut stream.shards {
                 shard.trim(now, retention);
@@ -542,7 +556,11 @@ impl DataStreams {
             .filter_map(|s| match s.deleting_since {
                 Some(_) => Some(s.gone_at),
                 None if now < s.active_at => Some(s.active_at),
-                None => s.pending.as_ref().map(|&(done, _)| done),
+                None => {
+                    let reshard = s.pending.as_ref().map(|&(done, _)| done);
+                    let consumer = s.next_consumer_transition(now);
+                    reshard.into_iter().chain(consumer).min()
+                }
             })
             .filter(|&t| t > now)
             .min()
@@ -651,6 +669,7 @@ impl DataStreams {
             routing: Vec::new(),
             pending: None,
             shard_count_updates: VecDeque::new(),
+            consumers: Vec::new(),
         };
         let mut stream = stream;
         stream.rebuild_routing();
@@ -658,13 +677,28 @@ impl DataStreams {
         Ok(())
     }
 
-    /// DeleteStream: DELETING for the configured delay, then gone. Allowed in any state but DELETING.
-    pub fn delete_stream(&mut self, now: SimTime, name: &str) -> Result<(), KinesisError> {
+    /// DeleteStream: DELETING for the configured delay, then gone. Allowed in any state but DELETING. A stream
+    /// with registered consumers is only deleted with `enforce_consumer_deletion`, which deregisters them.
+    pub fn delete_stream(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        enforce_consumer_deletion: bool,
+    ) -> Result<(), KinesisError> {
         self.advance(now);
         let delay = SimDuration::from_millis(self.config.delete_delay_ms);
         let stream = self.stream_mut(name)?;
         if stream.deleting_since.is_some() {
             return Err(KinesisError::stream_not_found(name));
+        }
+        if stream.consumer_count(now) > 0 && !enforce_consumer_deletion {
+            return Err(KinesisError::new(
+                ErrorType::ResourceInUseException,
+                format!(
+                    "Stream {name} under account {ACCOUNT_ID} has registered consumers. Deregister them first or \
+                     set EnforceConsumerDeletion."
+                ),
+            ));
         }
         stream.deleting_since = Some(now);
         stream.gone_at = now.saturating_add(delay);
