@@ -1188,6 +1188,12 @@ fn with_consumer_ref<T>(
                 name,
             })
         }
+        // All three given: the ARN names the consumer; the other two must agree with it.
+        (Some(stream_arn), Some(name), Some(arn))
+            if arn.starts_with(&format!("{stream_arn}/consumer/{name}:")) =>
+        {
+            f(ConsumerRef::ByArn(arn))
+        }
         _ => Err(KinesisError::invalid_argument(
             "Either ConsumerARN or both ConsumerName and StreamARN must be provided.",
         )),
@@ -1201,6 +1207,7 @@ fn register_stream_consumer(
 ) -> Result<Value, KinesisError> {
     let stream_arn = r.string("StreamARN")?;
     let name = r.string("ConsumerName")?;
+    let tags = r.map_of_strings("Tags")?;
     let mut v = Validation::new();
     v.check(
         "streamARN",
@@ -1217,6 +1224,13 @@ fn register_stream_consumer(
             STREAM_NAME_RULES[2],
         ],
     );
+    if let Some(tags) = &tags {
+        v.check(
+            "tags",
+            Checked::Map(tags),
+            &[Rule::LengthMin(1), Rule::LengthMax(200)],
+        );
+    }
     v.finish()?;
     let stream = stream_from_arn(&stream_arn.unwrap_or_default())?;
     let consumer = s.register_stream_consumer(ctx.now, &stream, &name.unwrap_or_default())?;

@@ -695,8 +695,10 @@ impl DataStreams {
             return Err(KinesisError::new(
                 ErrorType::ResourceInUseException,
                 format!(
-                    "Stream {name} under account {ACCOUNT_ID} has registered consumers. Deregister them first or \
-                     set EnforceConsumerDeletion."
+                    "DeleteStream can't delete {} because there are consumers associated with this data stream. \
+                     To delete {name} anyway, set the EnforceConsumerDeletion parameter to true to force the \
+                     deletion of all the consumers that are associated with it.",
+                    stream_arn(name)
                 ),
             ));
         }

@@ -136,20 +136,11 @@ fn parse_consumer_arn(arn: &str) -> Option<(&str, &str, &str)> {
     Some((stream, name, seconds))
 }
 
-fn consumer_not_found(name: &str, stream: &str) -> KinesisError {
+/// `Consumer {name or ARN}, account {account} not found.` (the form other emulators report from AWS; unverified).
+fn consumer_not_found(consumer: &str) -> KinesisError {
     KinesisError::new(
         ErrorType::ResourceNotFoundException,
-        format!(
-            "Consumer {name}, account {ACCOUNT_ID} not found for stream {}.",
-            stream_arn(stream)
-        ),
-    )
-}
-
-fn consumer_arn_not_found(arn: &str) -> KinesisError {
-    KinesisError::new(
-        ErrorType::ResourceNotFoundException,
-        format!("Consumer {arn} not found."),
+        format!("Consumer {consumer}, account {ACCOUNT_ID} not found."),
     )
 }
 
@@ -215,16 +206,16 @@ impl DataStreams {
                     .consumers
                     .iter()
                     .position(|c| c.name == name && c.gone_at.is_none_or(|g| now < g))
-                    .ok_or_else(|| consumer_not_found(name, stream))?;
+                    .ok_or_else(|| consumer_not_found(name))?;
                 Ok((s, index))
             }
             ConsumerRef::ByArn(arn) => {
                 let (stream, name, seconds) =
-                    parse_consumer_arn(arn).ok_or_else(|| consumer_arn_not_found(arn))?;
+                    parse_consumer_arn(arn).ok_or_else(|| consumer_not_found(arn))?;
                 let s = self
                     .streams
                     .get(stream)
-                    .ok_or_else(|| consumer_arn_not_found(arn))?;
+                    .ok_or_else(|| consumer_not_found(arn))?;
                 let index = s
                     .consumers
                     .iter()
@@ -234,7 +225,7 @@ impl DataStreams {
                             && s.consumer_arn(c, self.epoch_unix_ms)
                                 .ends_with(&format!(":{seconds}"))
                     })
-                    .ok_or_else(|| consumer_arn_not_found(arn))?;
+                    .ok_or_else(|| consumer_not_found(arn))?;
                 Ok((s, index))
             }
         }
