@@ -200,7 +200,8 @@ impl Stream {
         ));
     }
 
-    fn open_shard(&self, ordinal: u32) -> Option<&Shard> {
+    /// The shard with this ordinal, open or closed.
+    fn shard_at(&self, ordinal: u32) -> Option<&Shard> {
         self.shards.get(ordinal as usize)
     }
 }
@@ -239,7 +240,7 @@ impl DataStreams {
         let delay = self.config.update_delay_ms;
         let s = self.stream(name)?;
         let shard = s
-            .open_shard(ordinal)
+            .shard_at(ordinal)
             .filter(|sh| s.is_kept(sh, now))
             .ok_or_else(|| could_not_find(&shard_id(ordinal), name))?;
         if s.mode == StreamMode::OnDemand {
@@ -291,7 +292,7 @@ impl DataStreams {
         let delay = self.config.update_delay_ms;
         let s = self.stream(name)?;
         let kept = |o: u32| {
-            s.open_shard(o)
+            s.shard_at(o)
                 .filter(|sh| s.is_kept(sh, now))
                 .ok_or_else(|| could_not_find(&shard_id(o), name))
         };
