@@ -19,22 +19,26 @@ fn seeds() -> Vec<u64> {
     }
 }
 
+/// Runs [`STEPS`] steps, checking every invariant after each; a failure names the step and the seed.
+fn run_checked(driver: &mut Driver, seed: u64, step: impl Fn(&mut Driver)) {
+    for i in 0..STEPS {
+        step(driver);
+        let checked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| driver.check_invariants()));
+        assert!(
+            checked.is_ok(),
+            "invariant broken at step {i} with KINESIM_SEED={seed}"
+        );
+    }
+}
+
 #[test]
 fn producers_and_consumers_keep_every_invariant() {
     let mut throttled = 0;
     for seed in seeds() {
         let shards = 1 + u32::try_from(seed % 4).expect("small");
         let mut driver = Driver::new(seed, shards);
-        for step in 0..STEPS {
-            driver.step();
-            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                driver.check_invariants()
-            }));
-            assert!(
-                checked.is_ok(),
-                "invariant broken at step {step} with KINESIM_SEED={seed}"
-            );
-        }
+        run_checked(&mut driver, seed, Driver::step);
         driver.drain();
         driver.check_invariants();
         driver.check_nothing_lost();
@@ -65,16 +69,7 @@ fn resharding_under_load_keeps_every_invariant() {
     let mut reshards = 0;
     for seed in seeds() {
         let mut driver = Driver::new(seed, 2 + u32::try_from(seed % 3).expect("small"));
-        for step in 0..STEPS {
-            driver.step_with_resharding();
-            let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                driver.check_invariants()
-            }));
-            assert!(
-                checked.is_ok(),
-                "invariant broken at step {step} with KINESIM_SEED={seed}"
-            );
-        }
+        run_checked(&mut driver, seed, Driver::step_with_resharding);
         // Let the last reshard finish, then read parents and children to their ends.
         driver.wait(60_000);
         driver.refresh_shards();
