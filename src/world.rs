@@ -344,12 +344,7 @@ impl World {
         self.advance_to(now);
         let epoch = self.config.epoch.unix_ms;
         let response = kinesis::dispatch(&mut self.streams, self.now, epoch, operation, body);
-        let error = (response.status != 200).then(|| {
-            serde_json::from_str::<serde_json::Value>(&response.body)
-                .ok()
-                .and_then(|v| v["__type"].as_str().map(str::to_string))
-                .unwrap_or_default()
-        });
+        let error = response.error_type.map(str::to_string);
         let digest = Sha256::digest(response.body.as_bytes());
         self.record(EventKind::ApiCall {
             service: "kinesis".into(),

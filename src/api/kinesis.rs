@@ -208,10 +208,7 @@ impl StreamRef {
     fn resolve(&self) -> Result<String, KinesisError> {
         match (&self.name, &self.arn) {
             (Some(name), _) => Ok(name.clone()),
-            (None, Some(arn)) => arn
-                .split_once(":stream/")
-                .map(|(_, name)| name.to_string())
-                .ok_or_else(|| KinesisError::invalid_argument(format!("Invalid StreamARN {arn}."))),
+            (None, Some(arn)) => stream_from_arn(arn),
             (None, None) => Err(KinesisError::invalid_argument(
                 "Either NextToken or StreamName should be provided.",
             )),
@@ -226,13 +223,11 @@ fn is_stream_arn(s: &str) -> bool {
     let Some((_, after)) = rest.split_once(":kinesis:") else {
         return false;
     };
-    let Some((_, tail)) = after.rsplit_once(":stream/") else {
+    let Some((head, tail)) = after.rsplit_once(":stream/") else {
         return false;
     };
-    let account_ok = after
-        .rsplit_once(":stream/")
-        .map(|(head, _)| head.rsplit(':').next().unwrap_or(""))
-        .is_some_and(|acct| acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()));
+    let account = head.rsplit(':').next().unwrap_or("");
+    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
     account_ok && !tail.is_empty() && !tail.chars().any(char::is_whitespace)
 }
 

@@ -15,6 +15,8 @@ pub struct ApiResponse {
     pub status: u16,
     /// The JSON body.
     pub body: String,
+    /// The AWS error type (`__type`) when the call failed.
+    pub error_type: Option<&'static str>,
 }
 
 impl ApiResponse {
@@ -27,6 +29,7 @@ impl ApiResponse {
             } else {
                 value.to_string()
             },
+            error_type: None,
         }
     }
 
@@ -43,6 +46,7 @@ impl ApiResponse {
         ApiResponse {
             status: error.error_type.http_status(),
             body: body.to_string(),
+            error_type: Some(kind),
         }
     }
 }

@@ -585,6 +585,23 @@ impl DataStreams {
             .fold(0u32, u32::saturating_add)
     }
 
+    /// Refuses a request that would open `additional` shards beyond the account's limit (or a stream's 10,000),
+    /// with AWS's message; nothing is allocated before this check.
+    fn check_shard_room(&self, additional: u64) -> Result<(), KinesisError> {
+        let open = u64::from(self.open_shards_in_account());
+        let limit = u64::from(self.config.account_shard_limit);
+        if additional > u64::from(STREAM_SHARDS_MAX) || open.saturating_add(additional) > limit {
+            return Err(KinesisError::limit_exceeded(format!(
+                "This request would exceed the shard limit for the account {ACCOUNT_ID} in {REGION}. \
+                 Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that \
+                 would have resulted from this request: {additional}. Refer to the AWS Service Limits page \
+                 (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and \
+                 how to request higher limits."
+            )));
+        }
+        Ok(())
+    }
+
     fn on_demand_streams(&self) -> u32 {
         u32::try_from(
             self.streams
@@ -621,17 +638,7 @@ impl DataStreams {
                 format!("Stream {name} under account {ACCOUNT_ID} already exists."),
             ));
         }
-        let open = u64::from(self.open_shards_in_account());
-        let limit = u64::from(self.config.account_shard_limit);
-        if shards > u64::from(STREAM_SHARDS_MAX) || open + shards > limit {
-            return Err(KinesisError::limit_exceeded(format!(
-                "This request would exceed the shard limit for the account {ACCOUNT_ID} in {REGION}. \
-                 Current shard count for the account: {open}. Limit: {limit}. Number of additional shards that \
-                 would have resulted from this request: {shards}. Refer to the AWS Service Limits page \
-                 (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and \
-                 how to request higher limits."
-            )));
-        }
+        self.check_shard_room(shards)?;
         if mode == StreamMode::OnDemand
             && self.on_demand_streams() >= self.config.on_demand_stream_count_limit
         {

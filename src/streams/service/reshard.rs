@@ -5,9 +5,9 @@
 //! sequence numbers. Open shards cover the hash space exactly before and after.
 
 use super::{
-    ACCOUNT_ID, ChildShard, DataStreams, ErrorType, HashKeyRange, KinesisError, REGION,
-    SHARD_ORDINAL_MAX, STREAM_SHARDS_MAX, Shard, SimDuration, SimTime, Stream, StreamMode,
-    StreamStatus, even_split, parse_shard_id, shard_id, stream_arn,
+    ACCOUNT_ID, ChildShard, DataStreams, ErrorType, HashKeyRange, KinesisError, SHARD_ORDINAL_MAX,
+    STREAM_SHARDS_MAX, Shard, SimDuration, SimTime, Stream, StreamMode, StreamStatus, even_split,
+    parse_shard_id, shard_id, stream_arn,
 };
 use serde::{Deserialize, Serialize};
 
@@ -209,21 +209,6 @@ impl Stream {
 impl DataStreams {
     fn shard_ordinal(text: &str, stream: &str) -> Result<u32, KinesisError> {
         parse_shard_id(text).ok_or_else(|| could_not_find(text, stream))
-    }
-
-    fn check_shard_room(&self, additional: u64) -> Result<(), KinesisError> {
-        let open = u64::from(self.open_shards_in_account());
-        let limit = u64::from(self.config.account_shard_limit);
-        if open + additional > limit {
-            return Err(KinesisError::limit_exceeded(format!(
-                "This request would exceed the shard limit for the account {ACCOUNT_ID} in {REGION}. Current \
-                 shard count for the account: {open}. Limit: {limit}. Number of additional shards that would \
-                 have resulted from this request: {additional}. Refer to the AWS Service Limits page \
-                 (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and \
-                 how to request higher limits."
-            )));
-        }
-        Ok(())
     }
 
     /// SplitShard: `new_starting_hash_key` (decimal text, as sent) must be more than one above the parent's first
