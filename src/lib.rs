@@ -6,6 +6,8 @@
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
+//! - [`workload`]: client-library actors on simulated time: a KPL-style producer, KCL-style consumer groups,
+//!   Lambda-style event-source mappings.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
@@ -30,6 +32,7 @@
 pub mod api;
 pub mod sim;
 pub mod streams;
+pub mod workload;
 pub mod world;
 
 #[cfg(all(target_arch = "wasm32", feature = "ui"))]

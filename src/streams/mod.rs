@@ -2,6 +2,7 @@
 //! holds streams, shards and records on simulated time.
 #![deny(clippy::float_arithmetic)]
 
+pub mod aggregation;
 pub mod error;
 pub mod hash_key;
 pub mod metrics;
