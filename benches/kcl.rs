@@ -1,0 +1,3 @@
+//! (being written) The KCL group benchmark.
+
+fn main() {}
