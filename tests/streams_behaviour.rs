@@ -256,6 +256,35 @@ fn all_five_iterator_types_start_where_aws_says() {
 }
 
 #[test]
+fn a_shards_starting_sequence_number_comes_before_its_first_record() {
+    let mut world = world_with_stream(1);
+    let (_, shards) = call(&mut world, 10_000, "ListShards", json!({"StreamName": "s"}));
+    let start = shards["Shards"][0]["SequenceNumberRange"]["StartingSequenceNumber"]
+        .as_str()
+        .expect("starting sequence number")
+        .to_string();
+    let (_, first) = put(&mut world, 11_000, "a", b"x");
+    let first = first["SequenceNumber"].as_str().expect("seq").to_string();
+    assert!(start < first, "{start} must sort before {first}");
+    // A checkpoint at the starting number (what a consumer keeps before it has read anything) resumes at the
+    // first record.
+    let it = iterator(
+        &mut world,
+        12_000,
+        json!({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": start}),
+    );
+    let (_, body) = read(&mut world, 12_000, &it);
+    assert_eq!(keys_of(&body), vec!["a"]);
+    let it = iterator(
+        &mut world,
+        12_000,
+        json!({"ShardIteratorType": "AT_SEQUENCE_NUMBER", "StartingSequenceNumber": start}),
+    );
+    let (_, body) = read(&mut world, 12_000, &it);
+    assert_eq!(keys_of(&body), vec!["a"]);
+}
+
+#[test]
 fn millis_behind_latest_and_arrival_timestamps() {
     let mut world = world_with_stream(1);
     put(&mut world, 10_000, "a", b"1");

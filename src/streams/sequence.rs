@@ -1,7 +1,7 @@
 //! Sequence numbers: AWS-like 56-digit decimal strings, unique in a stream and strictly increasing in a shard.
 //!
 //! Layout, in decimal digits: `49` | shard creation time in simulated ms (15) | shard ordinal in the stream (6)
-//! | record index in the shard (20) | stream incarnation (13). Every field has a fixed width, so comparing two
+//! | record number in the shard (20: 1 for its first record, 0 for the shard's StartingSequenceNumber) | stream incarnation (13). Every field has a fixed width, so comparing two
 //! numbers as strings or as integers gives the same order. A shard created later (a child after resharding) has
 //! larger numbers than its parents; a deleted and re-created stream of the same name gets another incarnation, so
 //! old sequence numbers never match it.
@@ -16,7 +16,7 @@ const PREFIX: &str = "49";
 /// Digits of each field after the prefix, in order.
 const SHARD_CREATED_DIGITS: u32 = 15;
 const SHARD_ORDINAL_DIGITS: u32 = 6;
-const RECORD_INDEX_DIGITS: u32 = 20;
+const RECORD_NUMBER_DIGITS: u32 = 20;
 const STREAM_INCARNATION_DIGITS: u32 = 13;
 
 /// Latest shard creation time a sequence number can hold, in simulated ms (about 31,700 years).
@@ -33,8 +33,9 @@ pub struct SequenceNumber {
     pub shard_created_ms: u64,
     /// The shard's ordinal in its stream (`shardId-000000000003` has ordinal 3).
     pub shard_ordinal: u32,
-    /// The record's position in its shard, from 0.
-    pub record_index: u64,
+    /// The record's number in its shard: 1 for the first record. 0 is the shard's StartingSequenceNumber, which
+    /// comes before every record, so reading AFTER_SEQUENCE_NUMBER of it starts at the first record, as on AWS.
+    pub record_number: u64,
     /// Which incarnation of the stream name this is.
     pub stream_incarnation: u64,
 }
@@ -44,7 +45,7 @@ impl SequenceNumber {
     pub fn new(
         shard_created_ms: u64,
         shard_ordinal: u32,
-        record_index: u64,
+        record_number: u64,
         stream_incarnation: u64,
     ) -> Option<Self> {
         (shard_created_ms <= SHARD_CREATED_MS_MAX
@@ -53,7 +54,7 @@ impl SequenceNumber {
             .then_some(SequenceNumber {
                 shard_created_ms,
                 shard_ordinal,
-                record_index,
+                record_number,
                 stream_incarnation,
             })
     }
@@ -74,12 +75,12 @@ impl SequenceNumber {
         };
         let shard_created_ms = field(SHARD_CREATED_DIGITS)?;
         let shard_ordinal = u32::try_from(field(SHARD_ORDINAL_DIGITS)?).ok()?;
-        let record_index = field(RECORD_INDEX_DIGITS)?;
+        let record_number = field(RECORD_NUMBER_DIGITS)?;
         let stream_incarnation = field(STREAM_INCARNATION_DIGITS)?;
         SequenceNumber::new(
             shard_created_ms,
             shard_ordinal,
-            record_index,
+            record_number,
             stream_incarnation,
         )
     }
@@ -90,7 +91,7 @@ impl fmt::Display for SequenceNumber {
         write!(
             f,
             "{PREFIX}{:015}{:06}{:020}{:013}",
-            self.shard_created_ms, self.shard_ordinal, self.record_index, self.stream_incarnation
+            self.shard_created_ms, self.shard_ordinal, self.record_number, self.stream_incarnation
         )
     }
 }

@@ -323,11 +323,18 @@ impl Stream {
         }
     }
 
+    /// The sequence number of the record at `index` (from 0) in `shard`.
     fn sequence_number(&self, shard: &Shard, index: u64) -> SequenceNumber {
+        self.position_sequence_number(shard, index.saturating_add(1))
+    }
+
+    /// The sequence number that ends at position `record_number` of `shard`: the shard's StartingSequenceNumber for
+    /// 0, else the number of its `record_number`-th record. Reading AFTER it starts at index `record_number`.
+    fn position_sequence_number(&self, shard: &Shard, record_number: u64) -> SequenceNumber {
         SequenceNumber {
             shard_created_ms: shard.created_at.as_millis(),
             shard_ordinal: shard.ordinal,
-            record_index: index,
+            record_number,
             stream_incarnation: self.incarnation,
         }
     }
@@ -1025,7 +1032,7 @@ impl DataStreams {
                 q.stream_incarnation == s.incarnation
                     && s.shards.get(q.shard_ordinal as usize).is_some_and(|shard| {
                         shard.created_at.as_millis() == q.shard_created_ms
-                            && q.record_index < shard.next_index
+                            && q.record_number <= shard.next_index
                     })
             });
             if !issued {
@@ -1127,9 +1134,9 @@ impl DataStreams {
                     )));
                 }
                 let at = if request.iterator_type == IteratorType::AfterSequenceNumber {
-                    seq.record_index.saturating_add(1)
+                    seq.record_number
                 } else {
-                    seq.record_index
+                    seq.record_number.saturating_sub(1)
                 };
                 // A position before the trim horizon reads from the horizon, as on AWS.
                 at.clamp(
@@ -1364,11 +1371,10 @@ fn shard_view(s: &Stream, sh: &Shard) -> ShardView {
         parent_shard_id: sh.parent.map(shard_id),
         adjacent_parent_shard_id: sh.adjacent_parent.map(shard_id),
         hash_key_range: sh.range,
-        starting_sequence_number: s.sequence_number(sh, 0).to_string(),
-        ending_sequence_number: sh.closed_at.map(|_| {
-            s.sequence_number(sh, sh.next_index.saturating_sub(1))
-                .to_string()
-        }),
+        starting_sequence_number: s.position_sequence_number(sh, 0).to_string(),
+        ending_sequence_number: sh
+            .closed_at
+            .map(|_| s.position_sequence_number(sh, sh.next_index).to_string()),
     }
 }
 
