@@ -23,6 +23,18 @@ pub enum Metric {
     GetRecordsIteratorAgeMilliseconds,
     /// PutRecords entries refused by throttling.
     PutRecordsThrottledRecords,
+    /// Bytes returned by GetRecords (the shared 2 MiB/s a shard).
+    GetRecordsBytes,
+    /// Records returned by GetRecords.
+    GetRecordsRecords,
+    /// Bytes pushed to enhanced fan-out consumers (each has its own 2 MiB/s a shard).
+    SubscribeToShardEventBytes,
+    /// Records pushed to enhanced fan-out consumers.
+    SubscribeToShardEventRecords,
+    /// How far behind the tip enhanced fan-out events were (maximum over the minute).
+    SubscribeToShardEventMillisBehindLatest,
+    /// SubscribeToShard calls refused for calling more than once a second.
+    SubscribeToShardRateExceeded,
 }
 
 impl Metric {
@@ -35,17 +47,29 @@ impl Metric {
             Metric::ReadProvisionedThroughputExceeded => "ReadProvisionedThroughputExceeded",
             Metric::GetRecordsIteratorAgeMilliseconds => "GetRecords.IteratorAgeMilliseconds",
             Metric::PutRecordsThrottledRecords => "PutRecords.ThrottledRecords",
+            Metric::GetRecordsBytes => "GetRecords.Bytes",
+            Metric::GetRecordsRecords => "GetRecords.Records",
+            Metric::SubscribeToShardEventBytes => "SubscribeToShardEvent.Bytes",
+            Metric::SubscribeToShardEventRecords => "SubscribeToShardEvent.Records",
+            Metric::SubscribeToShardEventMillisBehindLatest => {
+                "SubscribeToShardEvent.MillisBehindLatest"
+            }
+            Metric::SubscribeToShardRateExceeded => "SubscribeToShard.RateExceeded",
         }
     }
 
     /// Whether the minute's value is a maximum (otherwise a sum).
     pub fn is_max(self) -> bool {
-        self == Metric::GetRecordsIteratorAgeMilliseconds
+        matches!(
+            self,
+            Metric::GetRecordsIteratorAgeMilliseconds
+                | Metric::SubscribeToShardEventMillisBehindLatest
+        )
     }
 }
 
 /// How many metrics there are.
-const METRICS: usize = 6;
+const METRICS: usize = 12;
 
 impl Metric {
     const ALL: [Metric; METRICS] = [
@@ -55,6 +79,12 @@ impl Metric {
         Metric::ReadProvisionedThroughputExceeded,
         Metric::GetRecordsIteratorAgeMilliseconds,
         Metric::PutRecordsThrottledRecords,
+        Metric::GetRecordsBytes,
+        Metric::GetRecordsRecords,
+        Metric::SubscribeToShardEventBytes,
+        Metric::SubscribeToShardEventRecords,
+        Metric::SubscribeToShardEventMillisBehindLatest,
+        Metric::SubscribeToShardRateExceeded,
     ];
 
     fn index(self) -> usize {
@@ -74,6 +104,11 @@ pub struct ShardMetrics {
 impl ShardMetrics {
     fn slot(&mut self, now: SimTime, metric: Metric) -> &mut u64 {
         let minute = now.as_millis() / MILLIS_PER_MINUTE;
+        if minute < self.current_minute {
+            // A value for a minute already rolled (fan-out events are timed when they were pushed, which can be
+            // before the last put the shard saw).
+            return self.minutes.entry((minute, metric)).or_insert(0);
+        }
         if minute != self.current_minute {
             self.roll(minute);
         }

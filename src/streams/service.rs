@@ -15,11 +15,17 @@ use super::throughput::{
 use super::token;
 
 mod consumers;
+mod fanout;
 mod reshard;
 
 use crate::sim::time::format_unix_ms_java_date;
 use crate::sim::{SimDuration, SimTime};
 pub use consumers::{ConsumerRef, ConsumerStatus, ConsumerView};
+pub use fanout::{
+    FANOUT_BYTES_PER_S_MAX, FANOUT_HEARTBEAT_MS, FANOUT_PROPAGATION_MS, FanOutEvent,
+    SUBSCRIBE_CALL_INTERVAL_MS_MIN, SUBSCRIPTION_LIFETIME_MS, SUBSCRIPTION_TAKEOVER_MS_MIN,
+    SubscriptionEnd, SubscriptionPoll,
+};
 pub use reshard::ShardCountUpdate;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -264,6 +270,8 @@ struct Stream {
     shard_count_updates: VecDeque<SimTime>,
     /// Enhanced fan-out consumers, in registration order.
     consumers: Vec<consumers::Consumer>,
+    /// Their SubscribeToShard subscriptions.
+    fanout: fanout::FanOut,
 }
 
 impl Stream {
@@ -352,6 +360,56 @@ impl Stream {
             .get(index)
             .filter(|s| s.is_open() && s.range.contains(hash))
             .map(|_| index)
+    }
+
+    /// Where a reader starting at `request` begins in `shard`: the index of the first record it reads. Positions
+    /// before the trim horizon start at the horizon, as on AWS. `operation` names the call in error messages.
+    fn start_position(
+        &self,
+        shard: &Shard,
+        request: &IteratorRequest<'_>,
+        epoch_unix_ms: u64,
+        operation: &str,
+    ) -> Result<u64, KinesisError> {
+        let name = &self.name;
+        Ok(match request.iterator_type {
+            IteratorType::TrimHorizon => shard.first_index(),
+            IteratorType::Latest => shard.next_index,
+            IteratorType::AtTimestamp => {
+                let unix_ms = request.timestamp_unix_ms.unwrap_or(0);
+                shard.index_at_time(SimTime::from_millis(unix_ms.saturating_sub(epoch_unix_ms)))
+            }
+            IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber => {
+                let text = request.starting_sequence_number.unwrap_or_default();
+                let seq = SequenceNumber::parse(text)
+                    .filter(|q| q.stream_incarnation == self.incarnation)
+                    .ok_or_else(|| {
+                        KinesisError::invalid_argument(format!(
+                            "StartingSequenceNumber {text} used in {operation} on shard {} in stream {name} \
+                             under account {ACCOUNT_ID} is invalid.",
+                            shard_id(shard.ordinal)
+                        ))
+                    })?;
+                if seq.shard_ordinal != shard.ordinal {
+                    return Err(KinesisError::invalid_argument(format!(
+                        "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard \
+                         with {}",
+                        shard_id(seq.shard_ordinal),
+                        shard_id(shard.ordinal)
+                    )));
+                }
+                let at = if request.iterator_type == IteratorType::AfterSequenceNumber {
+                    seq.record_number
+                } else {
+                    seq.record_number.saturating_sub(1)
+                };
+                // A position before the trim horizon reads from the horizon, as on AWS.
+                at.clamp(
+                    shard.first_index(),
+                    shard.next_index.max(shard.first_index()),
+                )
+            }
+        })
     }
 
     /// Rebuilds the routing table from the open shards (after creation or resharding).
@@ -518,6 +576,8 @@ pub struct DataStreams {
     epoch_unix_ms: u64,
     streams: BTreeMap<String, Stream>,
     incarnations: u64,
+    /// Id of the next SubscribeToShard subscription.
+    next_subscription_id: u64,
 }
 
 impl DataStreams {
@@ -528,6 +588,7 @@ impl DataStreams {
             epoch_unix_ms,
             streams: BTreeMap::new(),
             incarnations: 0,
+            next_subscription_id: 0,
         }
     }
 
@@ -548,6 +609,7 @@ impl DataStreams {
                 stream.apply_reshard(done, &change);
             }
             stream.forget_consumers(now);
+            stream.fanout.forget(now);
             let retention = stream.retention();
             for shard in &mut stream.shards {
                 shard.trim(now, retention);
@@ -684,6 +746,7 @@ impl DataStreams {
             pending: None,
             shard_count_updates: VecDeque::new(),
             consumers: Vec::new(),
+            fanout: fanout::FanOut::default(),
         };
         let mut stream = stream;
         stream.rebuild_routing();
@@ -717,6 +780,7 @@ impl DataStreams {
             ));
         }
         stream.deleting_since = Some(now);
+        stream.fanout.end_all(now, SubscriptionEnd::StreamDeleted);
         stream.gone_at = now.saturating_add(delay);
         Ok(())
     }
@@ -1107,44 +1171,7 @@ impl DataStreams {
             return Err(shard_not_found(ordinal, name));
         };
 
-        let position = match request.iterator_type {
-            IteratorType::TrimHorizon => shard.first_index(),
-            IteratorType::Latest => shard.next_index,
-            IteratorType::AtTimestamp => {
-                let unix_ms = request.timestamp_unix_ms.unwrap_or(0);
-                shard.index_at_time(SimTime::from_millis(unix_ms.saturating_sub(epoch)))
-            }
-            IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber => {
-                let text = request.starting_sequence_number.unwrap_or_default();
-                let seq = SequenceNumber::parse(text)
-                    .filter(|q| q.stream_incarnation == s.incarnation)
-                    .ok_or_else(|| {
-                        KinesisError::invalid_argument(format!(
-                            "StartingSequenceNumber {text} used in GetShardIterator on shard {} in stream {name} \
-                             under account {ACCOUNT_ID} is invalid.",
-                            shard_id(shard.ordinal)
-                        ))
-                    })?;
-                if seq.shard_ordinal != shard.ordinal {
-                    return Err(KinesisError::invalid_argument(format!(
-                        "Invalid StartingSequenceNumber. It encodes {}, while it was used in a call to a shard \
-                         with {}",
-                        shard_id(seq.shard_ordinal),
-                        shard_id(shard.ordinal)
-                    )));
-                }
-                let at = if request.iterator_type == IteratorType::AfterSequenceNumber {
-                    seq.record_number
-                } else {
-                    seq.record_number.saturating_sub(1)
-                };
-                // A position before the trim horizon reads from the horizon, as on AWS.
-                at.clamp(
-                    shard.first_index(),
-                    shard.next_index.max(shard.first_index()),
-                )
-            }
-        };
+        let position = s.start_position(shard, &request, epoch, "GetShardIterator")?;
         Ok(seal_iterator(key, s, shard.ordinal, position, now))
     }
 
@@ -1210,6 +1237,10 @@ impl DataStreams {
             taken.push(record.clone());
         }
         let next = start + taken.len() as u64;
+        shard.metrics.add(now, Metric::GetRecordsBytes, bytes);
+        shard
+            .metrics
+            .add(now, Metric::GetRecordsRecords, taken.len() as u64);
         if limits {
             shard.read.charge(now, bytes, SHARD_READ_BYTES_PER_S_MAX);
         }

@@ -47,7 +47,17 @@ pub(super) struct Consumer {
 }
 
 impl Consumer {
-    fn status(&self, now: SimTime) -> ConsumerStatus {
+    /// Its name.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// When it was registered (tells a re-registered consumer of the same name apart).
+    pub(super) fn created_at(&self) -> SimTime {
+        self.created_at
+    }
+
+    pub(super) fn status(&self, now: SimTime) -> ConsumerStatus {
         if self.gone_at.is_some() {
             ConsumerStatus::Deleting
         } else if now < self.active_at {
@@ -194,7 +204,7 @@ impl DataStreams {
         Ok(view)
     }
 
-    fn find_consumer(
+    pub(super) fn find_consumer(
         &self,
         now: SimTime,
         which: ConsumerRef<'_>,
@@ -280,6 +290,9 @@ impl DataStreams {
             && c.gone_at.is_none()
         {
             c.gone_at = Some(now.saturating_add(SimDuration::from_millis(delay)));
+            let consumer = (c.name.clone(), c.created_at);
+            s.fanout
+                .end_consumer(now, &consumer, super::SubscriptionEnd::ConsumerDeregistered);
         }
         Ok(())
     }
