@@ -11,7 +11,7 @@
 
 use crate::api::{ApiResponse, kinesis};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
-use crate::streams::DataStreams;
+use crate::streams::{DataStreams, KinesisError};
 use crate::streams::service::StreamsConfig;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -354,6 +354,18 @@ impl World {
             response_sha256: hex_digest::encode_prefix(&digest, 8),
         });
         response
+    }
+
+    /// The events a SubscribeToShard subscription (from [`World::kinesis`]'s `subscription`) pushed up to `now`,
+    /// in AWS's JSON shape, and its end once it ended.
+    pub fn kinesis_subscription_events(
+        &mut self,
+        now: SimTime,
+        subscription: u64,
+    ) -> Result<kinesis::SubscriptionEvents, KinesisError> {
+        self.advance_to(now);
+        let epoch = self.config.epoch.unix_ms;
+        kinesis::poll_subscription(&mut self.streams, self.now, epoch, subscription)
     }
 
     /// The Data Streams service, read-only (views for the UI and invariant checks).

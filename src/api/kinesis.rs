@@ -15,8 +15,9 @@ use crate::streams::hash_key::{
     parse_explicit_hash_key,
 };
 use crate::streams::service::{
-    ConsumerRef, ConsumerView, GET_RECORDS_LIMIT_MAX, IteratorRequest, IteratorType,
-    ListShardsFrom, PutEntry, ShardFilter, ShardView, StreamMode, StreamView,
+    ChildShard, ConsumerRef, ConsumerView, GET_RECORDS_LIMIT_MAX, IteratorRequest, IteratorType,
+    ListShardsFrom, PutEntry, Record, ShardFilter, ShardView, StreamMode, StreamView,
+    SubscriptionEnd,
 };
 use crate::streams::throughput::MIB_BYTES;
 use crate::streams::{DataStreams, ErrorType, KinesisError};
@@ -92,6 +93,7 @@ pub const OPERATIONS: &[&str] = &[
     "DescribeStreamConsumer",
     "ListStreamConsumers",
     "DeregisterStreamConsumer",
+    "SubscribeToShard",
 ];
 
 /// Runs one Kinesis operation at simulated time `now`.
@@ -105,6 +107,17 @@ pub fn dispatch(
     let ctx = Ctx { now, epoch_unix_ms };
     if !OPERATIONS.contains(&operation) {
         return ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, ""));
+    }
+    if operation == "SubscribeToShard" {
+        return match parse_body(body)
+            .and_then(|map| subscribe_to_shard(streams, &ctx, &Reader::new(&map)))
+        {
+            Ok(id) => ApiResponse {
+                subscription: Some(id),
+                ..ApiResponse::ok(&json!({}))
+            },
+            Err(error) => ApiResponse::error(&error),
+        };
     }
     let result = parse_body(body).and_then(|map| {
         let r = Reader::new(&map);
@@ -946,46 +959,181 @@ fn get_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, 
         u32::try_from(l).unwrap_or(GET_RECORDS_LIMIT_MAX)
     });
     let got = s.get_records(ctx.now, &iterator.unwrap_or_default(), limit)?;
-    let records: Vec<Value> = got
-        .records
-        .iter()
-        .map(|(seq, rec)| {
-            json!({
-                "SequenceNumber": seq,
-                "ApproximateArrivalTimestamp": ctx.timestamp(rec.arrival),
-                "Data": crate::streams::token::encode(&rec.data),
-                "PartitionKey": rec.partition_key,
-            })
-        })
-        .collect();
     let mut out = Map::new();
-    out.insert("Records".into(), Value::Array(records));
+    out.insert("Records".into(), records_json(ctx, &got.records));
     // At the end of a closed shard AWS leaves NextShardIterator out (and names the ChildShards instead).
     if let Some(next) = got.next_shard_iterator {
         out.insert("NextShardIterator".into(), Value::String(next));
     }
     out.insert("MillisBehindLatest".into(), json!(got.millis_behind_latest));
     if !got.child_shards.is_empty() {
-        out.insert(
-            "ChildShards".into(),
-            Value::Array(
-                got.child_shards
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "ShardId": c.shard_id,
-                            "ParentShards": c.parent_shards,
-                            "HashKeyRange": {
-                                "StartingHashKey": c.hash_key_range.starting.to_string(),
-                                "EndingHashKey": c.hash_key_range.ending.to_string(),
-                            },
-                        })
-                    })
-                    .collect(),
-            ),
-        );
+        out.insert("ChildShards".into(), child_shards_json(&got.child_shards));
     }
     Ok(Value::Object(out))
+}
+
+/// Records as GetRecords and SubscribeToShardEvent show them.
+fn records_json(ctx: &Ctx, records: &[(String, Record)]) -> Value {
+    Value::Array(
+        records
+            .iter()
+            .map(|(seq, rec)| {
+                json!({
+                    "SequenceNumber": seq,
+                    "ApproximateArrivalTimestamp": ctx.timestamp(rec.arrival),
+                    "Data": crate::streams::token::encode(&rec.data),
+                    "PartitionKey": rec.partition_key,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn child_shards_json(children: &[ChildShard]) -> Value {
+    Value::Array(
+        children
+            .iter()
+            .map(|c| {
+                json!({
+                    "ShardId": c.shard_id,
+                    "ParentShards": c.parent_shards,
+                    "HashKeyRange": {
+                        "StartingHashKey": c.hash_key_range.starting.to_string(),
+                        "EndingHashKey": c.hash_key_range.ending.to_string(),
+                    },
+                })
+            })
+            .collect(),
+    )
+}
+
+/// SubscribeToShard: validates the request and starts the subscription; its events are polled separately.
+fn subscribe_to_shard(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<u64, KinesisError> {
+    let consumer_arn = r.string("ConsumerARN")?;
+    let shard_id = r.string("ShardId")?;
+    let position = r.structure("StartingPosition")?;
+    let (kind, sequence, timestamp) = match &position {
+        Some(p) => (
+            p.string("Type")?,
+            p.string("SequenceNumber")?,
+            p.timestamp_unix_ms("Timestamp")?,
+        ),
+        None => (None, None, None),
+    };
+    let mut v = Validation::new();
+    v.check(
+        "consumerARN",
+        string_value(&consumer_arn),
+        &[
+            Rule::NotNull,
+            Rule::Pattern(CONSUMER_ARN_PATTERN, is_consumer_arn),
+            Rule::LengthMin(1),
+            Rule::LengthMax(2048),
+        ],
+    );
+    v.check(
+        "shardId",
+        string_value(&shard_id),
+        &[
+            Rule::NotNull,
+            SHARD_ID_RULES[0],
+            SHARD_ID_RULES[1],
+            SHARD_ID_RULES[2],
+        ],
+    );
+    if position.is_none() {
+        v.check("startingPosition", Checked::Null, &[Rule::NotNull]);
+    } else {
+        v.check(
+            "startingPosition.type",
+            string_value(&kind),
+            &[Rule::NotNull, Rule::Enum(ITERATOR_TYPES)],
+        );
+        v.check(
+            "startingPosition.sequenceNumber",
+            string_value(&sequence),
+            &[Rule::Pattern(SEQUENCE_NUMBER_PATTERN, is_sequence_number)],
+        );
+    }
+    v.finish()?;
+    let iterator_type = match kind.as_deref() {
+        Some("AT_SEQUENCE_NUMBER") => IteratorType::AtSequenceNumber,
+        Some("AFTER_SEQUENCE_NUMBER") => IteratorType::AfterSequenceNumber,
+        Some("TRIM_HORIZON") => IteratorType::TrimHorizon,
+        Some("LATEST") => IteratorType::Latest,
+        _ => IteratorType::AtTimestamp,
+    };
+    let needs_sequence = matches!(
+        iterator_type,
+        IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber
+    );
+    if needs_sequence && sequence.is_none() {
+        return Err(KinesisError::invalid_argument(format!(
+            "StartingPosition of type {} needs a SequenceNumber.",
+            kind.as_deref().unwrap_or("")
+        )));
+    }
+    if iterator_type == IteratorType::AtTimestamp && timestamp.is_none() {
+        return Err(KinesisError::invalid_argument(
+            "StartingPosition of type AT_TIMESTAMP needs a Timestamp.",
+        ));
+    }
+    let shard_id = shard_id.unwrap_or_default();
+    s.subscribe_to_shard(
+        ctx.now,
+        &consumer_arn.unwrap_or_default(),
+        IteratorRequest {
+            shard_id: &shard_id,
+            iterator_type,
+            starting_sequence_number: sequence.as_deref(),
+            timestamp_unix_ms: timestamp.map(|t| u64::try_from(t).unwrap_or(0)),
+        },
+    )
+}
+
+/// What a subscription pushed since it was last polled, as AWS's event stream carries it: each event is
+/// `{"SubscribeToShardEvent": {Records, ContinuationSequenceNumber, MillisBehindLatest, ChildShards?}}` with the
+/// simulated time it was pushed; `ended` says when and why the stream closed (after its last event).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubscriptionEvents {
+    /// (push time, event JSON), in order.
+    pub events: Vec<(SimTime, Value)>,
+    /// When and why the subscription ended, once it has.
+    pub ended: Option<(SimTime, SubscriptionEnd)>,
+}
+
+/// Polls a subscription started by SubscribeToShard and renders its events in AWS's JSON shape.
+pub fn poll_subscription(
+    streams: &mut DataStreams,
+    now: SimTime,
+    epoch_unix_ms: u64,
+    subscription: u64,
+) -> Result<SubscriptionEvents, KinesisError> {
+    let ctx = Ctx { now, epoch_unix_ms };
+    let poll = streams.poll_subscription(now, subscription)?;
+    let events = poll
+        .events
+        .iter()
+        .map(|(at, e)| {
+            let mut out = Map::new();
+            out.insert("Records".into(), records_json(&ctx, &e.records));
+            if let Some(c) = &e.continuation_sequence_number {
+                out.insert(
+                    "ContinuationSequenceNumber".into(),
+                    Value::String(c.clone()),
+                );
+            }
+            out.insert("MillisBehindLatest".into(), json!(e.millis_behind_latest));
+            if !e.child_shards.is_empty() {
+                out.insert("ChildShards".into(), child_shards_json(&e.child_shards));
+            }
+            (*at, json!({ "SubscribeToShardEvent": Value::Object(out) }))
+        })
+        .collect();
+    Ok(SubscriptionEvents {
+        events,
+        ended: poll.ended,
+    })
 }
 
 fn split_shard(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {

@@ -17,6 +17,9 @@ pub struct ApiResponse {
     pub body: String,
     /// The AWS error type (`__type`) when the call failed.
     pub error_type: Option<&'static str>,
+    /// For a successful SubscribeToShard: the subscription whose events follow (poll them with
+    /// [`kinesis::poll_subscription`]; over HTTP they are the response's event stream).
+    pub subscription: Option<u64>,
 }
 
 impl ApiResponse {
@@ -30,6 +33,7 @@ impl ApiResponse {
                 value.to_string()
             },
             error_type: None,
+            subscription: None,
         }
     }
 
@@ -47,6 +51,7 @@ impl ApiResponse {
             status: error.error_type.http_status(),
             body: body.to_string(),
             error_type: Some(kind),
+            subscription: None,
         }
     }
 }
