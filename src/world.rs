@@ -11,8 +11,8 @@
 
 use crate::api::{ApiResponse, kinesis};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
-use crate::streams::{DataStreams, KinesisError};
 use crate::streams::service::StreamsConfig;
+use crate::streams::{DataStreams, KinesisError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};

@@ -94,6 +94,7 @@ pub const OPERATIONS: &[&str] = &[
     "ListStreamConsumers",
     "DeregisterStreamConsumer",
     "SubscribeToShard",
+    "UpdateStreamMode",
 ];
 
 /// Runs one Kinesis operation at simulated time `now`.
@@ -145,6 +146,7 @@ pub fn dispatch(
             "DescribeStreamConsumer" => describe_stream_consumer(streams, &ctx, &r),
             "ListStreamConsumers" => list_stream_consumers(streams, &ctx, &r),
             "DeregisterStreamConsumer" => deregister_stream_consumer(streams, &ctx, &r),
+            "UpdateStreamMode" => update_stream_mode(streams, &ctx, &r),
             _ => Err(KinesisError::new(ErrorType::UnknownOperationException, "")),
         }
     });
@@ -291,6 +293,42 @@ fn create_stream(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value
         let tags: BTreeMap<String, String> = tags.into_iter().collect();
         s.add_tags(ctx.now, &name, &tags)?;
     }
+    Ok(Value::Null)
+}
+
+fn update_stream_mode(
+    s: &mut DataStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, KinesisError> {
+    let stream_arn = r.string("StreamARN")?;
+    let details = r.structure("StreamModeDetails")?;
+    let mode = match &details {
+        Some(d) => d.string("StreamMode")?,
+        None => None,
+    };
+    let mut v = Validation::new();
+    v.check(
+        "streamARN",
+        string_value(&stream_arn),
+        &stream_arn_rules(true),
+    );
+    if details.is_none() {
+        v.check("streamModeDetails", Checked::Null, &[Rule::NotNull]);
+    } else {
+        v.check(
+            "streamModeDetails.streamMode",
+            string_value(&mode),
+            &[Rule::NotNull, Rule::Enum(STREAM_MODES)],
+        );
+    }
+    v.finish()?;
+    let mode = match mode.as_deref() {
+        Some("ON_DEMAND") => StreamMode::OnDemand,
+        _ => StreamMode::Provisioned,
+    };
+    let name = stream_from_arn(&stream_arn.unwrap_or_default())?;
+    s.update_stream_mode(ctx.now, &name, mode)?;
     Ok(Value::Null)
 }
 

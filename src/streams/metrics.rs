@@ -142,6 +142,15 @@ impl ShardMetrics {
         *slot = (*slot).max(value);
     }
 
+    /// The value of `metric` in minute `minute` (minutes since simulated zero), 0 when none was recorded.
+    pub fn minute_value(&self, minute: u64, metric: Metric) -> u64 {
+        if minute == self.current_minute {
+            self.current[metric.index()].unwrap_or(0)
+        } else {
+            self.minutes.get(&(minute, metric)).copied().unwrap_or(0)
+        }
+    }
+
     /// (minute start, metric, value) in time order.
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, Metric, u64)> + '_ {
         let current = Metric::ALL

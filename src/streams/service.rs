@@ -16,6 +16,7 @@ use super::token;
 
 mod consumers;
 mod fanout;
+mod on_demand;
 mod reshard;
 
 use crate::sim::time::format_unix_ms_java_date;
@@ -25,6 +26,11 @@ pub use fanout::{
     FANOUT_BYTES_PER_S_MAX, FANOUT_HEARTBEAT_MS, FANOUT_PROPAGATION_MS, FanOutEvent,
     SUBSCRIBE_CALL_INTERVAL_MS_MIN, SUBSCRIPTION_LIFETIME_MS, SUBSCRIPTION_TAKEOVER_MS_MIN,
     SubscriptionEnd, SubscriptionPoll,
+};
+pub use on_demand::{
+    CapacityView, ON_DEMAND_HOT_SHARD_BYTES_PER_S, ON_DEMAND_PEAK_MULTIPLIER,
+    ON_DEMAND_PEAK_WINDOW_DAYS, ON_DEMAND_SCALE_DELAY_MS, ON_DEMAND_WRITE_BYTES_PER_S_MIN,
+    STREAM_MODE_UPDATES_PER_DAY_MAX,
 };
 pub use reshard::ShardCountUpdate;
 use serde::{Deserialize, Serialize};
@@ -87,6 +93,8 @@ pub struct StreamsConfig {
     pub consumer_create_delay_ms: u64,
     /// Simulated ms a deregistered consumer stays DELETING.
     pub consumer_delete_delay_ms: u64,
+    /// Simulated ms from the minute whose traffic calls for an on-demand split to the split.
+    pub on_demand_scale_delay_ms: u64,
 }
 
 impl Default for StreamsConfig {
@@ -102,6 +110,7 @@ impl Default for StreamsConfig {
             shard_count_updates_per_day_max: reshard::SHARD_COUNT_UPDATES_PER_DAY_MAX_DEFAULT,
             consumer_create_delay_ms: consumers::CONSUMER_CREATE_DELAY_MS_DEFAULT,
             consumer_delete_delay_ms: consumers::CONSUMER_DELETE_DELAY_MS_DEFAULT,
+            on_demand_scale_delay_ms: ON_DEMAND_SCALE_DELAY_MS,
         }
     }
 }
@@ -272,6 +281,8 @@ struct Stream {
     consumers: Vec<consumers::Consumer>,
     /// Their SubscribeToShard subscriptions.
     fanout: fanout::FanOut,
+    /// Peak traffic, on-demand scaling and mode changes.
+    capacity: on_demand::Capacity,
 }
 
 impl Stream {
@@ -615,6 +626,7 @@ impl DataStreams {
                 shard.trim(now, retention);
             }
         }
+        self.scale_on_demand(now);
     }
 
     /// When time next changes something a caller could see without calling: a stream becoming ACTIVE or
@@ -628,7 +640,11 @@ impl DataStreams {
                 None => {
                     let reshard = s.pending.as_ref().map(|&(done, _)| done);
                     let consumer = s.next_consumer_transition(now);
-                    reshard.into_iter().chain(consumer).min()
+                    reshard
+                        .into_iter()
+                        .chain(consumer)
+                        .chain(s.next_scaling())
+                        .min()
                 }
             })
             .filter(|&t| t > now)
@@ -747,6 +763,7 @@ impl DataStreams {
             shard_count_updates: VecDeque::new(),
             consumers: Vec::new(),
             fanout: fanout::FanOut::default(),
+            capacity: on_demand::Capacity::default(),
         };
         let mut stream = stream;
         stream.rebuild_routing();

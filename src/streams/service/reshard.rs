@@ -40,6 +40,8 @@ pub enum Reshard {
         /// TargetShardCount.
         target: u32,
     },
+    /// Switch the capacity mode (UpdateStreamMode).
+    Mode(StreamMode),
 }
 
 /// What UpdateShardCount answers.
@@ -159,6 +161,7 @@ impl Stream {
                     self.shards.push(child);
                 }
             }
+            Reshard::Mode(mode) => self.mode = mode,
         }
         self.rebuild_routing();
     }
@@ -193,7 +196,7 @@ impl Stream {
             .collect()
     }
 
-    fn start_update(&mut self, now: SimTime, delay_ms: u64, change: Reshard) {
+    pub(super) fn start_update(&mut self, now: SimTime, delay_ms: u64, change: Reshard) {
         self.pending = Some((
             now.saturating_add(SimDuration::from_millis(delay_ms)),
             change,
