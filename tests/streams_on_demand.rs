@@ -62,7 +62,10 @@ fn offer(
             match r {
                 Ok(_) => accepted += 1,
                 Err(e) => {
-                    assert_eq!(e.error_type, ErrorType::ProvisionedThroughputExceededException);
+                    assert_eq!(
+                        e.error_type,
+                        ErrorType::ProvisionedThroughputExceededException
+                    );
                     throttled += 1;
                 }
             }
@@ -128,7 +131,10 @@ fn a_hot_shard_is_split_after_the_scaling_delay() {
         .filter(|s| s.parent_shard_id.as_deref() == Some("shardId-000000000000"))
         .collect();
     assert_eq!(children.len(), 2);
-    let peak = ds.capacity(STREAM).expect("capacity").peak_write_bytes_per_s;
+    let peak = ds
+        .capacity(STREAM)
+        .expect("capacity")
+        .peak_write_bytes_per_s;
     assert!((590_000..=610_000).contains(&peak), "peak {peak}");
 }
 
@@ -161,7 +167,10 @@ fn one_partition_key_stays_capped_at_one_shards_limit() {
     let (accepted, throttled) = offer(&mut ds, start_s, 300, 15, &key);
     assert!(throttled > 0);
     let seconds = 300 - start_s;
-    assert!(accepted * RECORD_BYTES as u64 <= seconds * 1_048_576, "accepted {accepted}");
+    assert!(
+        accepted * RECORD_BYTES as u64 <= seconds * 1_048_576,
+        "accepted {accepted}"
+    );
     let (_, throttled_late) = offer(&mut ds, 300, 310, 15, &key);
     assert!(throttled_late > 0, "still capped after scaling");
 }
