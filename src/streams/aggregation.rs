@@ -25,7 +25,9 @@ use std::collections::BTreeMap;
 /// `AggregatorUtil.AGGREGATED_RECORD_MAGIC` = {-13, -119, -102, -62}).
 pub const AGGREGATED_RECORD_MAGIC: [u8; 4] = [0xF3, 0x89, 0x9A, 0xC2];
 /// Length of the MD5 digest that ends an aggregated record, in bytes (KCL `AggregatorUtil.DIGEST_SIZE`).
-pub const AGGREGATED_RECORD_DIGEST_BYTES: u64 = 16;
+pub const AGGREGATED_RECORD_DIGEST_BYTES: u64 = DIGEST_LEN as u64;
+/// [`AGGREGATED_RECORD_DIGEST_BYTES`] for slicing.
+const DIGEST_LEN: usize = 16;
 /// Bytes an aggregated record adds around its protobuf: magic plus digest (KPL `kinesis_record.h`
 /// `kFixedOverhead`).
 pub const AGGREGATED_RECORD_OVERHEAD_BYTES: u64 = 4 + AGGREGATED_RECORD_DIGEST_BYTES;
@@ -407,7 +409,7 @@ pub fn deaggregate_for_shard(
     if rest.len() as u64 <= AGGREGATED_RECORD_DIGEST_BYTES {
         return plain();
     }
-    let (protobuf, digest) = rest.split_at(rest.len() - AGGREGATED_RECORD_DIGEST_BYTES as usize);
+    let (protobuf, digest) = rest.split_at(rest.len() - DIGEST_LEN);
     if Md5::digest(protobuf).as_slice() != digest {
         return plain();
     }
@@ -469,7 +471,11 @@ pub fn deaggregate_for_shard(
 
 /// `list.get((int) index)` in Java: the index is cut to its low 32 bits and read as a signed int.
 fn java_list_get(list: &[String], index: u64) -> Option<&String> {
-    let low = i32::from_ne_bytes(u32::try_from(index & u64::from(u32::MAX)).ok()?.to_ne_bytes());
+    let low = i32::from_ne_bytes(
+        u32::try_from(index & u64::from(u32::MAX))
+            .ok()?
+            .to_ne_bytes(),
+    );
     usize::try_from(low).ok().and_then(|i| list.get(i))
 }
 

@@ -532,7 +532,10 @@ impl KplProducer {
                     break;
                 }
                 self.retry_queue.pop_first();
-                self.enqueue(now, id, now);
+                // KPL `retry_not_expired`: back in the pipeline with half the buffer time, so retried records
+                // share aggregated records and calls instead of each going out alone.
+                let deadline = self.retry_deadline(now, id);
+                self.enqueue(now, id, deadline);
             }
             let flushing = self.flush_at.is_some_and(|t| t <= now);
             let due: Vec<u32> = self
@@ -748,11 +751,9 @@ impl KplProducer {
                 && predicted != actual
             {
                 let fits = actual_range.is_some_and(|r| r.contains(hash_key));
-                if !fits || predicted < actual {
-                    if !invalidated {
-                        self.shard_map.invalidate(now, predicted);
-                        invalidated = true;
-                    }
+                if (!fits || predicted < actual) && !invalidated {
+                    self.shard_map.invalidate(now, predicted);
+                    invalidated = true;
                 }
                 if !fits && self.config.aggregation_enabled {
                     self.counters.wrong_shard_retries += 1;
@@ -808,6 +809,16 @@ impl KplProducer {
             self.counters.retries += 1;
             self.retry_queue.insert((due, id));
         }
+    }
+
+    /// `now + RecordMaxBufferedTime / 2`, but not past the record's expiration.
+    fn retry_deadline(&self, now: SimTime, id: u64) -> SimTime {
+        let half = SimDuration::from_millis(self.config.record_max_buffered_time_ms / 2);
+        let expiration = self.pending.get(&id).map_or(now, |p| {
+            p.arrival
+                .saturating_add(SimDuration::from_millis(self.config.record_ttl_ms))
+        });
+        now.saturating_add(half).min(expiration).max(now)
     }
 
     /// Exponential back-off with "equal jitter": half the step fixed, half drawn.
