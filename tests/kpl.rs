@@ -170,6 +170,12 @@ fn out_of_range_user_records_drop_their_whole_aggregated_record_like_the_kcl() {
 }
 
 #[test]
+fn an_aggregated_record_without_user_records_yields_none() {
+    // Only a partition key table: a valid AggregatedRecord holding no Record.
+    assert!(deaggregate(&framed(&[0x0A, 0x01, b'k']), "outer", None, "4900").is_empty());
+}
+
+#[test]
 fn a_bad_table_index_keeps_the_user_records_before_it() {
     // records[0] is fine; records[1] points at partition key 5 of a one-entry table.
     let pb = [
@@ -670,4 +676,38 @@ fn the_same_seed_gives_the_same_run_and_the_state_serializes() {
     assert_eq!(serde_json::to_string(&restored).unwrap(), state_a);
     let ids: BTreeSet<u64> = outcomes_a.keys().copied().collect();
     assert_eq!(ids.len(), 2_000);
+}
+
+#[test]
+fn a_producer_restored_from_a_snapshot_mid_run_continues_identically() {
+    let config = KplConfig {
+        record_ttl_ms: 3_000,
+        ..KplConfig::default()
+    };
+    let mut run = Run::new(2, config, 4);
+    let feed = |run: &mut Run, from: u64, to: u64| {
+        for n in from..to {
+            run.advance_to(SimTime::from_millis(T0.as_millis() + n));
+            run.add(&format!("k{}", n % 17), data_for(n, 4_000));
+        }
+    };
+    feed(&mut run, 0, 1_500);
+    // About 4 MB/s into two 1 MiB/s shards: records are buffered, aggregated and waiting to be retried now.
+    assert!(run.producer.outstanding() > 0);
+    assert!(run.producer.counters().retries > 0);
+    let snapshot = serde_json::to_string(&run.producer).expect("state serializes");
+    let mut twin = Run {
+        streams: run.streams.clone(),
+        producer: serde_json::from_str(&snapshot).expect("state deserializes"),
+        now: run.now,
+        added: run.added.clone(),
+        outcomes: run.outcomes.clone(),
+        refreshes: run.refreshes.clone(),
+    };
+    feed(&mut run, 1_500, 3_000);
+    feed(&mut twin, 1_500, 3_000);
+    run.drain();
+    twin.drain();
+    assert_eq!(run.outcomes, twin.outcomes);
+    assert_eq!(run.producer.counters(), twin.producer.counters());
 }

@@ -337,6 +337,8 @@ pub struct KplProducer {
     shard_map: ShardMap,
     containers: BTreeMap<u32, Container>,
     collector: Vec<KinesisRecord>,
+    /// Data plus partition-key bytes in the collector.
+    collector_bytes: u64,
     /// Set when the collector holds a full PutRecords call's worth.
     collector_full_at: Option<SimTime>,
     /// (due, id) of user records waiting out their retry back-off.
@@ -361,6 +363,7 @@ impl KplProducer {
             shard_map: ShardMap::new(),
             containers: BTreeMap::new(),
             collector: Vec::new(),
+            collector_bytes: 0,
             collector_full_at: None,
             retry_queue: BTreeSet::new(),
             flush_at: None,
@@ -657,14 +660,14 @@ impl KplProducer {
     }
 
     fn collect(&mut self, now: SimTime, record: KinesisRecord) {
+        self.collector_bytes += record.size_bytes();
         self.collector.push(record);
         self.update_collector_full(now);
     }
 
     fn update_collector_full(&mut self, now: SimTime) {
-        let bytes: u64 = self.collector.iter().map(KinesisRecord::size_bytes).sum();
         let full = self.collector.len() as u64 >= u64::from(self.config.collection_max_count)
-            || bytes >= self.config.collection_max_size_bytes;
+            || self.collector_bytes >= self.config.collection_max_size_bytes;
         self.collector_full_at = if full {
             Some(self.collector_full_at.unwrap_or(now))
         } else {
@@ -690,6 +693,7 @@ impl KplProducer {
             bytes = next;
         }
         let batch: Vec<KinesisRecord> = self.collector.drain(..take).collect();
+        self.collector_bytes -= bytes;
         self.update_collector_full(now);
         let entries = batch
             .iter()
@@ -1135,6 +1139,46 @@ mod tests {
         assert_eq!(f.last_attempt_error_code, "ResourceNotFoundException");
         assert_eq!(f.at, SimTime::from_millis(42_000));
         assert!(f.attempts > 5);
+    }
+
+    #[test]
+    fn fail_if_throttled_fails_throttled_records_at_once() {
+        let mut streams = stream(1);
+        let config = KplConfig {
+            fail_if_throttled: true,
+            ..KplConfig::default()
+        };
+        let mut p = ready(config, &mut streams);
+        // 2 MB at once into a 1 MiB/s shard: about half is throttled.
+        for i in 0..2_000u32 {
+            p.add_user_record(T0, &format!("k{i}"), &[1u8; 1_000], None)
+                .unwrap();
+        }
+        p.flush(T0);
+        p.handle_timeout(T0, &mut streams);
+        let out = outcomes(&mut p);
+        assert_eq!(out.len(), 2_000);
+        let failed: Vec<&Failure> = out
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Failed(f) => Some(f),
+                Outcome::Delivered(_) => None,
+            })
+            .collect();
+        assert!(
+            failed.len() > 500 && failed.len() < 1_500,
+            "{}",
+            failed.len()
+        );
+        for f in failed {
+            assert_eq!(f.error_code, "ProvisionedThroughputExceededException");
+            assert!(
+                f.error_message
+                    .starts_with("Rate exceeded for shard shardId-000000000000")
+            );
+            assert_eq!((f.attempts, f.at), (1, T0));
+        }
+        assert_eq!(p.counters().retries, 0);
     }
 
     #[test]
