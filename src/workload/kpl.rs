@@ -17,8 +17,9 @@
 //!   user record is `RecordTtl` old; then it fails with `Expired`. A record that landed on an unexpected shard whose
 //!   hash-key range does not hold it is retried with `Wrong Shard` (it *was* written, so a reader sees it twice);
 //!   if the range holds it, it succeeds. The KPL itself re-buffers a failed record for `RecordMaxBufferedTime / 2`
-//!   and leans on its per-shard rate limiter; this actor instead backs off exponentially with jitter
-//!   ([`RETRY_BACKOFF_MS_MIN`]..[`RETRY_BACKOFF_MS_MAX`]) and has no rate limiter.
+//!   and leans on its per-shard rate limiter (`RateLimit`); this actor has no rate limiter and instead first
+//!   waits out an exponential back-off with jitter ([`RETRY_BACKOFF_MS_MIN`]..[`RETRY_BACKOFF_MS_MAX`]), then
+//!   re-buffers the record for `RecordMaxBufferedTime / 2` as the KPL does, never past its expiration.
 //!
 //! The actor is driven like quinn-proto: [`KplProducer::add_user_record`] and [`KplProducer::flush`] take input,
 //! [`KplProducer::poll_timeout`] says when it next needs to run, [`KplProducer::handle_timeout`] does whatever is due
