@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{EsmConfig, INVOCATION_PAYLOAD_BYTES_MAX, LambdaError, StartingPosition};
 use super::event::{
-    BatchItemFailures, EVENT_ENVELOPE_BYTES, EXECUTED_VERSION, EventContext, FAILURE_RECORD_VERSION,
-    FailureCondition, FailureRecord, FailureRequestContext, FailureResponseContext,
-    KinesisBatchInfo, StreamRecord, derived_uuid, event_json, read_batch_item_failures,
-    record_entry_json,
+    BatchItemFailures, EVENT_ENVELOPE_BYTES, EXECUTED_VERSION, EventContext,
+    FAILURE_RECORD_VERSION, FailureCondition, FailureRecord, FailureRequestContext,
+    FailureResponseContext, KinesisBatchInfo, StreamRecord, derived_uuid, event_json,
+    read_batch_item_failures, record_entry_json,
 };
 use crate::sim::{DisplayEpoch, SimDuration, SimTime};
 use crate::streams::error::ErrorType;
@@ -29,7 +29,7 @@ pub const POLL_INTERVAL_MS: u64 = 1_000;
 /// How soon a shard with more records waiting is polled again, in ms (Lambda "keeps processing batches until the
 /// function catches up"; the simulator spaces such reads 200 ms apart, the five GetRecords calls per second a
 /// shard allows).
-pub const POLL_INTERVAL_BACKLOG_MS: u64 = 200;
+pub const POLL_BACKLOG_INTERVAL_MS: u64 = 200;
 /// How soon a failed read (throttled, stream not ready) is tried again, in ms (simulator choice: the base rate).
 pub const READ_RETRY_DELAY_MS: u64 = 1_000;
 /// Most records per ListShards page the mapping asks for (Kinesis ListShards `MaxResults`: up to 1,000).
@@ -308,7 +308,8 @@ impl EventSourceMapping {
     /// The next time the mapping wants [`handle_timeout`](Self::handle_timeout) called, if any.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let mut next = (!self.listed).then_some(self.next_list_at);
-        let window = SimDuration::from_secs(u64::from(self.config.maximum_batching_window_in_seconds));
+        let window =
+            SimDuration::from_secs(u64::from(self.config.maximum_batching_window_in_seconds));
         let room_total = self.buffer_room_records();
         for shard in self.shards.values() {
             if shard.phase == ShardPhase::Reading && shard.buffered() < room_total {
@@ -363,7 +364,10 @@ impl EventSourceMapping {
         let quota = self.config.retry_quota();
         let mut discarded: Vec<(Batch, FailureCondition)> = Vec::new();
         {
-            let shard = self.shards.get_mut(&at.shard_id).ok_or_else(not_in_flight)?;
+            let shard = self
+                .shards
+                .get_mut(&at.shard_id)
+                .ok_or_else(not_in_flight)?;
             let lane = usize::try_from(at.lane)
                 .ok()
                 .and_then(|l| shard.lanes.get_mut(l))
@@ -421,10 +425,11 @@ impl EventSourceMapping {
                 lane.work.pop_front();
                 self.last_processing_result = String::from("OK");
             } else {
-                self.last_processing_result = String::from(if unhandled {
+                // A partial success is a successful call; only a failed call is a problem.
+                self.last_processing_result = String::from(if unhandled || succeeded == 0 {
                     "PROBLEM: Function call failed"
                 } else {
-                    "PROBLEM: Function reported batch item failures"
+                    "OK"
                 });
                 batch.last_response = Some(response);
                 if bisect && unhandled && batch.records.len() > 1 {
@@ -531,18 +536,24 @@ impl EventSourceMapping {
                 }
                 Err(e) => {
                     self.last_read_error = Some(e.to_string());
-                    self.next_list_at = now.saturating_add(SimDuration::from_millis(READ_RETRY_DELAY_MS));
+                    self.next_list_at =
+                        now.saturating_add(SimDuration::from_millis(READ_RETRY_DELAY_MS));
                     return;
                 }
             }
+        }
+        if views.is_empty() {
+            // Nothing to read yet (a stream always has a shard once ACTIVE): look again later.
+            self.next_list_at = now.saturating_add(SimDuration::from_millis(READ_RETRY_DELAY_MS));
+            return;
         }
         let listed: Vec<String> = views.iter().map(|v| v.shard_id.clone()).collect();
         let start = match self.config.starting_position {
             StartingPosition::TrimHorizon => ReadFrom::TrimHorizon,
             StartingPosition::Latest => ReadFrom::Latest,
-            StartingPosition::AtTimestamp => ReadFrom::AtTimestamp(
-                self.config.starting_position_timestamp_unix_ms.unwrap_or(0),
-            ),
+            StartingPosition::AtTimestamp => {
+                ReadFrom::AtTimestamp(self.config.starting_position_timestamp_unix_ms.unwrap_or(0))
+            }
         };
         for v in views {
             let parents: Vec<String> = [v.parent_shard_id, v.adjacent_parent_shard_id]
@@ -555,7 +566,8 @@ impl EventSourceMapping {
             } else {
                 start.clone()
             };
-            let state = ShardState::new(parents, read_from, self.config.parallelization_factor, now);
+            let state =
+                ShardState::new(parents, read_from, self.config.parallelization_factor, now);
             self.shards.insert(v.shard_id, state);
         }
         self.listed = true;
@@ -586,7 +598,9 @@ impl EventSourceMapping {
                     ReadFrom::TrimHorizon => (IteratorType::TrimHorizon, None, None),
                     ReadFrom::Latest => (IteratorType::Latest, None, None),
                     ReadFrom::AtTimestamp(t) => (IteratorType::AtTimestamp, None, Some(*t)),
-                    ReadFrom::After(s) => (IteratorType::AfterSequenceNumber, Some(s.as_str()), None),
+                    ReadFrom::After(s) => {
+                        (IteratorType::AfterSequenceNumber, Some(s.as_str()), None)
+                    }
                 };
                 let request = IteratorRequest {
                     shard_id: id,
@@ -647,7 +661,7 @@ impl EventSourceMapping {
                         shard.iterator = Some(next);
                         let backlog = full || result.millis_behind_latest > 0;
                         let wait = if backlog {
-                            POLL_INTERVAL_BACKLOG_MS
+                            POLL_BACKLOG_INTERVAL_MS
                         } else {
                             POLL_INTERVAL_MS
                         };
@@ -686,7 +700,8 @@ impl EventSourceMapping {
 
     /// Forms and emits every batch that is ready, lane by lane.
     fn dispatch(&mut self, now: SimTime) {
-        let window = SimDuration::from_secs(u64::from(self.config.maximum_batching_window_in_seconds));
+        let window =
+            SimDuration::from_secs(u64::from(self.config.maximum_batching_window_in_seconds));
         let batch_size = usize::try_from(self.config.batch_size).unwrap_or(usize::MAX);
         let age_max_ms = self.config.record_age_max_ms();
         let ids: Vec<String> = self.shards.keys().cloned().collect();
@@ -715,8 +730,8 @@ impl EventSourceMapping {
                                 lane.gathering_since = None;
                                 break;
                             }
-                            let pending_bytes: u64 =
-                                EVENT_ENVELOPE_BYTES + lane.pending.iter().map(|r| r.event_bytes + 1).sum::<u64>();
+                            let pending_bytes: u64 = EVENT_ENVELOPE_BYTES
+                                + lane.pending.iter().map(|r| r.event_bytes + 1).sum::<u64>();
                             let window_over = lane
                                 .gathering_since
                                 .is_none_or(|since| now >= since.saturating_add(window));
@@ -748,7 +763,8 @@ impl EventSourceMapping {
                                 .take_while(|r| now.saturating_since(r.arrival).as_millis() > max)
                                 .count();
                             if old > 0 {
-                                let records: Vec<StreamRecord> = front.records.drain(..old).collect();
+                                let records: Vec<StreamRecord> =
+                                    front.records.drain(..old).collect();
                                 aged = Some(Batch {
                                     records,
                                     retries: front.retries,
@@ -817,7 +833,13 @@ impl EventSourceMapping {
     }
 
     /// Gives up on a batch: counts it and, with an on-failure destination, sends Lambda's document about it.
-    fn discard(&mut self, now: SimTime, shard_id: &str, batch: &Batch, condition: FailureCondition) {
+    fn discard(
+        &mut self,
+        now: SimTime,
+        shard_id: &str,
+        batch: &Batch,
+        condition: FailureCondition,
+    ) {
         let (Some(first), Some(last)) = (batch.records.first(), batch.records.last()) else {
             return;
         };

@@ -290,11 +290,20 @@ mod tests {
         use serde_json::json;
         let records = vec![record("1"), record("2"), record("3")];
         let read = |v: serde_json::Value| read_batch_item_failures(Some(&v), &records);
-        assert_eq!(read_batch_item_failures(None, &records), BatchItemFailures::None);
+        assert_eq!(
+            read_batch_item_failures(None, &records),
+            BatchItemFailures::None
+        );
         assert_eq!(read(json!(null)), BatchItemFailures::None);
         assert_eq!(read(json!({})), BatchItemFailures::None);
-        assert_eq!(read(json!({"batchItemFailures": null})), BatchItemFailures::None);
-        assert_eq!(read(json!({"batchItemFailures": []})), BatchItemFailures::None);
+        assert_eq!(
+            read(json!({"batchItemFailures": null})),
+            BatchItemFailures::None
+        );
+        assert_eq!(
+            read(json!({"batchItemFailures": []})),
+            BatchItemFailures::None
+        );
         assert_eq!(
             read(json!({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]})),
             BatchItemFailures::RetryFrom(1)
