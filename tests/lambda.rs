@@ -742,6 +742,35 @@ fn records_older_than_the_maximum_age_are_discarded() {
 }
 
 #[test]
+fn with_infinite_retries_a_batch_is_given_up_when_the_stream_drops_its_records() {
+    let mut ds = streams(1);
+    put(&mut ds, T0, "k", b"stuck");
+    let mut cfg = config();
+    cfg.on_failure = Some(OnFailure {
+        destination: "dlq".into(),
+    });
+    let mut esm = mapping(cfg);
+    let day_ms = 24 * 3_600_000;
+    let mut calls = 0u32;
+    native::run(
+        &mut esm,
+        &mut ds,
+        t(T0),
+        t(T0 + day_ms + 3_600_000),
+        SimDuration::from_mins(10),
+        |_| {
+            calls += 1;
+            Err("still failing".into())
+        },
+    );
+    let docs = esm.destination_records();
+    assert_eq!(docs.len(), 1, "given up once the 24 h retention passed");
+    assert_eq!(docs[0].request_context.approximate_invoke_count, calls);
+    assert!(calls >= 144, "retried for a day: {calls}");
+    assert_eq!(esm.view().stats.records_discarded, 1);
+}
+
+#[test]
 fn latest_skips_older_records_and_at_timestamp_starts_at_the_time() {
     let mut ds = streams(1);
     put(&mut ds, T0, "k", b"old");
@@ -915,6 +944,57 @@ fn the_native_runner_invokes_a_rust_closure() {
     assert_eq!(esm.view().stats.records_succeeded, 25);
 }
 
+/// One run of a mapping with a randomly failing function: its view and on-failure documents.
+fn seeded_run(seed: u64) -> (kinesim::workload::lambda::EsmView, Vec<String>) {
+    let mut ds = streams(2);
+    for i in 0..150u32 {
+        put(
+            &mut ds,
+            T0 + u64::from(i),
+            &format!("k{}", i % 11),
+            &i.to_be_bytes(),
+        );
+    }
+    let mut cfg = config();
+    cfg.batch_size = 6;
+    cfg.parallelization_factor = 3;
+    cfg.bisect_batch_on_function_error = true;
+    cfg.maximum_retry_attempts = 1;
+    cfg.on_failure = Some(OnFailure {
+        destination: "dlq".into(),
+    });
+    let mut esm = mapping(cfg);
+    let mut rng = SimRng::new(seed).fork("function");
+    native::run(
+        &mut esm,
+        &mut ds,
+        t(T0),
+        t(T0 + 120_000),
+        SimDuration::from_millis(80),
+        |_| {
+            if rng.chance(1, 2) {
+                Err("flaky".into())
+            } else {
+                Ok(Value::Null)
+            }
+        },
+    );
+    let docs = esm
+        .destination_records()
+        .iter()
+        .map(|d| d.to_json())
+        .collect();
+    (esm.view(), docs)
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run() {
+    let (view, docs) = seeded_run(11);
+    assert!(view.stats.errors > 0 && view.stats.bisections > 0 && !docs.is_empty());
+    assert_eq!((view.clone(), docs.clone()), seeded_run(11));
+    assert_ne!(view, seeded_run(12).0);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -931,12 +1011,22 @@ proptest! {
         report_items in any::<bool>(),
         records in 1u32..120,
         keys in 1u32..9,
+        split in any::<bool>(),
     ) {
         let mut ds = streams(shards);
         let mut puts = Vec::new();
         for i in 0..records {
             let key = format!("key-{}", i % keys);
-            let (shard, seq) = put(&mut ds, T0 + u64::from(i) * 3, &key, &i.to_be_bytes());
+            let mut at = T0 + u64::from(i) * 3;
+            if split && i == records / 2 {
+                // Split the first shard in the middle of the run; later records go to its children.
+                ds.split_shard(t(at), STREAM, "shardId-000000000000", &(1u128 << 126).to_string())
+                    .expect("split");
+            }
+            if split && i >= records / 2 {
+                at += 40_000;
+            }
+            let (shard, seq) = put(&mut ds, at, &key, &i.to_be_bytes());
             puts.push((shard, seq, key));
         }
         let mut cfg = config();

@@ -16,6 +16,7 @@ use super::event::{
     FailureResponseContext, KinesisBatchInfo, StreamRecord, derived_uuid, event_json,
     read_batch_item_failures, record_entry_json,
 };
+use crate::sim::time::MILLIS_PER_HOUR;
 use crate::sim::{DisplayEpoch, SimDuration, SimTime};
 use crate::streams::error::ErrorType;
 use crate::streams::hash_key::partition_key_hash;
@@ -32,6 +33,8 @@ pub const POLL_INTERVAL_MS: u64 = 1_000;
 pub const POLL_BACKLOG_INTERVAL_MS: u64 = 200;
 /// How soon a failed read (throttled, stream not ready) is tried again, in ms (simulator choice: the base rate).
 pub const READ_RETRY_DELAY_MS: u64 = 1_000;
+/// How often the mapping looks up the stream's retention period again, in ms (simulator choice).
+pub const RETENTION_REFRESH_MS: u64 = 60_000;
 /// Most records per ListShards page the mapping asks for (Kinesis ListShards `MaxResults`: up to 1,000).
 pub const LIST_SHARDS_PAGE_MAX: u32 = 1_000;
 /// HTTP status of an Invoke call that reached the function, failed or not (Lambda Invoke: 200).
@@ -262,6 +265,10 @@ pub struct EventSourceMapping {
     stats: EsmStats,
     last_processing_result: String,
     last_read_error: Option<String>,
+    /// The stream's retention in ms as last seen: records this old are gone from the stream, so a batch holding
+    /// them stops being retried even when retries and record age are infinite.
+    retention_ms: Option<u64>,
+    retention_checked_at: Option<SimTime>,
 }
 
 impl EventSourceMapping {
@@ -287,6 +294,8 @@ impl EventSourceMapping {
             stats: EsmStats::default(),
             last_processing_result: String::from("No records processed"),
             last_read_error: None,
+            retention_ms: None,
+            retention_checked_at: None,
         })
     }
 
@@ -333,6 +342,10 @@ impl EventSourceMapping {
     /// Does what is due at `now`: lists the stream's shards (the first time), reads shards whose poll is due,
     /// and forms and emits the batches that are ready.
     pub fn handle_timeout(&mut self, now: SimTime, streams: &mut DataStreams) {
+        if let Ok(view) = streams.describe(now, &self.stream_name) {
+            self.retention_ms =
+                Some(u64::from(view.retention_hours).saturating_mul(MILLIS_PER_HOUR));
+        }
         if !self.listed && now >= self.next_list_at {
             self.list_shards(now, streams);
         }
@@ -494,7 +507,8 @@ impl EventSourceMapping {
         }
     }
 
-    /// Records a shard may hold read but not yet in a batch: one full batch per lane.
+    /// Records a shard may hold read but not yet in a batch: one full batch per lane, read ahead while the
+    /// lanes' current batches are at the function.
     fn buffer_room_records(&self) -> u64 {
         u64::from(self.config.batch_size) * u64::from(self.config.parallelization_factor)
     }
@@ -704,6 +718,12 @@ impl EventSourceMapping {
             SimDuration::from_secs(u64::from(self.config.maximum_batching_window_in_seconds));
         let batch_size = usize::try_from(self.config.batch_size).unwrap_or(usize::MAX);
         let age_max_ms = self.config.record_age_max_ms();
+        let retention_ms = self.retention_ms;
+        // Too old for the mapping (older than MaximumRecordAgeInSeconds) or gone from the stream (retention).
+        let expired = |arrival: SimTime| {
+            let age = now.saturating_since(arrival).as_millis();
+            age_max_ms.is_some_and(|max| age > max) || retention_ms.is_some_and(|r| age >= r)
+        };
         let ids: Vec<String> = self.shards.keys().cloned().collect();
         for id in ids {
             let lanes = self.shards.get(&id).map_or(0, |s| s.lanes.len());
@@ -756,11 +776,11 @@ impl EventSourceMapping {
                         let Some(front) = lane.work.front_mut() else {
                             break;
                         };
-                        if let Some(max) = age_max_ms {
+                        {
                             let old = front
                                 .records
                                 .iter()
-                                .take_while(|r| now.saturating_since(r.arrival).as_millis() > max)
+                                .take_while(|r| expired(r.arrival))
                                 .count();
                             if old > 0 {
                                 let records: Vec<StreamRecord> =
