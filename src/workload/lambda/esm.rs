@@ -342,9 +342,15 @@ impl EventSourceMapping {
     /// Does what is due at `now`: lists the stream's shards (the first time), reads shards whose poll is due,
     /// and forms and emits the batches that are ready.
     pub fn handle_timeout(&mut self, now: SimTime, streams: &mut DataStreams) {
-        if let Ok(view) = streams.describe(now, &self.stream_name) {
+        let refresh = SimDuration::from_millis(RETENTION_REFRESH_MS);
+        if self
+            .retention_checked_at
+            .is_none_or(|at| now >= at.saturating_add(refresh))
+            && let Ok(view) = streams.describe(now, &self.stream_name)
+        {
             self.retention_ms =
                 Some(u64::from(view.retention_hours).saturating_mul(MILLIS_PER_HOUR));
+            self.retention_checked_at = Some(now);
         }
         if !self.listed && now >= self.next_list_at {
             self.list_shards(now, streams);
@@ -574,8 +580,12 @@ impl EventSourceMapping {
                 .into_iter()
                 .flatten()
                 .collect();
+            if self.shards.contains_key(&v.shard_id) {
+                continue;
+            }
             // A child of a shard the mapping also reads starts at its beginning, after its parents.
-            let read_from = if parents.iter().any(|p| listed.contains(p)) {
+            let tracked = |p: &String| listed.contains(p) || self.shards.contains_key(p);
+            let read_from = if parents.iter().any(tracked) {
                 ReadFrom::TrimHorizon
             } else {
                 start.clone()
@@ -625,6 +635,15 @@ impl EventSourceMapping {
                 match streams.get_shard_iterator(now, &stream_name, request) {
                     Ok(it) => it,
                     Err(e) => {
+                        if e.error_type == ErrorType::ResourceNotFoundException
+                            && streams.describe(now, &stream_name).is_ok()
+                        {
+                            // The stream is there but the shard is not: a closed shard past retention.
+                            // Nothing more can be read from it; list the shards again to find its children.
+                            shard.phase = ShardPhase::Draining;
+                            self.listed = false;
+                            self.next_list_at = now;
+                        }
                         shard.next_read_at =
                             now.saturating_add(SimDuration::from_millis(READ_RETRY_DELAY_MS));
                         self.last_read_error = Some(e.to_string());
