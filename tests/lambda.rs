@@ -342,12 +342,12 @@ fn the_event_is_lambdas_kinesis_event_exactly() {
     let (_, seq) = put(&mut ds, T0 + 987, "1", b"Hello, this is a test.");
     assert_eq!(
         seq,
-        "49000000000000000000000000000000000000000000000000000001"
+        "49000000000000000000000000000000000000000010000000000001"
     );
     let mut h = Harness::new(ds, mapping(config()));
     h.run_until(T0 + 3_000, &mut ok, &mut no_producer);
     assert_eq!(h.calls.len(), 1);
-    let golden = r#"{"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"1","sequenceNumber":"49000000000000000000000000000000000000000000000000000001","data":"SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==","approximateArrivalTimestamp":1767225610.987},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"shardId-000000000000:49000000000000000000000000000000000000000000000000000001","eventName":"aws:kinesis:record","invokeIdentityArn":"arn:aws:iam::000000000000:role/lambda-role","awsRegion":"us-east-1","eventSourceARN":"arn:aws:kinesis:us-east-1:000000000000:stream/orders"}]}"#;
+    let golden = r#"{"Records":[{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"1","sequenceNumber":"49000000000000000000000000000000000000000010000000000001","data":"SGVsbG8sIHRoaXMgaXMgYSB0ZXN0Lg==","approximateArrivalTimestamp":1767225610.987},"eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"shardId-000000000000:49000000000000000000000000000000000000000010000000000001","eventName":"aws:kinesis:record","invokeIdentityArn":"arn:aws:iam::000000000000:role/lambda-role","awsRegion":"us-east-1","eventSourceARN":"arn:aws:kinesis:us-east-1:000000000000:stream/orders"}]}"#;
     assert_eq!(h.calls[0].invocation.event, golden);
     assert_eq!(h.calls[0].invocation.first_sequence_number, seq);
     assert_eq!(h.calls[0].invocation.last_sequence_number, seq);
