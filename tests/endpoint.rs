@@ -463,3 +463,94 @@ fn subscribe_to_shard_answers_with_an_aws_event_stream() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn open_subscription_streams_are_capped_and_freed_when_clients_leave() {
+    let endpoint = Endpoint::start();
+    let advance = |ms: u64| {
+        let (status, _, body) = endpoint.request(
+            "POST",
+            "/_kinesim/advance",
+            &[],
+            &format!(r#"{{"ms":{ms}}}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let open_subscriptions = || {
+        let (_, _, body) = endpoint.request("GET", "/_kinesim/status", &[], "");
+        let status: serde_json::Value = serde_json::from_str(&body).expect("json");
+        status["openSubscriptions"].as_u64().expect("a count")
+    };
+    endpoint.kinesis("CreateStream", r#"{"StreamName":"cap","ShardCount":4}"#);
+    advance(10_000);
+    let (_, body) = endpoint.kinesis("DescribeStreamSummary", r#"{"StreamName":"cap"}"#);
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"].clone();
+    // 16 consumers x 4 shards = 64 subscriptions; at most 5 consumers may be CREATING at once.
+    let mut consumers = Vec::new();
+    for i in 0..16 {
+        let request = serde_json::json!({"StreamARN": stream_arn, "ConsumerName": format!("c{i}")});
+        let (status, body) = endpoint.kinesis("RegisterStreamConsumer", &request.to_string());
+        assert_eq!(status, 200, "{body}");
+        let consumer: serde_json::Value = serde_json::from_str(&body).expect("json");
+        consumers.push(consumer["Consumer"]["ConsumerARN"].clone());
+        if i % 5 == 4 || i == 15 {
+            advance(10_000);
+        }
+    }
+    let subscribe = |consumer: &serde_json::Value, shard: u32| {
+        serde_json::json!({
+            "ConsumerARN": consumer,
+            "ShardId": format!("shardId-{shard:012}"),
+            "StartingPosition": {"Type": "LATEST"},
+        })
+        .to_string()
+    };
+    let mut streams = Vec::new();
+    for consumer in &consumers {
+        for shard in 0..4 {
+            let mut stream = EventStream::open(&endpoint, &subscribe(consumer, shard));
+            assert!(stream.head.starts_with("http/1.1 200"), "{}", stream.head);
+            assert_eq!(
+                stream.next().expect("initial").header(":event-type"),
+                Some("initial-response")
+            );
+            streams.push(stream);
+        }
+    }
+    assert_eq!(open_subscriptions(), 64);
+    // The 65th is refused before the simulation sees it, with a plain JSON error.
+    let other = serde_json::json!({"StreamARN": stream_arn, "ConsumerName": "c16"});
+    let (_, body) = endpoint.kinesis("RegisterStreamConsumer", &other.to_string());
+    let consumer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    advance(10_000);
+    let (status, body) = endpoint.kinesis(
+        "SubscribeToShard",
+        &subscribe(&consumer["Consumer"]["ConsumerARN"], 0),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(r#""__type":"LimitExceededException""#),
+        "{body}"
+    );
+    assert!(
+        body.contains("at most 64 open SubscribeToShard streams"),
+        "{body}"
+    );
+
+    // Clients hang up: each thread notices at its next write (a heartbeat every 5 simulated seconds).
+    drop(streams);
+    for _ in 0..20 {
+        if open_subscriptions() == 0 {
+            break;
+        }
+        advance(5_000);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(open_subscriptions(), 0);
+    let stream = EventStream::open(
+        &endpoint,
+        &subscribe(&consumer["Consumer"]["ConsumerARN"], 0),
+    );
+    assert!(stream.head.starts_with("http/1.1 200"), "{}", stream.head);
+}
