@@ -182,3 +182,375 @@ fn bad_arguments_are_refused_with_a_reason() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--speed must be 1 to"));
 }
+
+/// IEEE CRC32, bit by bit: an implementation independent of the server's table-driven one.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// One decoded event-stream message.
+#[derive(Debug)]
+struct Message {
+    headers: Vec<(String, String)>,
+    payload: Vec<u8>,
+}
+
+impl Message {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.payload).expect("a JSON payload")
+    }
+}
+
+/// An open SubscribeToShard response, read as raw HTTP/1.1 chunks and decoded message by message.
+struct EventStream {
+    reader: BufReader<TcpStream>,
+    head: String,
+    buffered: Vec<u8>,
+    ended: bool,
+}
+
+impl EventStream {
+    fn open(endpoint: &Endpoint, body: &str) -> Self {
+        let stream = TcpStream::connect(&endpoint.address).expect("connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut writer = stream.try_clone().expect("clone");
+        write!(
+            writer,
+            "POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: Kinesis_20131202.SubscribeToShard\r\n\
+             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            endpoint.address,
+            body.len()
+        )
+        .expect("sends");
+        let mut reader = BufReader::new(stream);
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("reads the head");
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        EventStream {
+            reader,
+            head: head.to_ascii_lowercase(),
+            buffered: Vec::new(),
+            ended: false,
+        }
+    }
+
+    /// Reads one HTTP chunk into the buffer; false at the last (empty) chunk.
+    fn read_chunk(&mut self) -> bool {
+        let mut size = String::new();
+        self.reader.read_line(&mut size).expect("a chunk size");
+        let size = usize::from_str_radix(size.trim_end(), 16).expect("hex chunk size");
+        let mut data = vec![0; size + 2];
+        self.reader.read_exact(&mut data).expect("the chunk");
+        assert_eq!(&data[size..], b"\r\n", "a chunk ends with CRLF");
+        data.truncate(size);
+        self.buffered.extend_from_slice(&data);
+        size > 0
+    }
+
+    /// The next message, or None when the response ended.
+    fn next(&mut self) -> Option<Message> {
+        while !self.ended && self.buffered.len() < 12 {
+            self.ended = !self.read_chunk();
+        }
+        if self.buffered.is_empty() && self.ended {
+            return None;
+        }
+        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let total = be32(&self.buffered[0..4]) as usize;
+        let headers_length = be32(&self.buffered[4..8]) as usize;
+        assert_eq!(
+            be32(&self.buffered[8..12]),
+            crc32(&self.buffered[0..8]),
+            "prelude CRC"
+        );
+        while !self.ended && self.buffered.len() < total {
+            self.ended = !self.read_chunk();
+        }
+        let message: Vec<u8> = self.buffered.drain(..total).collect();
+        assert_eq!(
+            be32(&message[total - 4..]),
+            crc32(&message[..total - 4]),
+            "message CRC"
+        );
+        let mut headers = Vec::new();
+        let mut at = 12;
+        while at < 12 + headers_length {
+            let name_length = message[at] as usize;
+            let name =
+                String::from_utf8(message[at + 1..at + 1 + name_length].to_vec()).expect("utf-8");
+            at += 1 + name_length;
+            assert_eq!(message[at], 7, "header {name} is a string");
+            let value_length = u16::from_be_bytes([message[at + 1], message[at + 2]]) as usize;
+            let value =
+                String::from_utf8(message[at + 3..at + 3 + value_length].to_vec()).expect("utf-8");
+            at += 3 + value_length;
+            headers.push((name, value));
+        }
+        assert_eq!(at, 12 + headers_length, "headers fill their length exactly");
+        Some(Message {
+            headers,
+            payload: message[at..total - 4].to_vec(),
+        })
+    }
+
+    /// The next message carrying records, skipping heartbeats (bounded).
+    fn next_with_records(&mut self) -> Message {
+        for _ in 0..100 {
+            let message = self.next().expect("more messages");
+            if message.json()["Records"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+            {
+                return message;
+            }
+        }
+        panic!("no records in 100 messages");
+    }
+}
+
+#[test]
+fn subscribe_to_shard_answers_with_an_aws_event_stream() {
+    let endpoint = Endpoint::start();
+    let advance = |ms: u64| {
+        let (status, _, body) = endpoint.request(
+            "POST",
+            "/_kinesim/advance",
+            &[],
+            &format!(r#"{{"ms":{ms}}}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    endpoint.kinesis("CreateStream", r#"{"StreamName":"efo","ShardCount":1}"#);
+    advance(10_000);
+    let (_, body) = endpoint.kinesis("DescribeStreamSummary", r#"{"StreamName":"efo"}"#);
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"].clone();
+    let request = serde_json::json!({"StreamARN": stream_arn, "ConsumerName": "c"}).to_string();
+    let (status, body) = endpoint.kinesis("RegisterStreamConsumer", &request);
+    assert_eq!(status, 200, "{body}");
+    let consumer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let consumer_arn = consumer["Consumer"]["ConsumerARN"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    advance(10_000);
+    let (status, body) = endpoint.kinesis(
+        "PutRecord",
+        r#"{"StreamName":"efo","PartitionKey":"k","Data":"aGk="}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let subscribe = serde_json::json!({
+        "ConsumerARN": consumer_arn,
+        "ShardId": "shardId-000000000000",
+        "StartingPosition": {"Type": "TRIM_HORIZON"},
+    })
+    .to_string();
+
+    let mut first = EventStream::open(&endpoint, &subscribe);
+    assert!(first.head.starts_with("http/1.1 200"), "{}", first.head);
+    assert!(
+        first
+            .head
+            .contains("content-type: application/vnd.amazon.eventstream"),
+        "{}",
+        first.head
+    );
+    assert!(
+        first.head.contains("transfer-encoding: chunked"),
+        "{}",
+        first.head
+    );
+    let initial = first.next().expect("the initial response");
+    assert_eq!(
+        initial.headers,
+        [
+            (":message-type".to_string(), "event".to_string()),
+            (":event-type".to_string(), "initial-response".to_string()),
+            (":content-type".to_string(), "application/json".to_string()),
+        ]
+    );
+    assert_eq!(initial.payload, b"{}");
+    let event = first.next_with_records();
+    assert_eq!(event.header(":message-type"), Some("event"));
+    assert_eq!(event.header(":event-type"), Some("SubscribeToShardEvent"));
+    assert_eq!(event.header(":content-type"), Some("application/json"));
+    let payload = event.json();
+    assert_eq!(payload["Records"][0]["Data"], "aGk=");
+    assert_eq!(payload["Records"][0]["PartitionKey"], "k");
+    assert_eq!(
+        payload["ContinuationSequenceNumber"],
+        payload["Records"][0]["SequenceNumber"]
+    );
+    assert_eq!(payload["MillisBehindLatest"], 0);
+
+    // While the stream is open, other calls are answered; a refused SubscribeToShard is a JSON error.
+    advance(2_000);
+    let (status, body) = endpoint.kinesis("SubscribeToShard", &subscribe);
+    assert_eq!(status, 400);
+    assert!(
+        body.contains(r#""__type":"ResourceInUseException""#),
+        "{body}"
+    );
+    let (status, body) = endpoint.kinesis(
+        "SubscribeToShard",
+        r#"{"ConsumerARN":"arn:aws:kinesis:us-east-1:000000000000:stream/efo/consumer/none:1","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        body.contains(r#""__type":"ResourceNotFoundException""#),
+        "{body}"
+    );
+
+    // More than 5 s later a new subscription takes over: the first stream fails with an exception message.
+    advance(6_000);
+    let mut second = EventStream::open(&endpoint, &subscribe);
+    assert!(second.head.starts_with("http/1.1 200"), "{}", second.head);
+    let last = std::iter::from_fn(|| first.next())
+        .take(1_000)
+        .last()
+        .expect("messages until the end");
+    assert_eq!(last.header(":message-type"), Some("exception"));
+    assert_eq!(
+        last.header(":exception-type"),
+        Some("ResourceInUseException")
+    );
+    assert!(
+        last.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&consumer_arn)),
+        "{:?}",
+        last.json()
+    );
+    assert!(first.next().is_none(), "nothing after the exception");
+
+    // After 5 simulated minutes the second ends quietly: only events, then the end of the body.
+    assert_eq!(
+        second.next().expect("initial").header(":event-type"),
+        Some("initial-response")
+    );
+    advance(300_000);
+    let rest: Vec<Message> = std::iter::from_fn(|| second.next()).take(1_000).collect();
+    assert!(rest.len() < 1_000, "the stream ends");
+    assert!(
+        rest.iter()
+            .all(|m| m.header(":event-type") == Some("SubscribeToShardEvent")),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn open_subscription_streams_are_capped_and_freed_when_clients_leave() {
+    let endpoint = Endpoint::start();
+    let advance = |ms: u64| {
+        let (status, _, body) = endpoint.request(
+            "POST",
+            "/_kinesim/advance",
+            &[],
+            &format!(r#"{{"ms":{ms}}}"#),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let open_subscriptions = || {
+        let (_, _, body) = endpoint.request("GET", "/_kinesim/status", &[], "");
+        let status: serde_json::Value = serde_json::from_str(&body).expect("json");
+        status["openSubscriptions"].as_u64().expect("a count")
+    };
+    endpoint.kinesis("CreateStream", r#"{"StreamName":"cap","ShardCount":4}"#);
+    advance(10_000);
+    let (_, body) = endpoint.kinesis("DescribeStreamSummary", r#"{"StreamName":"cap"}"#);
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let stream_arn = summary["StreamDescriptionSummary"]["StreamARN"].clone();
+    // 16 consumers x 4 shards = 64 subscriptions; at most 5 consumers may be CREATING at once.
+    let mut consumers = Vec::new();
+    for i in 0..16 {
+        let request = serde_json::json!({"StreamARN": stream_arn, "ConsumerName": format!("c{i}")});
+        let (status, body) = endpoint.kinesis("RegisterStreamConsumer", &request.to_string());
+        assert_eq!(status, 200, "{body}");
+        let consumer: serde_json::Value = serde_json::from_str(&body).expect("json");
+        consumers.push(consumer["Consumer"]["ConsumerARN"].clone());
+        if i % 5 == 4 || i == 15 {
+            advance(10_000);
+        }
+    }
+    let subscribe = |consumer: &serde_json::Value, shard: u32| {
+        serde_json::json!({
+            "ConsumerARN": consumer,
+            "ShardId": format!("shardId-{shard:012}"),
+            "StartingPosition": {"Type": "LATEST"},
+        })
+        .to_string()
+    };
+    let mut streams = Vec::new();
+    for consumer in &consumers {
+        for shard in 0..4 {
+            let mut stream = EventStream::open(&endpoint, &subscribe(consumer, shard));
+            assert!(stream.head.starts_with("http/1.1 200"), "{}", stream.head);
+            assert_eq!(
+                stream.next().expect("initial").header(":event-type"),
+                Some("initial-response")
+            );
+            streams.push(stream);
+        }
+    }
+    assert_eq!(open_subscriptions(), 64);
+    // The 65th is refused before the simulation sees it, with a plain JSON error.
+    let other = serde_json::json!({"StreamARN": stream_arn, "ConsumerName": "c16"});
+    let (_, body) = endpoint.kinesis("RegisterStreamConsumer", &other.to_string());
+    let consumer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    advance(10_000);
+    let (status, body) = endpoint.kinesis(
+        "SubscribeToShard",
+        &subscribe(&consumer["Consumer"]["ConsumerARN"], 0),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(r#""__type":"LimitExceededException""#),
+        "{body}"
+    );
+    assert!(
+        body.contains("at most 64 open SubscribeToShard streams"),
+        "{body}"
+    );
+
+    // Clients hang up: each thread notices at its next write (a heartbeat every 5 simulated seconds).
+    drop(streams);
+    for _ in 0..20 {
+        if open_subscriptions() == 0 {
+            break;
+        }
+        advance(5_000);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(open_subscriptions(), 0);
+    let stream = EventStream::open(
+        &endpoint,
+        &subscribe(&consumer["Consumer"]["ConsumerARN"], 0),
+    );
+    assert!(stream.head.starts_with("http/1.1 200"), "{}", stream.head);
+}

@@ -3,14 +3,25 @@
 Run by `.ci/test` with KINESIM_BIN set to the built binary: python3 -m unittest tests/endpoint/test_boto3.py
 """
 
+import http.client
 import json
 import os
 import subprocess
+import time
 import unittest
+import urllib.parse
 import urllib.request
 
 import boto3
 from botocore.config import Config
+from botocore.eventstream import EventStreamBuffer
+from botocore.exceptions import ClientError, EventStreamError
+
+# Bounds every wait on an open SubscribeToShard stream: the server pushes an event at least every 5 simulated
+# seconds (5 real seconds at --speed 1), so a read blocked this long means a hang, and botocore raises.
+READ_TIMEOUT_S = 20
+# Longest a test iterates an event stream before it fails.
+STREAM_DEADLINE_S = 30
 
 
 class Boto3AgainstKinesim(unittest.TestCase):
@@ -30,7 +41,8 @@ class Boto3AgainstKinesim(unittest.TestCase):
             region_name="us-east-1",
             aws_access_key_id="any",
             aws_secret_access_key="any",
-            config=Config(retries={"total_max_attempts": 1}),  # one attempt: no hidden retries
+            # one attempt: no hidden retries; bounded reads: an open event stream never hangs a test
+            config=Config(retries={"total_max_attempts": 1}, read_timeout=READ_TIMEOUT_S, connect_timeout=5),
         )
 
     @classmethod
@@ -95,6 +107,172 @@ class Boto3AgainstKinesim(unittest.TestCase):
         self.kinesis.put_record(StreamName="hot", Data=big, PartitionKey="k")
         with self.assertRaises(self.kinesis.exceptions.ProvisionedThroughputExceededException):
             self.kinesis.put_record(StreamName="hot", Data=big, PartitionKey="k")
+
+    def status(self):
+        with urllib.request.urlopen(self.endpoint + "/_kinesim/status", timeout=10) as response:
+            return json.load(response)
+
+    def wait_until_no_subscription_is_open(self, advance_ms=0):
+        """Waits (bounded) until the server's stream threads are gone; `advance_ms` per try makes them write."""
+        for _ in range(20):
+            if self.status()["openSubscriptions"] == 0:
+                return
+            if advance_ms:
+                self.advance(advance_ms)
+            time.sleep(0.2)
+        self.assertEqual(self.status()["openSubscriptions"], 0)
+
+    def active_consumer(self, stream, shards=1):
+        """An ACTIVE stream with one ACTIVE registered consumer; returns the consumer's ARN."""
+        self.kinesis.create_stream(StreamName=stream, ShardCount=shards)
+        self.advance(10_000)
+        arn = self.kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+        consumer = self.kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="efo")["Consumer"]
+        self.assertEqual(consumer["ConsumerStatus"], "CREATING")
+        self.advance(10_000)
+        described = self.kinesis.describe_stream_consumer(ConsumerARN=consumer["ConsumerARN"])
+        self.assertEqual(described["ConsumerDescription"]["ConsumerStatus"], "ACTIVE")
+        return consumer["ConsumerARN"]
+
+    def subscribe(self, consumer_arn, **position):
+        return self.kinesis.subscribe_to_shard(
+            ConsumerARN=consumer_arn,
+            ShardId="shardId-000000000000",
+            StartingPosition=position or {"Type": "TRIM_HORIZON"},
+        )
+
+    def bounded(self, event_stream):
+        """Iterates an EventStream, failing the test after STREAM_DEADLINE_S (each read is bounded too)."""
+        deadline = time.monotonic() + STREAM_DEADLINE_S
+        for event in event_stream:
+            self.assertLess(time.monotonic(), deadline, "the event stream ran too long")
+            yield event
+
+    def test_subscribe_to_shard_streams_records_until_the_subscription_expires(self):
+        consumer_arn = self.active_consumer("efo")
+        subscription = self.subscribe(consumer_arn)
+        self.assertEqual(subscription["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertEqual(
+            subscription["ResponseMetadata"]["HTTPHeaders"]["content-type"], "application/vnd.amazon.eventstream"
+        )
+        # Puts go through while the subscription's stream is open.
+        put = self.kinesis.put_records(
+            StreamName="efo",
+            Records=[{"Data": f"efo {i}".encode(), "PartitionKey": "k"} for i in range(5)],
+        )
+        self.assertEqual(put["FailedRecordCount"], 0)
+        sequence_numbers = [r["SequenceNumber"] for r in put["Records"]]
+
+        received = []
+        events = self.bounded(subscription["EventStream"])
+        for event in events:
+            self.assertEqual(list(event), ["SubscribeToShardEvent"])
+            inner = event["SubscribeToShardEvent"]
+            self.assertIsInstance(inner["MillisBehindLatest"], int)
+            received += inner["Records"]
+            if inner["Records"]:
+                self.assertEqual(inner["ContinuationSequenceNumber"], inner["Records"][-1]["SequenceNumber"])
+            if len(received) >= 5:
+                self.assertEqual(inner["MillisBehindLatest"], 0)
+                break
+        self.assertEqual([r["Data"] for r in received], [f"efo {i}".encode() for i in range(5)])
+        self.assertEqual([r["SequenceNumber"] for r in received], sequence_numbers)
+        self.assertEqual(received[0]["ApproximateArrivalTimestamp"].year, 2026)
+
+        # A second SubscribeToShard within 5 s of the first is refused before any stream starts.
+        self.advance(2_000)
+        with self.assertRaises(self.kinesis.exceptions.ResourceInUseException) as caught:
+            self.subscribe(consumer_arn)
+        self.assertIsInstance(caught.exception, ClientError)
+
+        # 5 simulated minutes end the subscription: the iteration finishes after the remaining events.
+        self.advance(300_000)
+        rest = list(events)
+        self.assertTrue(all(e["SubscribeToShardEvent"]["Records"] == [] for e in rest))
+        self.wait_until_no_subscription_is_open()
+
+        # Resubscribing from the continuation point goes on where the last one stopped.
+        put = self.kinesis.put_record(StreamName="efo", Data=b"after", PartitionKey="k")
+        again = self.subscribe(
+            consumer_arn, Type="AFTER_SEQUENCE_NUMBER", SequenceNumber=sequence_numbers[-1]
+        )
+        for event in self.bounded(again["EventStream"]):
+            records = event["SubscribeToShardEvent"]["Records"]
+            if records:
+                self.assertEqual([r["Data"] for r in records], [b"after"])
+                self.assertEqual(records[0]["SequenceNumber"], put["SequenceNumber"])
+                break
+        again["EventStream"].close()
+
+    def test_a_later_subscription_takes_over_with_resource_in_use(self):
+        consumer_arn = self.active_consumer("takeover")
+        first = self.subscribe(consumer_arn)
+        self.advance(6_000)
+        second = self.subscribe(consumer_arn)
+        with self.assertRaises(EventStreamError) as caught:
+            for _ in self.bounded(first["EventStream"]):
+                pass
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceInUseException")
+        self.assertIn(consumer_arn, caught.exception.response["Error"]["Message"])
+        self.advance(300_000)
+        self.assertTrue(all("SubscribeToShardEvent" in e for e in self.bounded(second["EventStream"])))
+
+    def test_refusals_are_plain_json_errors(self):
+        with self.assertRaises(self.kinesis.exceptions.ResourceNotFoundException):
+            self.subscribe("arn:aws:kinesis:us-east-1:000000000000:stream/none/consumer/c:1")
+        with self.assertRaises(ClientError) as caught:
+            self.subscribe("not an arn")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ValidationException")
+
+    def test_the_frames_decode_with_botocores_event_stream_decoder(self):
+        consumer_arn = self.active_consumer("frames")
+        self.kinesis.put_record(StreamName="frames", Data=b"raw", PartitionKey="k")
+        url = urllib.parse.urlparse(self.endpoint)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=READ_TIMEOUT_S)
+        body = json.dumps(
+            {
+                "ConsumerARN": consumer_arn,
+                "ShardId": "shardId-000000000000",
+                "StartingPosition": {"Type": "TRIM_HORIZON"},
+            }
+        )
+        connection.request(
+            "POST",
+            "/",
+            body=body,
+            headers={
+                "X-Amz-Target": "Kinesis_20131202.SubscribeToShard",
+                "Content-Type": "application/x-amz-json-1.1",
+            },
+        )
+        response = connection.getresponse()
+        self.assertEqual(response.status, 200)
+        self.assertEqual(response.getheader("Content-Type"), "application/vnd.amazon.eventstream")
+        self.assertEqual(response.getheader("Transfer-Encoding"), "chunked")
+        buffer = EventStreamBuffer()
+        messages = []
+        deadline = time.monotonic() + STREAM_DEADLINE_S
+        while len(messages) < 2 and time.monotonic() < deadline:
+            chunk = response.read1(65536)
+            self.assertTrue(chunk, "the stream ended early")
+            buffer.add_data(chunk)
+            messages += list(buffer)  # checks both CRCs and the lengths
+        initial, event = messages[:2]
+        self.assertEqual(initial.headers, {":message-type": "event", ":event-type": "initial-response",
+                                           ":content-type": "application/json"})
+        self.assertEqual(initial.payload, b"{}")
+        self.assertEqual(event.headers, {":message-type": "event", ":event-type": "SubscribeToShardEvent",
+                                         ":content-type": "application/json"})
+        payload = json.loads(event.payload)
+        self.assertEqual([r["Data"] for r in payload["Records"]], ["cmF3"])
+        self.assertEqual(payload["ContinuationSequenceNumber"], payload["Records"][0]["SequenceNumber"])
+        self.assertEqual(payload["MillisBehindLatest"], 0)
+        self.assertEqual(event.to_response_dict()["status_code"], 200)
+
+        # The client goes away: the server notices at its next write and frees the stream's thread.
+        response.close()
+        connection.close()
+        self.wait_until_no_subscription_is_open(advance_ms=5_000)  # a heartbeat event to write each time
 
 
 if __name__ == "__main__":

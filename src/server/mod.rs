@@ -2,8 +2,12 @@
 //! the AWS SDKs use it as they use AWS (any credentials are accepted). Native only.
 //!
 //! This is a shell, like the UI: the wall clock enters here and becomes simulated time (`--speed` times real
-//! time, plus whatever `POST /_kinesim/advance` added). One thread answers requests in arrival order, so the
-//! World sees one call at a time.
+//! time, plus whatever `POST /_kinesim/advance` added). One thread answers requests in arrival order; the World
+//! and the clock sit behind one mutex, shared with the threads that stream open SubscribeToShard responses
+//! (see [`subscription`]), so the World still sees one call at a time.
+
+mod eventstream;
+mod subscription;
 
 use kinesim::api::ApiResponse;
 use kinesim::api::kinesis::TARGET_PREFIX;
@@ -11,6 +15,8 @@ use kinesim::sim::SimTime;
 use kinesim::streams::{ErrorType, KinesisError};
 use kinesim::{World, WorldConfig};
 use std::io::Read;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 use tiny_http::{Header, Method, Request, Response, Server};
 
@@ -109,6 +115,18 @@ impl Clock {
     }
 }
 
+/// What the request loop and the subscription threads share.
+struct Shared {
+    world: World,
+    clock: Clock,
+}
+
+/// Locks the shared state. A panic while it was held (a bug) leaves the World as the panicking call left it;
+/// serving on beats taking the whole endpoint down.
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Serves until the process is stopped.
 pub fn serve(options: &ServeOptions) -> Result<(), String> {
     let server = Server::http((options.host.as_str(), options.port))
@@ -119,12 +137,15 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
         .map_or_else(|| "unknown".to_string(), |a| a.to_string());
     let mut config = WorldConfig::with_seed(options.seed);
     config.streams.throughput_limits_default = options.throughput_limits;
-    let mut world = World::new(config);
-    let mut clock = Clock {
-        started: Instant::now(),
-        speed: options.speed,
-        offset_ms: 0,
-    };
+    let shared = Arc::new(Mutex::new(Shared {
+        world: World::new(config),
+        clock: Clock {
+            started: Instant::now(),
+            speed: options.speed,
+            offset_ms: 0,
+        },
+    }));
+    let open_subscriptions = Arc::new(AtomicUsize::new(0));
     // The first line says where to connect; tests and scripts read it.
     #[allow(clippy::print_stdout)]
     {
@@ -133,7 +154,7 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
     let mut requests = 0u64;
     for request in server.incoming_requests() {
         requests += 1;
-        handle(&mut world, &mut clock, requests, request);
+        handle(&shared, &open_subscriptions, requests, request);
     }
     Ok(())
 }
@@ -142,9 +163,13 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-fn respond(request: Request, status: u16, content_type: &str, body: String, request_id: u64) {
+fn request_id(id: u64) -> String {
+    format!("00000000-0000-4000-8000-{id:012x}")
+}
+
+fn respond(request: Request, status: u16, content_type: &str, body: String, id: u64) {
     let mut response = Response::from_string(body).with_status_code(status);
-    let request_id = format!("00000000-0000-4000-8000-{request_id:012x}");
+    let request_id = request_id(id);
     for h in [
         header("Content-Type", content_type),
         header("x-amzn-RequestId", &request_id),
@@ -163,7 +188,7 @@ fn respond(request: Request, status: u16, content_type: &str, body: String, requ
     let _ = request.respond(response);
 }
 
-fn handle(world: &mut World, clock: &mut Clock, id: u64, mut request: Request) {
+fn handle(shared: &Arc<Mutex<Shared>>, open: &Arc<AtomicUsize>, id: u64, mut request: Request) {
     if *request.method() == Method::Options {
         let asked = request
             .headers()
@@ -209,7 +234,11 @@ fn handle(world: &mut World, clock: &mut Clock, id: u64, mut request: Request) {
     }
     let url = request.url().to_string();
     if url.starts_with("/_kinesim/") {
-        let (status, answer) = admin(world, clock, &url, &body);
+        let (status, answer) = {
+            let mut state = lock(shared);
+            let Shared { world, clock } = &mut *state;
+            admin(world, clock, open, &url, &body)
+        };
         respond(request, status, "application/json", answer, id);
         return;
     }
@@ -220,8 +249,14 @@ fn handle(world: &mut World, clock: &mut Clock, id: u64, mut request: Request) {
         .map(|h| h.value.to_string())
         .unwrap_or_default();
     let answer = match target.split_once('.') {
+        Some((prefix, "SubscribeToShard")) if prefix == TARGET_PREFIX => {
+            subscribe(shared, open, id, request, &body);
+            return;
+        }
         Some((prefix, operation)) if prefix == TARGET_PREFIX => {
-            world.kinesis(clock.now(), operation, &body)
+            let mut state = lock(shared);
+            let now = state.clock.now();
+            state.world.kinesis(now, operation, &body)
         }
         _ => ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, "")),
     };
@@ -234,10 +269,57 @@ fn handle(world: &mut World, clock: &mut Clock, id: u64, mut request: Request) {
     );
 }
 
+/// SubscribeToShard: a refusal is an ordinary JSON error; a success streams events on a thread of its own.
+fn subscribe(
+    shared: &Arc<Mutex<Shared>>,
+    open: &Arc<AtomicUsize>,
+    id: u64,
+    request: Request,
+    body: &str,
+) {
+    let json = "application/x-amz-json-1.1";
+    let Some(slot) = subscription::Slot::take(open) else {
+        let answer = ApiResponse::error(&subscription::too_many_open());
+        respond(request, answer.status, json, answer.body, id);
+        return;
+    };
+    let answer = {
+        let mut state = lock(shared);
+        let now = state.clock.now();
+        state.world.kinesis(now, "SubscribeToShard", body)
+    };
+    let Some(subscription_id) = answer.subscription else {
+        respond(request, answer.status, json, answer.body, id);
+        return;
+    };
+    // The core accepted the body, so it is a JSON object with these members.
+    let parsed = serde_json::from_str::<serde_json::Value>(body).unwrap_or_default();
+    let member = |name: &str| parsed[name].as_str().unwrap_or_default().to_string();
+    let target = subscription::Target {
+        consumer_arn: member("ConsumerARN"),
+        shard_id: member("ShardId"),
+    };
+    subscription::spawn(
+        Arc::clone(shared),
+        slot,
+        subscription_id,
+        target,
+        request,
+        request_id(id),
+    );
+}
+
 /// Administrative calls for tests and scripts (not AWS APIs):
 /// - `POST /_kinesim/advance` with `{"ms": N}`: moves simulated time N ms ahead of the wall clock mapping;
-/// - `GET /_kinesim/status`: simulated time, event count and the event-log hash.
-fn admin(world: &mut World, clock: &mut Clock, url: &str, body: &str) -> (u16, String) {
+/// - `GET /_kinesim/status`: simulated time, event count, the event-log hash and how many SubscribeToShard
+///   streams are open.
+fn admin(
+    world: &mut World,
+    clock: &mut Clock,
+    open: &AtomicUsize,
+    url: &str,
+    body: &str,
+) -> (u16, String) {
     match url {
         "/_kinesim/advance" => {
             let ms = serde_json::from_str::<serde_json::Value>(body)
@@ -252,11 +334,11 @@ fn admin(world: &mut World, clock: &mut Clock, url: &str, body: &str) -> (u16, S
             };
             clock.offset_ms = clock.offset_ms.saturating_add(ms);
             world.advance_to(clock.now());
-            (200, status_json(world))
+            (200, status_json(world, open))
         }
         "/_kinesim/status" => {
             world.advance_to(clock.now());
-            (200, status_json(world))
+            (200, status_json(world, open))
         }
         _ => (
             404,
@@ -265,12 +347,13 @@ fn admin(world: &mut World, clock: &mut Clock, url: &str, body: &str) -> (u16, S
     }
 }
 
-fn status_json(world: &World) -> String {
+fn status_json(world: &World, open: &AtomicUsize) -> String {
     serde_json::json!({
         "nowMs": world.now().as_millis(),
         "now": world.now_iso8601(),
         "eventCount": world.event_count(),
         "eventLogHash": world.event_log_hash(),
+        "openSubscriptions": open.load(std::sync::atomic::Ordering::SeqCst),
     })
     .to_string()
 }
