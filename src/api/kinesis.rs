@@ -921,13 +921,7 @@ fn get_shard_iterator(
     v.finish()?;
     let name = stream.resolve()?;
     let shard_id = shard_id.unwrap_or_default();
-    let iterator_type = match kind.as_deref() {
-        Some("AT_SEQUENCE_NUMBER") => IteratorType::AtSequenceNumber,
-        Some("AFTER_SEQUENCE_NUMBER") => IteratorType::AfterSequenceNumber,
-        Some("TRIM_HORIZON") => IteratorType::TrimHorizon,
-        Some("LATEST") => IteratorType::Latest,
-        _ => IteratorType::AtTimestamp,
-    };
+    let iterator_type = iterator_type(kind.as_deref());
     let needs_sequence = matches!(
         iterator_type,
         IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber
@@ -976,6 +970,17 @@ fn get_shard_iterator(
         },
     )?;
     Ok(json!({ "ShardIterator": iterator }))
+}
+
+/// The iterator type a validated `ShardIteratorType` / `StartingPosition.Type` names.
+fn iterator_type(kind: Option<&str>) -> IteratorType {
+    match kind {
+        Some("AT_SEQUENCE_NUMBER") => IteratorType::AtSequenceNumber,
+        Some("AFTER_SEQUENCE_NUMBER") => IteratorType::AfterSequenceNumber,
+        Some("TRIM_HORIZON") => IteratorType::TrimHorizon,
+        Some("LATEST") => IteratorType::Latest,
+        _ => IteratorType::AtTimestamp,
+    }
 }
 
 fn get_records(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, KinesisError> {
@@ -1094,13 +1099,7 @@ fn subscribe_to_shard(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<
         );
     }
     v.finish()?;
-    let iterator_type = match kind.as_deref() {
-        Some("AT_SEQUENCE_NUMBER") => IteratorType::AtSequenceNumber,
-        Some("AFTER_SEQUENCE_NUMBER") => IteratorType::AfterSequenceNumber,
-        Some("TRIM_HORIZON") => IteratorType::TrimHorizon,
-        Some("LATEST") => IteratorType::Latest,
-        _ => IteratorType::AtTimestamp,
-    };
+    let iterator_type = iterator_type(kind.as_deref());
     let needs_sequence = matches!(
         iterator_type,
         IteratorType::AtSequenceNumber | IteratorType::AfterSequenceNumber
