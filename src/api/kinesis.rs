@@ -518,14 +518,7 @@ fn list_shards(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, 
     let stream = StreamRef::read(r)?;
     r.timestamp_unix_ms("StreamCreationTimestamp")?;
     let filter = r.structure("ShardFilter")?;
-    let (filter_type, filter_shard, filter_time) = match &filter {
-        Some(f) => (
-            f.string("Type")?,
-            f.string("ShardId")?,
-            f.timestamp_unix_ms("Timestamp")?,
-        ),
-        None => (None, None, None),
-    };
+    let (filter_type, filter_shard, filter_time) = type_point_and_time(filter.as_ref(), "ShardId")?;
     let mut v = Validation::new();
     v.check(
         "maxResults",
@@ -972,6 +965,23 @@ fn get_shard_iterator(
     Ok(json!({ "ShardIterator": iterator }))
 }
 
+/// `Type`, a position member (`ShardId`, `SequenceNumber`) and `Timestamp` of a ShardFilter or StartingPosition.
+type TypePointTime = (Option<String>, Option<String>, Option<i64>);
+
+fn type_point_and_time(
+    structure: Option<&Reader<'_>>,
+    point: &str,
+) -> Result<TypePointTime, KinesisError> {
+    Ok(match structure {
+        Some(r) => (
+            r.string("Type")?,
+            r.string(point)?,
+            r.timestamp_unix_ms("Timestamp")?,
+        ),
+        None => (None, None, None),
+    })
+}
+
 /// The iterator type a validated `ShardIteratorType` / `StartingPosition.Type` names.
 fn iterator_type(kind: Option<&str>) -> IteratorType {
     match kind {
@@ -1055,14 +1065,7 @@ fn subscribe_to_shard(s: &mut DataStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<
     let consumer_arn = r.string("ConsumerARN")?;
     let shard_id = r.string("ShardId")?;
     let position = r.structure("StartingPosition")?;
-    let (kind, sequence, timestamp) = match &position {
-        Some(p) => (
-            p.string("Type")?,
-            p.string("SequenceNumber")?,
-            p.timestamp_unix_ms("Timestamp")?,
-        ),
-        None => (None, None, None),
-    };
+    let (kind, sequence, timestamp) = type_point_and_time(position.as_ref(), "SequenceNumber")?;
     let mut v = Validation::new();
     v.check(
         "consumerARN",
