@@ -697,6 +697,18 @@ impl DataStreams {
         .unwrap_or(u32::MAX)
     }
 
+    /// Refuses one more on-demand stream beyond the account's limit, with AWS's message.
+    fn check_on_demand_room(&self) -> Result<(), KinesisError> {
+        let limit = self.config.on_demand_stream_count_limit;
+        if self.on_demand_streams() >= limit {
+            return Err(KinesisError::limit_exceeded(format!(
+                "This request would exceed the on-demand stream count limit of {limit} for the account \
+                 {ACCOUNT_ID} in {REGION}."
+            )));
+        }
+        Ok(())
+    }
+
     /// CreateStream. `shard_count` is checked against the limits before anything is allocated.
     pub fn create_stream(
         &mut self,
@@ -724,14 +736,8 @@ impl DataStreams {
             ));
         }
         self.check_shard_room(shards)?;
-        if mode == StreamMode::OnDemand
-            && self.on_demand_streams() >= self.config.on_demand_stream_count_limit
-        {
-            return Err(KinesisError::limit_exceeded(format!(
-                "This request would exceed the on-demand stream count limit of {} for the account {ACCOUNT_ID} \
-                 in {REGION}.",
-                self.config.on_demand_stream_count_limit
-            )));
+        if mode == StreamMode::OnDemand {
+            self.check_on_demand_room()?;
         }
         if u32::try_from(self.streams.len()).unwrap_or(u32::MAX) >= STREAMS_MAX {
             return Err(KinesisError::limit_exceeded(format!(

@@ -14,8 +14,8 @@
 //! rarely and does not document when).
 
 use super::{
-    ACCOUNT_ID, DataStreams, ErrorType, KinesisError, Metric, SimDuration, SimTime, Stream,
-    StreamMode, reshard::Reshard,
+    ACCOUNT_ID, DataStreams, KinesisError, Metric, SimDuration, SimTime, Stream, StreamMode,
+    reshard::Reshard,
 };
 use crate::sim::time::MILLIS_PER_MINUTE;
 use crate::streams::throughput::{MIB_BYTES, SHARD_WRITE_BYTES_PER_S_MAX};
@@ -118,7 +118,7 @@ impl Stream {
     }
 
     fn evaluate_minute(&mut self, minute: u64, delay_ms: u64) {
-        let bytes: Vec<(u32, u64)> = self
+        let mut bytes: Vec<(u32, u64)> = self
             .shards
             .iter()
             .filter(|s| s.is_open())
@@ -136,10 +136,9 @@ impl Stream {
             .saturating_add(SimDuration::from_millis(delay_ms));
         let scheduled = |c: &Capacity, ordinal: u32| c.splits.iter().any(|&(_, o)| o == ordinal);
         // Hot shards first, then the busiest others until the capacity target is met.
-        let mut by_heat = bytes.clone();
-        by_heat.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        bytes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let open = bytes.len() as u64;
-        for (ordinal, shard_bytes) in by_heat {
+        for (ordinal, shard_bytes) in bytes {
             let planned = open + self.capacity.splits.len() as u64;
             let hot = shard_bytes / seconds > ON_DEMAND_HOT_SHARD_BYTES_PER_S;
             let short = planned < self.capacity.target_shards();
@@ -224,8 +223,12 @@ impl DataStreams {
     ) -> Result<(), KinesisError> {
         self.advance(now);
         let delay = self.config.update_delay_ms;
-        let on_demand_limit = self.config.on_demand_stream_count_limit;
-        let on_demand_streams = self.on_demand_streams();
+        // Checked here, before the stream is borrowed, and reported in AWS's order below.
+        let on_demand_room = if mode == StreamMode::OnDemand {
+            self.check_on_demand_room()
+        } else {
+            Ok(())
+        };
         let s = self.stream_mut(name)?;
         s.require_active(now)?;
         if s.mode == mode {
@@ -244,15 +247,7 @@ impl DataStreams {
                  {STREAM_MODE_UPDATES_PER_DAY_MAX} times in the last 24 hours, the most allowed; try again later."
             )));
         }
-        if mode == StreamMode::OnDemand && on_demand_streams >= on_demand_limit {
-            return Err(KinesisError::new(
-                ErrorType::LimitExceededException,
-                format!(
-                    "This request would exceed the on-demand stream count limit of {on_demand_limit} for the \
-                     account {ACCOUNT_ID} in us-east-1."
-                ),
-            ));
-        }
+        on_demand_room?;
         s.capacity.mode_updates.push_back(now);
         s.start_update(now, delay, Reshard::Mode(mode));
         Ok(())
