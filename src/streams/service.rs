@@ -14,6 +14,7 @@ use super::throughput::{
 };
 use super::token;
 
+mod billing;
 mod consumers;
 mod fanout;
 mod on_demand;
@@ -21,6 +22,11 @@ mod reshard;
 
 use crate::sim::time::format_unix_ms_java_date;
 use crate::sim::{SimDuration, SimTime};
+pub use billing::{
+    ConsumerSpan, DataCounters, EXTENDED_RETENTION_FROM_HOURS, LONG_TERM_RETENTION_FROM_HOURS,
+    ON_DEMAND_BILLING_UNIT_BYTES, PUT_PAYLOAD_UNIT_BYTES, ShardSpan, StoredByteMs,
+    StreamBillingRecord,
+};
 pub use consumers::{ConsumerRef, ConsumerStatus, ConsumerView};
 pub use fanout::{
     FANOUT_BYTES_PER_S_MAX, FANOUT_HEARTBEAT_MS, FANOUT_PROPAGATION_MS, FanOutEvent,
@@ -213,14 +219,27 @@ impl Shard {
         self.closed_at.is_none()
     }
 
-    fn trim(&mut self, now: SimTime, retention: SimDuration) {
+    /// Drops records past retention; returns the storage they added (see [`billing::stored_until_trim`]).
+    fn trim(
+        &mut self,
+        now: SimTime,
+        retention: SimDuration,
+        retention_changed_at: SimTime,
+        stop: Option<SimTime>,
+    ) -> StoredByteMs {
+        let mut stored = StoredByteMs::default();
         while self
             .records
             .front()
             .is_some_and(|r| r.arrival.saturating_add(retention) <= now)
         {
-            self.records.pop_front();
+            if let Some(r) = self.records.pop_front() {
+                let s = billing::stored_until_trim(&r, retention, retention_changed_at, stop);
+                stored.extended = stored.extended.saturating_add(s.extended);
+                stored.long_term = stored.long_term.saturating_add(s.long_term);
+            }
         }
+        stored
     }
 
     /// Position of the first record arriving at or after `at`, or the tip.
@@ -283,6 +302,9 @@ struct Stream {
     fanout: fanout::FanOut,
     /// Peak traffic, on-demand scaling and mode changes.
     capacity: on_demand::Capacity,
+    /// Billing counters.
+    #[serde(default)]
+    meter: billing::Meter,
 }
 
 impl Stream {
@@ -315,6 +337,17 @@ impl Stream {
 
     fn retention(&self) -> SimDuration {
         SimDuration::from_hours(u64::from(self.retention_hours))
+    }
+
+    /// Trims every shard to the retention period at `now`, counting the trimmed records' storage.
+    fn trim(&mut self, now: SimTime) {
+        let retention = self.retention();
+        let changed_at = self.meter.retention_changed_at();
+        let stop = self.deleting_since;
+        for shard in &mut self.shards {
+            let stored = shard.trim(now, retention, changed_at, stop);
+            self.meter.trimmed(stored);
+        }
     }
 
     fn open_shard_count(&self) -> u32 {
@@ -589,6 +622,9 @@ pub struct DataStreams {
     incarnations: u64,
     /// Id of the next SubscribeToShard subscription.
     next_subscription_id: u64,
+    /// Billing records of streams deleted and gone, in the order they went.
+    #[serde(default)]
+    finished_billing: Vec<StreamBillingRecord>,
 }
 
 impl DataStreams {
@@ -600,6 +636,7 @@ impl DataStreams {
             streams: BTreeMap::new(),
             incarnations: 0,
             next_subscription_id: 0,
+            finished_billing: Vec::new(),
         }
     }
 
@@ -610,6 +647,11 @@ impl DataStreams {
 
     /// Applies everything time does up to `now`: finished deletions disappear, expired records are freed.
     pub fn advance(&mut self, now: SimTime) {
+        for s in self.streams.values() {
+            if s.deleting_since.is_some() && now >= s.gone_at {
+                self.finished_billing.push(s.billing_record(now));
+            }
+        }
         self.streams
             .retain(|_, s| s.deleting_since.is_none() || now < s.gone_at);
         for stream in self.streams.values_mut() {
@@ -621,10 +663,7 @@ impl DataStreams {
             }
             stream.forget_consumers(now);
             stream.fanout.forget(now);
-            let retention = stream.retention();
-            for shard in &mut stream.shards {
-                shard.trim(now, retention);
-            }
+            stream.trim(now);
         }
         self.scale_on_demand(now);
     }
@@ -770,6 +809,7 @@ impl DataStreams {
             consumers: Vec::new(),
             fanout: fanout::FanOut::default(),
             capacity: on_demand::Capacity::default(),
+            meter: billing::Meter::new(now, mode, RETENTION_HOURS_DEFAULT),
         };
         let mut stream = stream;
         stream.rebuild_routing();
@@ -1078,10 +1118,8 @@ impl DataStreams {
         s.require_active(now)?;
         // Bounded by RETENTION_HOURS_MAX above.
         s.retention_hours = u32::try_from(hours).unwrap_or(RETENTION_HOURS_MAX);
-        let retention = s.retention();
-        for shard in &mut s.shards {
-            shard.trim(now, retention);
-        }
+        s.meter.retention_changed(now, s.retention_hours);
+        s.trim(now);
         Ok(())
     }
 
@@ -1260,6 +1298,10 @@ impl DataStreams {
             taken.push(record.clone());
         }
         let next = start + taken.len() as u64;
+        s.meter.read(s.mode, taken.iter().map(billing::record_size));
+        let Some(shard) = s.shards.get_mut(it.shard as usize) else {
+            return Err(gone());
+        };
         shard.metrics.add(now, Metric::GetRecordsBytes, bytes);
         shard
             .metrics
@@ -1476,6 +1518,7 @@ fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, P
         .unwrap_or_else(|| partition_key_hash(&entry.partition_key));
     let at = s.shard_for_hash(hash).ok_or(PutFailure::NoOpenShard)?;
     let limits = s.throughput_limits;
+    let mode = s.mode;
     let shard = &mut s.shards[at];
     if shard.ordinal > SHARD_ORDINAL_MAX || shard.next_index == u64::MAX {
         return Err(PutFailure::SequenceSpaceExhausted);
@@ -1508,6 +1551,7 @@ fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, P
         data: entry.data,
     });
     let ordinal = shard.ordinal;
+    s.meter.put(mode, size);
     let shard = &s.shards[at];
     Ok(PutResult {
         shard_ordinal: ordinal,

@@ -200,6 +200,7 @@ impl DataStreams {
             gone_at: None,
         };
         let view = s.consumer_view(&consumer, now, epoch);
+        s.meter.consumer_registered(now, name);
         s.consumers.push(consumer);
         Ok(view)
     }
@@ -291,6 +292,7 @@ impl DataStreams {
         {
             c.gone_at = Some(now.saturating_add(SimDuration::from_millis(delay)));
             let consumer = (c.name.clone(), c.created_at);
+            s.meter.consumer_deregistered(now, &consumer.0);
             s.fanout
                 .end_consumer(now, &consumer, super::SubscriptionEnd::ConsumerDeregistered);
         }

@@ -266,6 +266,9 @@ impl Stream {
                 millis_behind_latest,
                 records,
             };
+            let mode = self.mode;
+            self.meter
+                .fanout(mode, event.records.iter().map(|(_, r)| record_bytes(r)));
             if let Some(shard) = self.shards.get_mut(index) {
                 let count = event.records.len() as u64;
                 shard

@@ -161,7 +161,10 @@ impl Stream {
                     self.shards.push(child);
                 }
             }
-            Reshard::Mode(mode) => self.mode = mode,
+            Reshard::Mode(mode) => {
+                self.mode = mode;
+                self.meter.mode_changed(at, mode);
+            }
         }
         self.rebuild_routing();
     }
