@@ -6,6 +6,8 @@
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
+//! - [`cost`]: the cost meter: usage read from the services' exact billing counters, priced with an editable
+//!   table (us-east-1 defaults with their sources) into a bill itemised the way AWS bills.
 //! - [`workload`]: client-library actors on simulated time: a KPL-style producer, KCL-style consumer groups,
 //!   Lambda-style event-source mappings.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
@@ -30,6 +32,7 @@
 //! ```
 
 pub mod api;
+pub mod cost;
 pub mod sim;
 pub mod streams;
 pub mod workload;
