@@ -253,14 +253,17 @@ impl Stream {
         let stop = self.deleting_since.map_or(now, |d| d.min(now));
         let mut stored = self.meter.trimmed;
         let day = SimDuration::from_hours(EXTENDED_RETENTION_FROM_HOURS);
+        let retention = self.retention();
+        let changed_at = self.meter.retention_changed_at();
         for shard in &self.shards {
-            // Records are in arrival order: only those older than a day have stored anything billable.
+            // Records are in arrival order: only those older than a day have stored anything billable. A record
+            // past its retention that no call has trimmed yet counts until it expired.
             for r in shard
                 .records
                 .iter()
                 .take_while(|r| r.arrival.saturating_add(day) < stop)
             {
-                stored.add(StoredByteMs::of_record(record_size(r), r.arrival, stop));
+                stored.add(stored_until_trim(r, retention, changed_at, Some(stop)));
             }
         }
         StreamBillingRecord {
