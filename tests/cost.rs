@@ -354,6 +354,7 @@ enum Step {
     Register(u8),
     Deregister(u8),
     Subscribe(u8),
+    SwitchMode,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -365,6 +366,7 @@ fn step() -> impl Strategy<Value = Step> {
         (0u8..3).prop_map(Step::Register),
         (0u8..3).prop_map(Step::Deregister),
         (0u8..3).prop_map(Step::Subscribe),
+        Just(Step::SwitchMode),
     ]
 }
 
@@ -429,6 +431,13 @@ proptest! {
                                     "StartingPosition": {"Type": "TRIM_HORIZON"}}).to_string());
                         subscriptions.extend(response.subscription);
                     }
+                }
+                Step::SwitchMode => {
+                    let (_, d) = call(&mut world, now, "DescribeStreamSummary", json!({"StreamName": "p"}));
+                    let mode = d["StreamDescriptionSummary"]["StreamModeDetails"]["StreamMode"].as_str();
+                    let other = if mode == Some("ON_DEMAND") { "PROVISIONED" } else { "ON_DEMAND" };
+                    call(&mut world, now, "UpdateStreamMode",
+                         json!({"StreamARN": arn, "StreamModeDetails": {"StreamMode": other}}));
                 }
             }
             subscriptions.retain(|&sub| {

@@ -35,8 +35,8 @@ pub struct StreamUsage {
     pub on_demand_billed_bytes_out: u64,
     /// Bytes pushed to enhanced fan-out consumers while on-demand, each record rounded up to 1 KiB.
     pub on_demand_billed_efo_bytes: u64,
-    /// Byte-milliseconds of data between 24 hours and 7 days old, when the stream is on-demand (provisioned
-    /// streams pay for extended retention per shard hour instead).
+    /// Byte-milliseconds of data between 24 hours and 7 days old, stored while the stream was on-demand
+    /// (provisioned streams pay for extended retention per shard hour instead).
     pub on_demand_extended_byte_ms: u128,
     /// Byte-milliseconds of data older than 7 days, in either mode.
     pub long_term_byte_ms: u128,
@@ -225,9 +225,7 @@ fn stream_usage(r: &StreamBillingRecord, now: SimTime) -> StreamUsage {
     usage.on_demand_billed_bytes_in = r.on_demand.billed_bytes_in;
     usage.on_demand_billed_bytes_out = r.on_demand.billed_bytes_out;
     usage.on_demand_billed_efo_bytes = r.on_demand.billed_fanout_bytes_out;
-    if last_at(&r.modes, SimTime::from_millis(to.max(from))) == Some(StreamMode::OnDemand) {
-        usage.on_demand_extended_byte_ms = r.stored.extended;
-    }
+    usage.on_demand_extended_byte_ms = r.stored.extended_on_demand;
     usage.long_term_byte_ms = r.stored.long_term;
     usage
 }

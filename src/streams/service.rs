@@ -219,27 +219,32 @@ impl Shard {
         self.closed_at.is_none()
     }
 
-    /// Drops records past retention; returns the storage they added (see [`billing::stored_until_trim`]).
+    /// Drops records past retention, counting the storage they added in `meter` (see
+    /// [`billing::stored_until_trim`]).
     fn trim(
         &mut self,
         now: SimTime,
         retention: SimDuration,
         retention_changed_at: SimTime,
         stop: Option<SimTime>,
-    ) -> StoredByteMs {
-        let mut stored = StoredByteMs::default();
+        meter: &mut billing::Meter,
+    ) {
         while self
             .records
             .front()
             .is_some_and(|r| r.arrival.saturating_add(retention) <= now)
         {
             if let Some(r) = self.records.pop_front() {
-                let s = billing::stored_until_trim(&r, retention, retention_changed_at, stop);
-                stored.extended = stored.extended.saturating_add(s.extended);
-                stored.long_term = stored.long_term.saturating_add(s.long_term);
+                let stored = billing::stored_until_trim(
+                    &r,
+                    retention,
+                    retention_changed_at,
+                    stop,
+                    meter.modes(),
+                );
+                meter.trimmed(stored);
             }
         }
-        stored
     }
 
     /// Position of the first record arriving at or after `at`, or the tip.
@@ -345,8 +350,7 @@ impl Stream {
         let changed_at = self.meter.retention_changed_at();
         let stop = self.deleting_since;
         for shard in &mut self.shards {
-            let stored = shard.trim(now, retention, changed_at, stop);
-            self.meter.trimmed(stored);
+            shard.trim(now, retention, changed_at, stop, &mut self.meter);
         }
     }
 

@@ -46,6 +46,9 @@ pub struct DataCounters {
 pub struct StoredByteMs {
     /// Bytes times milliseconds stored at an age between 24 hours and 7 days.
     pub extended: u128,
+    /// The part of `extended` stored while the stream was in on-demand mode (billed per GB-month; provisioned
+    /// streams pay per shard hour instead).
+    pub extended_on_demand: u128,
     /// Bytes times milliseconds stored at an age beyond 7 days.
     pub long_term: u128,
 }
@@ -53,19 +56,39 @@ pub struct StoredByteMs {
 impl StoredByteMs {
     fn add(&mut self, other: StoredByteMs) {
         self.extended = self.extended.saturating_add(other.extended);
+        self.extended_on_demand = self
+            .extended_on_demand
+            .saturating_add(other.extended_on_demand);
         self.long_term = self.long_term.saturating_add(other.long_term);
     }
 
-    /// What one record of `size` bytes that arrived at `arrival` added while it was stored until `end`.
-    fn of_record(size: u64, arrival: SimTime, end: SimTime) -> StoredByteMs {
+    /// What one record of `size` bytes that arrived at `arrival` added while it was stored until `end`, with the
+    /// stream's capacity modes `modes` ((from when, mode), in time order).
+    fn of_record(
+        size: u64,
+        arrival: SimTime,
+        end: SimTime,
+        modes: &[(SimTime, StreamMode)],
+    ) -> StoredByteMs {
         let hour = SimDuration::from_hours(1).as_millis();
         let extended_from = arrival.as_millis() + EXTENDED_RETENTION_FROM_HOURS * hour;
         let long_from = arrival.as_millis() + LONG_TERM_RETENTION_FROM_HOURS * hour;
         let end = end.as_millis();
-        let extended_ms = end.min(long_from).saturating_sub(extended_from);
+        let extended_to = end.min(long_from);
+        let extended_ms = extended_to.saturating_sub(extended_from);
         let long_ms = end.saturating_sub(long_from);
+        let mut on_demand_ms = 0u64;
+        for (i, &(at, mode)) in modes.iter().enumerate() {
+            let next = modes.get(i + 1).map_or(u64::MAX, |&(t, _)| t.as_millis());
+            if mode == StreamMode::OnDemand {
+                on_demand_ms += next
+                    .min(extended_to)
+                    .saturating_sub(at.as_millis().max(extended_from));
+            }
+        }
         StoredByteMs {
             extended: u128::from(size) * u128::from(extended_ms),
+            extended_on_demand: u128::from(size) * u128::from(on_demand_ms),
             long_term: u128::from(size) * u128::from(long_ms),
         }
     }
@@ -188,6 +211,11 @@ impl Meter {
         }
     }
 
+    /// The capacity modes so far: (from when, mode), in time order.
+    pub(super) fn modes(&self) -> &[(SimTime, StreamMode)] {
+        &self.modes
+    }
+
     /// Records left the stream (trimmed by retention), having stored this much.
     pub(super) fn trimmed(&mut self, stored: StoredByteMs) {
         self.trimmed.add(stored);
@@ -212,13 +240,14 @@ pub(super) fn stored_until_trim(
     retention: SimDuration,
     retention_changed_at: SimTime,
     stop: Option<SimTime>,
+    modes: &[(SimTime, StreamMode)],
 ) -> StoredByteMs {
     let expiry = r
         .arrival
         .saturating_add(retention)
         .max(retention_changed_at);
     let end = stop.map_or(expiry, |s| expiry.min(s));
-    StoredByteMs::of_record(record_size(r), r.arrival, end)
+    StoredByteMs::of_record(record_size(r), r.arrival, end, modes)
 }
 
 /// Everything a bill needs about one stream, at one simulated time.
@@ -263,7 +292,13 @@ impl Stream {
                 .iter()
                 .take_while(|r| r.arrival.saturating_add(day) < stop)
             {
-                stored.add(stored_until_trim(r, retention, changed_at, Some(stop)));
+                stored.add(stored_until_trim(
+                    r,
+                    retention,
+                    changed_at,
+                    Some(stop),
+                    &self.meter.modes,
+                ));
             }
         }
         StreamBillingRecord {
@@ -298,5 +333,30 @@ impl DataStreams {
             .cloned()
             .chain(self.streams.values().map(|s| s.billing_record(now)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_past_a_day_is_split_at_seven_days_and_by_capacity_mode() {
+        let h = |hours: u64| SimTime::from_millis(hours * 3_600_000);
+        let hour_ms = 3_600_000u128;
+        // Stored 200 hours: 24..168 extended (144 h), 168..200 long-term (32 h); on-demand from 100 h on.
+        let modes = [
+            (h(0), StreamMode::Provisioned),
+            (h(100), StreamMode::OnDemand),
+        ];
+        let s = StoredByteMs::of_record(10, h(0), h(200), &modes);
+        assert_eq!(s.extended, 10 * 144 * hour_ms);
+        assert_eq!(s.extended_on_demand, 10 * 68 * hour_ms);
+        assert_eq!(s.long_term, 10 * 32 * hour_ms);
+        // Gone within its first day: nothing billable.
+        assert_eq!(
+            StoredByteMs::of_record(10, h(5), h(29), &modes),
+            StoredByteMs::default()
+        );
     }
 }
