@@ -356,6 +356,36 @@ impl World {
         response
     }
 
+    /// Answers one AWS JSON 1.1 call at `now`, routed on its `X-Amz-Target` (`Kinesis_20131202.PutRecords`): the
+    /// one entry point for shells that speak AWS's protocol (the JS API, the SDK request handler). A target whose
+    /// service prefix kinesim does not serve, or that has no `.Operation`, gets `UnknownOperationException`
+    /// (recorded in the event log like any call).
+    pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse {
+        match target.split_once('.') {
+            Some((kinesis::TARGET_PREFIX, operation)) => self.kinesis(now, operation, body),
+            // Firehose (`Firehose_20150804.*`) lands here at merge, one line:
+            // Some((firehose::TARGET_PREFIX, operation)) => self.firehose(now, operation, body),
+            _ => {
+                self.advance_to(now);
+                let response = ApiResponse::error(&KinesisError::new(
+                    crate::streams::ErrorType::UnknownOperationException,
+                    "",
+                ));
+                self.record(EventKind::ApiCall {
+                    service: "unknown".into(),
+                    operation: target.chars().take(128).collect(),
+                    status: response.status,
+                    error: response.error_type.map(str::to_string),
+                    response_sha256: hex_digest::encode_prefix(
+                        &Sha256::digest(response.body.as_bytes()),
+                        8,
+                    ),
+                });
+                response
+            }
+        }
+    }
+
     /// The events a SubscribeToShard subscription (from [`World::kinesis`]'s `subscription`) pushed up to `now`,
     /// in AWS's JSON shape, and its end once it ended.
     pub fn kinesis_subscription_events(
