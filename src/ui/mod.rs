@@ -341,5 +341,13 @@ fn describe(kind: &crate::EventKind) -> String {
             Some(error) => format!("{service} {operation}: {status} {error}"),
             None => format!("{service} {operation}: {status}"),
         },
+        E::LambdaMapping {
+            uuid,
+            action,
+            detail,
+        } => format!(
+            "lambda mapping {}: {action} {detail}",
+            uuid.get(..8).unwrap_or(uuid)
+        ),
     }
 }
