@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
 use crate::sim::{SimDuration, SimTime};
+use crate::workload::lambda::{FunctionResult, Invocation, LambdaError, request};
 use crate::{World, WorldConfig};
 
 /// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -36,6 +37,38 @@ export interface SendResponse {
   body: string;
   /** The AWS error type (`__type`, e.g. "ResourceNotFoundException"), or null on success. */
   errorType: string | null;
+}
+
+/** A function invocation an event-source mapping wants run (take it with `pollInvocation()`). */
+export interface PendingInvocation {
+  /** The mapping's UUID. */
+  mappingUuid: string;
+  /** The invocation's id within the mapping (give it back to `completeInvocation`). */
+  id: number;
+  /** The mapping's FunctionName: which function to run. */
+  functionName: string;
+  /** The event, as JSON text in Lambda's Kinesis event format. */
+  eventJson: string;
+  /** The shard its records come from. */
+  shardId: string;
+  /** Records in the event. */
+  recordCount: number;
+  /** 1 for a first attempt, more for retries. */
+  attempt: number;
+}
+
+/** How a function invocation ended: exactly what `KinesimSandbox.invoke` resolves to. */
+export interface InvocationOutcome {
+  /** True when the function returned. */
+  ok: boolean;
+  /** The returned value as JSON text (when ok). */
+  resultJson?: string;
+  /** The error's name (when not ok). */
+  errorType?: string;
+  /** The error's message (when not ok). */
+  errorMessage?: string;
+  /** True when the function ran past its time limit. */
+  timedOut?: boolean;
 }
 
 /** One per-minute metric value, named as in CloudWatch's `AWS/Kinesis` namespace. */
@@ -57,6 +90,12 @@ extern "C" {
     /// `MetricPoint[]` in TypeScript.
     #[wasm_bindgen(typescript_type = "MetricPoint[]")]
     pub type MetricPoints;
+    /// `PendingInvocation` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PendingInvocation")]
+    pub type PendingInvocation;
+    /// `InvocationOutcome` in TypeScript.
+    #[wasm_bindgen(typescript_type = "InvocationOutcome")]
+    pub type InvocationOutcome;
 }
 
 /// One simulated run: a deterministic Kinesis world driven by AWS API calls and an explicit simulated clock.
@@ -234,6 +273,117 @@ impl Session {
         Ok(())
     }
 
+    /// CreateEventSourceMapping with Lambda's request members (`FunctionName`, `EventSourceArn` of a Kinesis
+    /// stream, `StartingPosition`, `BatchSize`, `ParallelizationFactor`, `MaximumRetryAttempts`,
+    /// `BisectBatchOnFunctionError`, `FunctionResponseTypes`, ...). Returns Lambda's
+    /// EventSourceMappingConfiguration as JSON text (its `UUID` names the mapping). The mapping polls the stream as
+    /// simulated time passes; run its invocations with `pollInvocation` and `completeInvocation`. Throws
+    /// `InvalidParameterValueException: ...` for a bad request.
+    #[wasm_bindgen(js_name = createEventSourceMapping)]
+    pub fn create_event_source_mapping(
+        &self,
+        #[wasm_bindgen(js_name = requestJson)] request_json: &str,
+    ) -> Result<String, JsError> {
+        let config = request::create_request(request_json).map_err(lambda_error)?;
+        let mut world = self.world.borrow_mut();
+        let now = world.now();
+        let uuid = world
+            .create_event_source_mapping(now, config)
+            .map_err(lambda_error)?;
+        let answer = world
+            .event_source_mappings()
+            .find(|m| m.uuid() == uuid)
+            .map(request::configuration_json)
+            .unwrap_or_default();
+        Ok(answer.to_string())
+    }
+
+    /// DeleteEventSourceMapping. Throws `ResourceNotFoundException: ...` for an unknown UUID.
+    #[wasm_bindgen(js_name = deleteEventSourceMapping)]
+    pub fn delete_event_source_mapping(&self, uuid: &str) -> Result<(), JsError> {
+        let mut world = self.world.borrow_mut();
+        let now = world.now();
+        world
+            .delete_event_source_mapping(now, uuid)
+            .map_err(lambda_error)
+    }
+
+    /// ListEventSourceMappings: `{"EventSourceMappings": [...]}` as JSON text, with each mapping's
+    /// `LastProcessingResult`, `IteratorAgeMilliseconds` and counters.
+    #[wasm_bindgen(js_name = listEventSourceMappings)]
+    pub fn list_event_source_mappings(&self) -> String {
+        let world = self.world.borrow();
+        let list: Vec<Value> = world
+            .event_source_mappings()
+            .map(request::configuration_json)
+            .collect();
+        json!({ "EventSourceMappings": list }).to_string()
+    }
+
+    /// The next function invocation a mapping wants run, or undefined. Each is handed out once: complete it with
+    /// `completeInvocation` (until then its shard lane waits, as Lambda's does).
+    #[wasm_bindgen(js_name = pollInvocation)]
+    pub fn poll_invocation(&self) -> Option<PendingInvocation> {
+        let (uuid, function_name, invocation) = self.take_invocation()?;
+        let object = js_sys::Object::new();
+        set(&object, "mappingUuid", &JsValue::from(uuid.as_str()));
+        set(&object, "id", &JsValue::from(ms_to_js(invocation.id)));
+        set(
+            &object,
+            "functionName",
+            &JsValue::from(function_name.as_str()),
+        );
+        set(
+            &object,
+            "eventJson",
+            &JsValue::from(invocation.event.as_str()),
+        );
+        set(
+            &object,
+            "shardId",
+            &JsValue::from(invocation.shard_id.as_str()),
+        );
+        set(
+            &object,
+            "recordCount",
+            &JsValue::from(invocation.record_count),
+        );
+        set(&object, "attempt", &JsValue::from(invocation.attempt));
+        Some(object.unchecked_into())
+    }
+
+    /// Reports how invocation `id` of mapping `mappingUuid` ended, at the current simulated time. `outcome` is
+    /// what `KinesimSandbox.invoke` resolves to: `{ok: true, resultJson}` or `{ok: false, errorType,
+    /// errorMessage, timedOut}`. Throws `ResourceNotFoundException: ...` when that invocation is not in flight.
+    #[wasm_bindgen(js_name = completeInvocation)]
+    pub fn complete_invocation(
+        &self,
+        #[wasm_bindgen(js_name = mappingUuid)] mapping_uuid: &str,
+        id: f64,
+        outcome: InvocationOutcome,
+    ) -> Result<(), JsError> {
+        let id = ms_from_js(id, "completeInvocation(id)")?;
+        let outcome: JsValue = outcome.into();
+        let get = |key: &str| js_sys::Reflect::get(&outcome, &JsValue::from(key)).ok();
+        let ok = get("ok").and_then(|v| v.as_bool()).unwrap_or(false);
+        let timed_out = get("timedOut").and_then(|v| v.as_bool()).unwrap_or(false);
+        let text = |key: &str| get(key).and_then(|v| v.as_string()).unwrap_or_default();
+        let result = if ok {
+            let json = text("resultJson");
+            match serde_json::from_str::<Value>(if json.is_empty() { "null" } else { &json }) {
+                Ok(Value::Null) => FunctionResult::Success(None),
+                Ok(value) => FunctionResult::Success(Some(value)),
+                Err(e) => FunctionResult::Error(format!("Runtime.MarshalError: {e}")),
+            }
+        } else if timed_out {
+            FunctionResult::Timeout
+        } else {
+            FunctionResult::Error(format!("{}: {}", text("errorType"), text("errorMessage")))
+        };
+        self.complete(mapping_uuid, id, result)
+            .map_err(|e| JsError::new(&e))
+    }
+
     /// The root seed of the run, as a decimal string (seeds go up to 2^64 - 1).
     pub fn seed(&self) -> String {
         self.world.borrow().config().seed.to_string()
@@ -248,10 +398,40 @@ impl Session {
         }
     }
 
+    /// Takes the next invocation a mapping wants run: (mapping UUID, function name, invocation).
+    pub fn take_invocation(&self) -> Option<(String, String, Invocation)> {
+        let mut world = self.world.borrow_mut();
+        let (uuid, invocation) = world.poll_invocation()?;
+        let function_name = world
+            .event_source_mappings()
+            .find(|m| m.uuid() == uuid)
+            .map(|m| m.config().function_name.clone())
+            .unwrap_or_default();
+        Some((uuid, function_name, invocation))
+    }
+
+    /// Completes an invocation at the current simulated time; the error says why it could not be.
+    pub fn complete(
+        &self,
+        mapping_uuid: &str,
+        id: u64,
+        result: FunctionResult,
+    ) -> Result<(), String> {
+        let mut world = self.world.borrow_mut();
+        let now = world.now();
+        world
+            .complete_invocation(now, mapping_uuid, id, result)
+            .map_err(|e| e.to_string())
+    }
+
     /// The shared world behind this handle (for the Rust shell: the UI reads views from it).
     pub fn world(&self) -> Rc<RefCell<World>> {
         Rc::clone(&self.world)
     }
+}
+
+fn lambda_error(error: LambdaError) -> JsError {
+    JsError::new(&error.to_string())
 }
 
 fn set(object: &js_sys::Object, key: &str, value: &JsValue) {

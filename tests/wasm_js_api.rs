@@ -286,3 +286,57 @@ async fn the_sandbox_binding_runs_code_and_reports_errors_and_timeouts() {
         "a fresh worker after the timeout"
     );
 }
+
+#[wasm_bindgen_test]
+async fn event_source_mappings_run_javascript_functions_in_the_sandbox() {
+    load_runner();
+    let s = session(11);
+    send(
+        &s,
+        "CreateStream",
+        json!({"StreamName": "orders", "ShardCount": 1}),
+    );
+    s.advance_by(10_000.0).expect("advance");
+    for i in 0..5 {
+        send(
+            &s,
+            "PutRecord",
+            json!({"StreamName": "orders", "PartitionKey": format!("k{i}"), "Data": "aGk="}),
+        );
+    }
+    let created = s
+        .create_event_source_mapping(
+            r#"{"FunctionName": "count", "StartingPosition": "TRIM_HORIZON", "BatchSize": 2,
+                "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/orders"}"#,
+        )
+        .expect("created");
+    let created: Value = serde_json::from_str(&created).expect("json");
+    let uuid = created["UUID"].as_str().expect("uuid").to_string();
+    let bad = s
+        .create_event_source_mapping(r#"{"FunctionName": "x"}"#)
+        .expect_err("refused");
+    assert!(message(bad).starts_with("InvalidParameterValueException: "));
+
+    let code = |name: &str| {
+        (name == "count").then(|| sandbox::FunctionCode {
+            code: "async (event) => ({ seen: event.Records.length })".into(),
+            timeout_ms: 2_000,
+        })
+    };
+    let mut ran = 0;
+    for _ in 0..10 {
+        ran += sandbox::run_pending_invocations(&s, &code).await;
+        s.advance_by(500.0).expect("advance");
+    }
+    assert_eq!(ran, 3, "5 records in batches of 2");
+    let list: Value = serde_json::from_str(&s.list_event_source_mappings()).expect("json");
+    let mapping = &list["EventSourceMappings"][0];
+    assert_eq!(mapping["UUID"], uuid.as_str());
+    assert_eq!(mapping["Stats"]["records_succeeded"], 5);
+    assert_eq!(mapping["LastProcessingResult"], "OK");
+    s.delete_event_source_mapping(&uuid).expect("deleted");
+    assert!(
+        message(s.delete_event_source_mapping(&uuid).expect_err("gone"))
+            .starts_with("ResourceNotFoundException")
+    );
+}

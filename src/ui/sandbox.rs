@@ -136,3 +136,52 @@ pub fn function_result(outcome: SandboxOutcome) -> FunctionResult {
         SandboxOutcome::Timeout { .. } => FunctionResult::Timeout,
     }
 }
+
+/// A function the shell runs for event-source mappings: its code and time limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionCode {
+    /// `async (event, context) => result`, as JavaScript source.
+    pub code: String,
+    /// The time limit in real milliseconds (Lambda's default is 3,000).
+    pub timeout_ms: u32,
+}
+
+/// Runs every invocation the session's event-source mappings want, one after another, in the isolated runner,
+/// and completes each at the session's current simulated time. `functions` finds a function's code by its
+/// `FunctionName`; an invocation of an unknown function completes as Lambda's `ResourceNotFoundException`
+/// function error. Returns how many invocations ran.
+pub async fn run_pending_invocations(
+    session: &crate::js_api::Session,
+    functions: &dyn Fn(&str) -> Option<FunctionCode>,
+) -> u32 {
+    let mut ran = 0u32;
+    while let Some((uuid, function_name, invocation)) = session.take_invocation() {
+        let result = match functions(&function_name) {
+            Some(function) => {
+                let context = serde_json::json!({
+                    "functionName": function_name,
+                    "awsRequestId": format!("{uuid}-{}", invocation.id),
+                    "attempt": invocation.attempt,
+                })
+                .to_string();
+                function_result(
+                    invoke(
+                        &function.code,
+                        &invocation.event,
+                        function.timeout_ms,
+                        &context,
+                    )
+                    .await,
+                )
+            }
+            None => FunctionResult::Error(format!(
+                "ResourceNotFoundException: Function not found: {function_name}"
+            )),
+        };
+        // The invocation came from this session and is completed once; a mapping deleted meanwhile refuses it,
+        // which leaves nothing to do.
+        let _ = session.complete(&uuid, invocation.id, result);
+        ran = ran.saturating_add(1);
+    }
+    ran
+}
