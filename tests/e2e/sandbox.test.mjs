@@ -109,6 +109,61 @@ test('bad requests are refused with a message', async () => {
   assert.match(r.errorMessage, /time limit/);
 });
 
+test('a Lambda event-source mapping runs user JavaScript isolated; a looping function is retried, not hung', async () => {
+  const out = await site.page.evaluate(async () => {
+    const session = new window.kinesim.Session(3);
+    const send = (op, body) => session.send(`Kinesis_20131202.${op}`, JSON.stringify(body));
+    send('CreateStream', { StreamName: 'clicks', ShardCount: 1 });
+    session.advanceBy(10_000);
+    for (let i = 0; i < 4; i += 1) send('PutRecord', { StreamName: 'clicks', PartitionKey: `u${i}`, Data: btoa(`click ${i}`) });
+    const config = JSON.parse(
+      session.createEventSourceMapping(
+        JSON.stringify({
+          FunctionName: 'tally',
+          EventSourceArn: 'arn:aws:kinesis:us-east-1:123456789012:stream/clicks',
+          StartingPosition: 'TRIM_HORIZON',
+          BatchSize: 10,
+        }),
+      ),
+    );
+    const sandbox = new window.KinesimSandbox();
+    // The first attempt loops forever; the retry (a fresh worker) decodes the records.
+    const code = `async (event, context) => {
+      if (context.attempt === 1) { for (;;) {} }
+      return { got: event.Records.map((r) => atob(r.kinesis.data)) };
+    }`;
+    const outcomes = [];
+    for (let round = 0; round < 6; round += 1) {
+      session.advanceBy(1_000);
+      for (let inv = session.pollInvocation(); inv; inv = session.pollInvocation()) {
+        const outcome = await sandbox.invoke({
+          code,
+          eventJson: inv.eventJson,
+          timeoutMs: 500,
+          contextJson: JSON.stringify({ attempt: inv.attempt }),
+        });
+        outcomes.push({ attempt: inv.attempt, records: inv.recordCount, function: inv.functionName, ...outcome });
+        session.completeInvocation(inv.mappingUuid, inv.id, outcome);
+      }
+    }
+    const [mapping] = JSON.parse(session.listEventSourceMappings()).EventSourceMappings;
+    return { uuid: config.UUID, outcomes, mapping };
+  });
+  assert.match(out.uuid, /^[0-9a-f-]{36}$/);
+  assert.equal(out.outcomes.length, 2, JSON.stringify(out.outcomes));
+  assert.deepEqual(
+    out.outcomes.map((o) => [o.attempt, o.records, o.function, o.ok, o.errorType ?? null]),
+    [
+      [1, 4, 'tally', false, 'Sandbox.Timedout'],
+      [2, 4, 'tally', true, null],
+    ],
+  );
+  assert.deepEqual(JSON.parse(out.outcomes[1].resultJson), { got: ['click 0', 'click 1', 'click 2', 'click 3'] });
+  assert.equal(out.mapping.Stats.timeouts, 1);
+  assert.equal(out.mapping.Stats.records_succeeded, 4);
+  assert.equal(out.mapping.LastProcessingResult, 'OK');
+});
+
 test('no console errors, failed requests or page errors', () => {
   assert.deepEqual(site.problems, []);
 });
