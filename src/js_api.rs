@@ -132,10 +132,13 @@ pub fn page_session_js() -> Session {
 impl Session {
     /// A new run at simulated time 0. `seed` is a non-negative integer (a number up to 2^53 - 1, or a BigInt up
     /// to 2^64 - 1). `configJson` optionally overrides parts of the world's configuration, e.g.
-    /// `'{"streams": {"throughput_limits_default": false, "create_delay_ms": 0}}'` (see `WorldConfig` in the Rust docs; unknown or mistyped members
-    /// are refused with a message).
+    /// `'{"streams": {"throughput_limits_default": false, "create_delay_ms": 0}}'` (see `WorldConfig` in the
+    /// Rust docs; unknown or mistyped members are refused with a message).
     #[wasm_bindgen(constructor)]
-    pub fn new(seed: JsValue, config_json: Option<String>) -> Result<Session, JsError> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "number | bigint")] seed: JsValue,
+        #[wasm_bindgen(js_name = configJson)] config_json: Option<String>,
+    ) -> Result<Session, JsError> {
         let seed = seed_from_js(&seed)?;
         let config = config_from_json(seed, config_json.as_deref())?;
         Ok(Session::from_world(World::new(config)))

@@ -7,6 +7,9 @@
 //   Kinesis, Firehose        the two SDK modules (Firehose.PutRecordBatchCommand, ...)
 //   session                  the page's kinesim Session (advanceBy, now, metrics, ...)
 //   print(...values)         appends a line to the output
+//   runInvocations(functions) runs the session's pending Lambda invocations in the isolated runner:
+//                            functions maps FunctionName to code text, e.g. { tally: 'async (event) => ...' };
+//                            resolves to how many ran
 // It resolves to the output text: printed lines, then the returned value as JSON, or the error (its name, message
 // and, for AWS errors, the HTTP status). It never rejects. The snippet runs in the page, like a browser console:
 // it is the user's own code. (Functions the simulator invokes run isolated: see sandbox-runner.js.)
@@ -61,6 +64,29 @@
     };
   }
 
+  let sandbox = null;
+
+  /** Runs every pending event-source-mapping invocation of `session` isolated; returns how many ran. */
+  async function runInvocations(session, functions, timeoutMs = 3_000) {
+    sandbox ??= new globalThis.KinesimSandbox();
+    let ran = 0;
+    for (let inv = session.pollInvocation(); inv; inv = session.pollInvocation()) {
+      const code = functions?.[inv.functionName];
+      const outcome =
+        typeof code === 'string'
+          ? await sandbox.invoke({
+              code,
+              eventJson: inv.eventJson,
+              timeoutMs,
+              contextJson: JSON.stringify({ functionName: inv.functionName, attempt: inv.attempt }),
+            })
+          : { ok: false, errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${inv.functionName}` };
+      session.completeInvocation(inv.mappingUuid, inv.id, outcome);
+      ran += 1;
+    }
+    return ran;
+  }
+
   async function run(code, session) {
     const lines = [];
     const print = (...values) => lines.push(values.map(show).join(' '));
@@ -78,6 +104,7 @@
         Firehose: sdk.firehose,
         session: target,
         print,
+        runInvocations: (functions, timeoutMs) => runInvocations(target, functions, timeoutMs),
       };
       const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor;
       const fn = new AsyncFunction(...Object.keys(scope), code);
@@ -92,5 +119,5 @@
     return lines.join('\n');
   }
 
-  globalThis.kinesimPlayground = { run, loadSdk, clients };
+  globalThis.kinesimPlayground = { run, loadSdk, clients, runInvocations };
 })();

@@ -79,7 +79,8 @@ pub fn playground() -> Html {
             <p class="hint">
                 { "Async JavaScript with the AWS SDK v3: " }
                 <code>{ "kinesis" }</code>{ ", " }<code>{ "firehose" }</code>
-                { ", the Kinesis command classes, " }<code>{ "session" }</code>{ " and " }<code>{ "print" }</code>
+                { ", the Kinesis command classes, " }<code>{ "session" }</code>{ ", " }<code>{ "print" }</code>
+                { " and " }<code>{ "runInvocations" }</code>
                 { " are in scope. Retries are off (maxAttempts: 1), so throttling shows." }
             </p>
             <textarea id="playground-code" class="playground-code" spellcheck="false" rows="12"

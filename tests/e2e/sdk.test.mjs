@@ -268,6 +268,25 @@ test('the page session is shared, and the playground runs a snippet and shows te
   assert.match(await page.textContent('#playground-output'), /^ResourceNotFoundException \(HTTP 400\): .*missing/);
 });
 
+test('the playground runs Lambda functions isolated through runInvocations', async () => {
+  const { page } = site;
+  await page.fill(
+    '#playground-code',
+    `await kinesis.send(new CreateStreamCommand({ StreamName: "fn", ShardCount: 1 }));
+     session.advanceBy(10_000);
+     await kinesis.send(new PutRecordCommand({ StreamName: "fn", PartitionKey: "a", Data: new TextEncoder().encode("x") }));
+     session.createEventSourceMapping(JSON.stringify({ FunctionName: "echo", StartingPosition: "TRIM_HORIZON",
+       EventSourceArn: "arn:aws:kinesis:us-east-1:123456789012:stream/fn" }));
+     session.advanceBy(1_000);
+     const ran = await runInvocations({ echo: "async (event) => typeof document" });
+     const m = JSON.parse(session.listEventSourceMappings()).EventSourceMappings[0];
+     return [ran, m.Stats.records_succeeded, m.LastProcessingResult];`,
+  );
+  await page.click('#playground-run');
+  await page.waitForFunction(() => document.querySelector('#playground-output')?.textContent.includes('OK'));
+  assert.deepEqual(JSON.parse(await page.textContent('#playground-output')), [1, 1, 'OK']);
+});
+
 test('no console errors, failed requests or page errors', () => {
   assert.deepEqual(site.problems, []);
 });
