@@ -37,6 +37,19 @@ export interface SendResponse {
   body: string;
   /** The AWS error type (`__type`, e.g. "ResourceNotFoundException"), or null on success. */
   errorType: string | null;
+  /** For a successful SubscribeToShard: the subscription whose events `subscriptionEvents` returns. */
+  subscription?: number;
+}
+
+/** What a SubscribeToShard subscription pushed since the last poll. */
+export interface SubscriptionPoll {
+  /** Each `SubscribeToShardEvent` (Records, ContinuationSequenceNumber, MillisBehindLatest, ChildShards) as JSON. */
+  events: string[];
+  /** null while open; then "Expired" or "ShardEnd" (ended quietly: resubscribe), or the AWS exception that ended
+   * it ("ResourceInUseException", "ResourceNotFoundException", ...). */
+  end: string | null;
+  /** The exception's message when `end` names an exception. */
+  message?: string;
 }
 
 /** A function invocation an event-source mapping wants run (take it with `pollInvocation()`). */
@@ -93,6 +106,9 @@ extern "C" {
     /// `PendingInvocation` in TypeScript.
     #[wasm_bindgen(typescript_type = "PendingInvocation")]
     pub type PendingInvocation;
+    /// `SubscriptionPoll` in TypeScript.
+    #[wasm_bindgen(typescript_type = "SubscriptionPoll")]
+    pub type SubscriptionPoll;
     /// `InvocationOutcome` in TypeScript.
     #[wasm_bindgen(typescript_type = "InvocationOutcome")]
     pub type InvocationOutcome;
@@ -159,7 +175,73 @@ impl Session {
             "errorType",
             &response.error_type.map_or(JsValue::NULL, JsValue::from),
         );
+        if let Some(subscription) = response.subscription {
+            set(
+                &object,
+                "subscription",
+                &JsValue::from(ms_to_js(subscription)),
+            );
+        }
         object.unchecked_into()
+    }
+
+    /// The events a SubscribeToShard subscription (the `subscription` of `send`'s answer) pushed up to the current
+    /// simulated time, and its end once it ended. Events come as simulated time passes (2 MiB/s per consumer per
+    /// shard); a subscription ends after 5 simulated minutes. Over the AWS SDK, `KinesimRequestHandler` turns
+    /// these into the response's event stream.
+    #[wasm_bindgen(js_name = subscriptionEvents)]
+    pub fn subscription_events(&self, subscription: f64) -> Result<SubscriptionPoll, JsError> {
+        let id = ms_from_js(subscription, "subscriptionEvents(subscription)")?;
+        let mut world = self.world.borrow_mut();
+        let now = world.now();
+        let object = js_sys::Object::new();
+        let events = js_sys::Array::new();
+        match world.kinesis_subscription_events(now, id) {
+            Ok(polled) => {
+                for (_, event) in &polled.events {
+                    events.push(&JsValue::from(
+                        event["SubscribeToShardEvent"].to_string().as_str(),
+                    ));
+                }
+                let end = polled.ended.map(|(_, end)| {
+                    use crate::streams::service::SubscriptionEnd as E;
+                    match end {
+                        E::Expired => ("Expired", None),
+                        E::ShardEnd => ("ShardEnd", None),
+                        E::TakenOver => (
+                            "ResourceInUseException",
+                            Some("Another SubscribeToShard for this consumer and shard took over this subscription."),
+                        ),
+                        E::ConsumerDeregistered => (
+                            "ResourceNotFoundException",
+                            Some("The consumer was deregistered."),
+                        ),
+                        E::StreamDeleted => (
+                            "ResourceNotFoundException",
+                            Some("The consumer's stream was deleted."),
+                        ),
+                    }
+                });
+                set(
+                    &object,
+                    "end",
+                    &end.map_or(JsValue::NULL, |(e, _)| JsValue::from(e)),
+                );
+                if let Some((_, Some(message))) = end {
+                    set(&object, "message", &JsValue::from(message));
+                }
+            }
+            Err(error) => {
+                let kind = match error.error_type.as_str() {
+                    "InternalFailure" => "InternalFailureException",
+                    other => other,
+                };
+                set(&object, "end", &JsValue::from(kind));
+                set(&object, "message", &JsValue::from(error.message.as_str()));
+            }
+        }
+        set(&object, "events", &events);
+        Ok(object.unchecked_into())
     }
 
     /// The current simulated time, in milliseconds since the run started.

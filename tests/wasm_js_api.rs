@@ -340,3 +340,50 @@ async fn event_source_mappings_run_javascript_functions_in_the_sandbox() {
             .starts_with("ResourceNotFoundException")
     );
 }
+
+#[wasm_bindgen_test]
+fn subscribe_to_shard_hands_out_a_subscription_whose_events_follow_simulated_time() {
+    let s = session(12);
+    send(
+        &s,
+        "CreateStream",
+        json!({"StreamName": "efo", "ShardCount": 1}),
+    );
+    s.advance_by(10_000.0).expect("advance");
+    let (_, summary, _) = send(&s, "DescribeStreamSummary", json!({"StreamName": "efo"}));
+    let arn = summary["StreamDescriptionSummary"]["StreamARN"].clone();
+    let (_, consumer, _) = send(
+        &s,
+        "RegisterStreamConsumer",
+        json!({"StreamARN": arn, "ConsumerName": "c"}),
+    );
+    s.advance_by(60_000.0).expect("advance");
+    send(
+        &s,
+        "PutRecord",
+        json!({"StreamName": "efo", "PartitionKey": "k", "Data": "aGk="}),
+    );
+    let answer: JsValue = s
+        .send(
+            "Kinesis_20131202.SubscribeToShard",
+            &json!({"ConsumerARN": consumer["Consumer"]["ConsumerARN"], "ShardId": "shardId-000000000000",
+                    "StartingPosition": {"Type": "TRIM_HORIZON"}})
+            .to_string(),
+        )
+        .into();
+    assert_eq!(field(&answer, "statusCode").as_f64(), Some(200.0));
+    let id = field(&answer, "subscription")
+        .as_f64()
+        .expect("a subscription");
+    s.advance_by(1_000.0).expect("advance");
+    let polled: JsValue = s.subscription_events(id).expect("poll").into();
+    let events: js_sys::Array = field(&polled, "events").dyn_into().expect("array");
+    let first: Value =
+        serde_json::from_str(&events.get(0).as_string().unwrap_or_default()).expect("json");
+    assert_eq!(first["Records"][0]["Data"], "aGk=");
+    assert!(field(&polled, "end").is_null(), "still open");
+    s.advance_by(300_000.0).expect("advance");
+    let ended: JsValue = s.subscription_events(id).expect("poll").into();
+    assert_eq!(field(&ended, "end").as_string().as_deref(), Some("Expired"));
+    assert!(message(s.subscription_events(-1.0).err().expect("bad id")).contains("whole number"));
+}

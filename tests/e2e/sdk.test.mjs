@@ -219,6 +219,109 @@ test('throttling: visible with retries off (maxAttempts: 1), retried three times
   assert.equal(out.laterRecords, 0);
 });
 
+test('SubscribeToShard: the SDK reads the event stream as simulated time passes, to its end', async () => {
+  const out = await inPage(async ({ sdk, makeClient, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const client = makeClient(session, { maxAttempts: 1 });
+    await client.send(new K.CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const { StreamDescriptionSummary: d } = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'efo' }));
+    const { Consumer } = await client.send(
+      new K.RegisterStreamConsumerCommand({ StreamARN: d.StreamARN, ConsumerName: 'app' }),
+    );
+    session.advanceBy(60_000);
+    const enc = new TextEncoder();
+    await client.send(
+      new K.PutRecordsCommand({
+        StreamName: 'efo',
+        Records: ['a', 'b', 'c'].map((x) => ({ PartitionKey: x, Data: enc.encode(`push ${x}`) })),
+      }),
+    );
+    const sub = await client.send(
+      new K.SubscribeToShardCommand({
+        ConsumerARN: Consumer.ConsumerARN,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'TRIM_HORIZON' },
+      }),
+    );
+    // Simulated time runs on while the SDK reads: 10 simulated seconds every 10 real milliseconds.
+    const clock = setInterval(() => session.advanceBy(10_000), 10);
+    const got = [];
+    let events = 0;
+    let lastContinuation = null;
+    try {
+      for await (const item of sub.EventStream) {
+        if (!item.SubscribeToShardEvent) continue;
+        events += 1;
+        lastContinuation = item.SubscribeToShardEvent.ContinuationSequenceNumber;
+        for (const r of item.SubscribeToShardEvent.Records) got.push(new TextDecoder().decode(r.Data));
+      }
+    } finally {
+      clearInterval(clock);
+    }
+    return {
+      status: sub.$metadata.httpStatusCode,
+      got,
+      events,
+      continuation: typeof lastContinuation,
+      minutes: session.now() - 70_000 >= 5 * 60_000,
+    };
+  });
+  assert.equal(out.status, 200);
+  assert.deepEqual(out.got, ['push a', 'push b', 'push c']);
+  assert.ok(out.events > 1, `heartbeat events follow (${out.events})`);
+  assert.equal(out.continuation, 'string');
+  assert.equal(out.minutes, true, 'the stream ended after 5 simulated minutes');
+});
+
+test('SubscribeToShard: a takeover ends the first stream with the SDK\'s ResourceInUseException', async () => {
+  const out = await inPage(async ({ sdk, makeClient, errorOf, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(8);
+    const client = makeClient(session, { maxAttempts: 1 });
+    await client.send(new K.CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const { StreamDescriptionSummary: d } = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'efo' }));
+    const { Consumer } = await client.send(
+      new K.RegisterStreamConsumerCommand({ StreamARN: d.StreamARN, ConsumerName: 'app' }),
+    );
+    session.advanceBy(60_000);
+    const subscribe = () =>
+      client.send(
+        new K.SubscribeToShardCommand({
+          ConsumerARN: Consumer.ConsumerARN,
+          ShardId: 'shardId-000000000000',
+          StartingPosition: { Type: 'LATEST' },
+        }),
+      );
+    const first = await subscribe();
+    session.advanceBy(1_000);
+    const tooSoon = await errorOf(subscribe());
+    session.advanceBy(5_000);
+    await subscribe();
+    const ended = await errorOf(
+      (async () => {
+        for await (const _ of first.EventStream) {
+          // drain until the takeover ends it
+        }
+      })(),
+    );
+    return {
+      tooSoon: tooSoon?.name,
+      tooSoonClass: tooSoon instanceof K.ResourceInUseException,
+      ended: ended?.name,
+      endedClass: ended instanceof K.ResourceInUseException,
+    };
+  });
+  assert.deepEqual(out, {
+    tooSoon: 'ResourceInUseException',
+    tooSoonClass: true,
+    ended: 'ResourceInUseException',
+    endedClass: true,
+  });
+});
+
 test('the Firehose client routes on its target too (an AWS error class until Firehose lands)', async () => {
   const out = await inPage(async ({ sdk, errorOf, kinesim }) => {
     const F = sdk.firehose;
