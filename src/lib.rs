@@ -12,6 +12,8 @@
 //!   Lambda-style event-source mappings.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
+//! - `js_api` (wasm32 with the `js` feature, on with `ui`): the JavaScript API, a `Session` class exported with
+//!   wasm-bindgen (`window.kinesim` in the built page).
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
 //!   simulated time.
 //!
@@ -38,6 +40,8 @@ pub mod streams;
 pub mod workload;
 pub mod world;
 
+#[cfg(all(target_arch = "wasm32", feature = "js"))]
+pub mod js_api;
 #[cfg(all(target_arch = "wasm32", feature = "ui"))]
 pub mod ui;
 

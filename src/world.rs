@@ -13,6 +13,9 @@ use crate::api::{ApiResponse, kinesis};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
 use crate::streams::{DataStreams, KinesisError};
+use crate::workload::lambda::{
+    EsmConfig, EventSourceMapping, FunctionResult, Invocation, LambdaError,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -241,6 +244,15 @@ pub enum EventKind {
         /// The first 16 hex digits of the SHA-256 of the response body: the answer's fingerprint.
         response_sha256: String,
     },
+    /// A Lambda event-source mapping was created or deleted, or one of its invocations completed.
+    LambdaMapping {
+        /// The mapping's UUID.
+        uuid: String,
+        /// `created`, `deleted` or `invocation N`.
+        action: String,
+        /// Function and source, or how the invocation ended.
+        detail: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -290,6 +302,9 @@ pub struct World {
     tickers: BTreeMap<String, Ticker>,
     rng_streams: BTreeMap<String, SimRng>,
     streams: DataStreams,
+    /// Lambda event-source mappings, by UUID: actors on simulated time whose function runs in the shell.
+    #[serde(default)]
+    lambda_mappings: BTreeMap<String, EventSourceMapping>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -313,6 +328,7 @@ impl World {
             alarms: BTreeMap::new(),
             tickers: BTreeMap::new(),
             rng_streams: BTreeMap::new(),
+            lambda_mappings: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -329,13 +345,131 @@ impl World {
         self.now
     }
 
-    /// When the world next needs to run: the earliest pending timer or stream status change, if any.
+    /// When the world next needs to run: the earliest pending timer, stream status change or event-source
+    /// mapping poll, if any.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let transition = self.streams.next_transition(self.now);
-        match (self.timers.next_due(), transition) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        [self.timers.next_due(), transition, self.next_mapping_due()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The earliest time an event-source mapping wants to run, never before now.
+    fn next_mapping_due(&self) -> Option<SimTime> {
+        self.lambda_mappings
+            .values()
+            .filter_map(EventSourceMapping::poll_timeout)
+            .min()
+            .map(|t| t.max(self.now))
+    }
+
+    /// Runs every event-source mapping that is due at the current time.
+    fn run_mappings(&mut self) {
+        let now = self.now;
+        for esm in self.lambda_mappings.values_mut() {
+            if esm.poll_timeout().is_some_and(|t| t <= now) {
+                esm.handle_timeout(now, &mut self.streams);
+            }
         }
+    }
+
+    /// CreateEventSourceMapping at `now`: a Lambda-style mapping that polls a Kinesis stream and asks the shell to
+    /// run its function ([`World::poll_invocation`], [`World::complete_invocation`]). Returns its UUID. One mapping
+    /// per function and stream, as Lambda allows.
+    pub fn create_event_source_mapping(
+        &mut self,
+        now: SimTime,
+        config: EsmConfig,
+    ) -> Result<String, LambdaError> {
+        self.advance_to(now);
+        let esm = EventSourceMapping::new(config, self.config.epoch)?;
+        let uuid = esm.uuid().to_string();
+        if self.lambda_mappings.contains_key(&uuid) {
+            return Err(LambdaError::invalid_parameter(format!(
+                "The event source arn ({}) and function ({}) provided mapping already exists. Please update or \
+                 delete the existing mapping with UUID {uuid}",
+                esm.config().event_source_arn,
+                esm.config().function_name
+            )));
+        }
+        self.record(EventKind::LambdaMapping {
+            uuid: uuid.clone(),
+            action: "created".into(),
+            detail: format!(
+                "{} <- {}",
+                esm.config().function_name,
+                esm.config().event_source_arn
+            ),
+        });
+        self.lambda_mappings.insert(uuid.clone(), esm);
+        self.run_mappings();
+        Ok(uuid)
+    }
+
+    /// DeleteEventSourceMapping at `now`: the mapping stops; invocations in flight are dropped.
+    pub fn delete_event_source_mapping(
+        &mut self,
+        now: SimTime,
+        uuid: &str,
+    ) -> Result<(), LambdaError> {
+        self.advance_to(now);
+        if self.lambda_mappings.remove(uuid).is_none() {
+            return Err(LambdaError::not_found(format!(
+                "The resource you requested does not exist. (Service: Lambda, Status Code: 404, \
+                 Request ID: {uuid})"
+            )));
+        }
+        self.record(EventKind::LambdaMapping {
+            uuid: uuid.to_string(),
+            action: "deleted".into(),
+            detail: String::new(),
+        });
+        Ok(())
+    }
+
+    /// The event-source mappings, in UUID order.
+    pub fn event_source_mappings(&self) -> impl Iterator<Item = &EventSourceMapping> {
+        self.lambda_mappings.values()
+    }
+
+    /// The next function invocation a mapping wants run, with the mapping's UUID (mappings in UUID order, each
+    /// mapping's invocations in the order it made them). The shell runs it and calls
+    /// [`World::complete_invocation`].
+    pub fn poll_invocation(&mut self) -> Option<(String, Invocation)> {
+        self.lambda_mappings
+            .iter_mut()
+            .find_map(|(uuid, esm)| esm.poll_invocation().map(|i| (uuid.clone(), i)))
+    }
+
+    /// Reports at `now` how invocation `id` of mapping `uuid` ended; the mapping checkpoints, retries, bisects or
+    /// discards as its configuration says. Recorded in the event log.
+    pub fn complete_invocation(
+        &mut self,
+        now: SimTime,
+        uuid: &str,
+        id: u64,
+        result: FunctionResult,
+    ) -> Result<(), LambdaError> {
+        self.advance_to(now);
+        let outcome = match &result {
+            FunctionResult::Success(_) => "success".to_string(),
+            FunctionResult::Error(message) => {
+                format!("error: {}", message.chars().take(256).collect::<String>())
+            }
+            FunctionResult::Timeout => "timeout".to_string(),
+        };
+        let esm = self.lambda_mappings.get_mut(uuid).ok_or_else(|| {
+            LambdaError::not_found(format!("No event source mapping with UUID {uuid}."))
+        })?;
+        esm.complete(self.now, id, result)?;
+        self.record(EventKind::LambdaMapping {
+            uuid: uuid.to_string(),
+            action: format!("invocation {id}"),
+            detail: outcome,
+        });
+        self.run_mappings();
+        Ok(())
     }
 
     /// Answers one Kinesis Data Streams API call at `now` (after moving time forward to it): the operation as in
@@ -354,6 +488,36 @@ impl World {
             response_sha256: hex_digest::encode_prefix(&digest, 8),
         });
         response
+    }
+
+    /// Answers one AWS JSON 1.1 call at `now`, routed on its `X-Amz-Target` (`Kinesis_20131202.PutRecords`): the
+    /// one entry point for shells that speak AWS's protocol (the JS API, the SDK request handler). A target whose
+    /// service prefix kinesim does not serve, or that has no `.Operation`, gets `UnknownOperationException`
+    /// (recorded in the event log like any call).
+    pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse {
+        match target.split_once('.') {
+            Some((kinesis::TARGET_PREFIX, operation)) => self.kinesis(now, operation, body),
+            // Firehose (`Firehose_20150804.*`) lands here at merge, one line:
+            // Some((firehose::TARGET_PREFIX, operation)) => self.firehose(now, operation, body),
+            _ => {
+                self.advance_to(now);
+                let response = ApiResponse::error(&KinesisError::new(
+                    crate::streams::ErrorType::UnknownOperationException,
+                    "",
+                ));
+                self.record(EventKind::ApiCall {
+                    service: "unknown".into(),
+                    operation: target.chars().take(128).collect(),
+                    status: response.status,
+                    error: response.error_type.map(str::to_string),
+                    response_sha256: hex_digest::encode_prefix(
+                        &Sha256::digest(response.body.as_bytes()),
+                        8,
+                    ),
+                });
+                response
+            }
+        }
     }
 
     /// The events a SubscribeToShard subscription (from [`World::kinesis`]'s `subscription`) pushed up to `now`,
@@ -406,20 +570,44 @@ impl World {
     /// changes the run.
     pub fn advance_to_bounded(&mut self, now: SimTime, firings_max: u32) -> Advance {
         let mut fired = 0u32;
+        // The last instant mappings ran at in this call: a mapping still due then waits a millisecond, so a
+        // mapping that is blocked on its function cannot spin at one instant.
+        let mut mappings_ran_at: Option<SimTime> = None;
         while fired < firings_max {
-            let Some(timer) = self.timers.pop_due(now) else {
-                self.now = self.now.max(now);
-                self.streams.advance(self.now);
-                return Advance {
-                    fired,
-                    reached: true,
-                };
+            let timer_due = self.timers.next_due().filter(|&t| t <= now);
+            let mapping_due = self
+                .next_mapping_due()
+                .map(|t| match mappings_ran_at {
+                    Some(ran) if t <= ran => ran.saturating_add(SimDuration::from_millis(1)),
+                    _ => t,
+                })
+                .filter(|&t| t <= now);
+            let timer_first = match (timer_due, mapping_due) {
+                (None, None) => {
+                    self.now = self.now.max(now);
+                    self.streams.advance(self.now);
+                    return Advance {
+                        fired,
+                        reached: true,
+                    };
+                }
+                (Some(t), Some(m)) => t <= m,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
             };
-            self.now = self.now.max(timer.due);
-            self.fire(timer.payload);
+            if let Some(timer) = timer_first.then(|| self.timers.pop_due(now)).flatten() {
+                self.now = self.now.max(timer.due);
+                self.fire(timer.payload);
+            } else if let Some(m) = mapping_due {
+                self.now = self.now.max(m);
+                self.streams.advance(self.now);
+                self.run_mappings();
+                mappings_ran_at = Some(self.now);
+            }
             fired += 1;
         }
-        let reached = self.timers.next_due().is_none_or(|due| due > now);
+        let reached = self.timers.next_due().is_none_or(|due| due > now)
+            && self.next_mapping_due().is_none_or(|due| due > now);
         if reached {
             self.now = self.now.max(now);
         }
@@ -427,10 +615,13 @@ impl World {
         Advance { fired, reached }
     }
 
-    /// Jumps to the next pending timer and fires every timer due at that instant. Returns the new time, or `None`
-    /// (and changes nothing) when no timer is pending.
+    /// Jumps to the next pending timer (or event-source mapping poll) and fires everything due at that instant.
+    /// Returns the new time, or `None` (and changes nothing) when nothing is pending.
     pub fn step(&mut self) -> Option<SimTime> {
-        let due = self.timers.next_due()?;
+        let due = [self.timers.next_due(), self.next_mapping_due()]
+            .into_iter()
+            .flatten()
+            .min()?;
         self.advance_to(due);
         Some(self.now)
     }

@@ -5,6 +5,9 @@
 //! microseconds are carried between frames, so no time is lost to rounding) and advances the world with a bounded
 //! number of timer firings per frame, so the page stays responsive at any speed.
 
+pub mod playground;
+pub mod sandbox;
+
 use crate::sim::pacer::SPEEDS;
 use crate::sim::{Pacer, SimDuration, SimTime};
 use crate::{Command, World, WorldConfig};
@@ -288,6 +291,8 @@ impl Component for App {
                     <h2>{ "Event log" }</h2>
                     <ol id="events" class="events">{ events }</ol>
                 </section>
+
+                <playground::Playground />
             </main>
         }
     }
@@ -336,5 +341,13 @@ fn describe(kind: &crate::EventKind) -> String {
             Some(error) => format!("{service} {operation}: {status} {error}"),
             None => format!("{service} {operation}: {status}"),
         },
+        E::LambdaMapping {
+            uuid,
+            action,
+            detail,
+        } => format!(
+            "lambda mapping {}: {action} {detail}",
+            uuid.get(..8).unwrap_or(uuid)
+        ),
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod esm;
 pub mod event;
 pub mod native;
+pub mod request;
 
 pub use config::{
     EsmConfig, FunctionResponseType, LambdaError, LambdaErrorType, OnFailure, StartingPosition,

@@ -1,0 +1,395 @@
+// The real AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis and client-firehose from npm, bundled for the
+// browser by www/build-sdk.mjs) drives the in-page simulator through www/kinesim-handler.js, in Debian's Chromium.
+// Assertions are on the SDK's parsed outputs and its error classes. Run: npm run e2e (after a release build).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSite } from './browser.mjs';
+
+let site;
+
+before(async () => {
+  site = await openSite();
+  await site.page.evaluate(() => window.kinesimPlayground.loadSdk());
+});
+
+after(async () => {
+  await site?.close();
+});
+
+/** Runs `fn(sdk, session, makeClient)` in the page; a fresh Session per call unless one is named. */
+const inPage = (fn, arg) =>
+  site.page.evaluate(
+    async ([source, arg]) => {
+      const sdk = window.KinesimAwsSdk;
+      const makeClient = (session, extra = {}) =>
+        new sdk.kinesis.KinesisClient({
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+          requestHandler: new window.KinesimRequestHandler(session),
+          ...extra,
+        });
+      const errorOf = async (promise) => {
+        try {
+          await promise;
+          return null;
+        } catch (e) {
+          return e;
+        }
+      };
+      // eslint-disable-next-line no-new-func
+      const body = new Function('return ' + source)();
+      return body({ sdk, makeClient, errorOf, kinesim: window.kinesim }, arg);
+    },
+    [fn.toString(), arg],
+  );
+
+test('CreateStream, PutRecords, GetShardIterator, GetRecords through the unmodified SDK client', async () => {
+  const out = await inPage(async ({ sdk, makeClient, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const client = makeClient(session, { maxAttempts: 1 });
+    const created = await client.send(new K.CreateStreamCommand({ StreamName: 'orders', ShardCount: 1 }));
+    const creating = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'orders' }));
+    session.advanceBy(10_000);
+    const active = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'orders' }));
+    const enc = new TextEncoder();
+    const put = await client.send(
+      new K.PutRecordsCommand({
+        StreamName: 'orders',
+        Records: ['a', 'b', 'c'].map((x) => ({ PartitionKey: `pk-${x}`, Data: enc.encode(`order ${x}`) })),
+      }),
+    );
+    const it = await client.send(
+      new K.GetShardIteratorCommand({
+        StreamName: 'orders',
+        ShardId: 'shardId-000000000000',
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const got = await client.send(new K.GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+    const dec = new TextDecoder();
+    return {
+      createdStatus: created.$metadata.httpStatusCode,
+      creating: creating.StreamDescriptionSummary.StreamStatus,
+      active: active.StreamDescriptionSummary.StreamStatus,
+      openShards: active.StreamDescriptionSummary.OpenShardCount,
+      failed: put.FailedRecordCount,
+      putShards: put.Records.map((r) => r.ShardId),
+      seqType: typeof put.Records[0].SequenceNumber,
+      iteratorType: typeof it.ShardIterator,
+      data: got.Records.map((r) => dec.decode(r.Data)),
+      dataIsBytes: got.Records[0].Data instanceof Uint8Array,
+      keys: got.Records.map((r) => r.PartitionKey),
+      arrivalIsDate: got.Records[0].ApproximateArrivalTimestamp instanceof Date,
+      millisBehind: got.MillisBehindLatest,
+      nextIterator: typeof got.NextShardIterator,
+      hash: session.eventLogHash(),
+    };
+  });
+  assert.equal(out.createdStatus, 200);
+  assert.equal(out.creating, 'CREATING');
+  assert.equal(out.active, 'ACTIVE');
+  assert.equal(out.openShards, 1);
+  assert.equal(out.failed, 0);
+  assert.deepEqual(out.putShards, Array(3).fill('shardId-000000000000'));
+  assert.equal(out.seqType, 'string');
+  assert.equal(out.iteratorType, 'string');
+  assert.deepEqual(out.data, ['order a', 'order b', 'order c']);
+  assert.equal(out.dataIsBytes, true);
+  assert.deepEqual(out.keys, ['pk-a', 'pk-b', 'pk-c']);
+  assert.equal(out.arrivalIsDate, true);
+  assert.equal(out.millisBehind, 0);
+  assert.equal(out.nextIterator, 'string');
+  assert.match(out.hash, /^[0-9a-f]{64}$/);
+});
+
+test('SplitShard and ListShards', async () => {
+  const out = await inPage(async ({ sdk, makeClient, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const client = makeClient(session, { maxAttempts: 1 });
+    await client.send(new K.CreateStreamCommand({ StreamName: 's', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    await client.send(
+      new K.SplitShardCommand({
+        StreamName: 's',
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: '170141183460469231731687303715884105728',
+      }),
+    );
+    const updating = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 's' }));
+    session.advanceBy(60_000);
+    const listed = await client.send(new K.ListShardsCommand({ StreamName: 's' }));
+    return {
+      updating: updating.StreamDescriptionSummary.StreamStatus,
+      shards: listed.Shards.map((s) => ({
+        id: s.ShardId,
+        parent: s.ParentShardId ?? null,
+        start: s.HashKeyRange.StartingHashKey,
+        closed: s.SequenceNumberRange.EndingSequenceNumber !== undefined,
+      })),
+    };
+  });
+  assert.equal(out.updating, 'UPDATING');
+  assert.deepEqual(out.shards, [
+    { id: 'shardId-000000000000', parent: null, start: '0', closed: true },
+    { id: 'shardId-000000000001', parent: 'shardId-000000000000', start: '0', closed: false },
+    {
+      id: 'shardId-000000000002',
+      parent: 'shardId-000000000000',
+      start: '170141183460469231731687303715884105728',
+      closed: false,
+    },
+  ]);
+});
+
+test('AWS errors arrive as the SDK error classes', async () => {
+  const out = await inPage(async ({ sdk, makeClient, errorOf, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const client = makeClient(session, { maxAttempts: 1 });
+    const missing = await errorOf(client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'nope' })));
+    await client.send(new K.CreateStreamCommand({ StreamName: 's', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const invalid = await errorOf(
+      client.send(
+        new K.GetShardIteratorCommand({
+          StreamName: 's',
+          ShardId: 'shardId-000000000000',
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        }),
+      ),
+    );
+    const inUse = await errorOf(client.send(new K.CreateStreamCommand({ StreamName: 's', ShardCount: 1 })));
+    return {
+      missing: {
+        isClass: missing instanceof K.ResourceNotFoundException,
+        isService: missing instanceof K.KinesisServiceException,
+        name: missing.name,
+        status: missing.$metadata.httpStatusCode,
+        fault: missing.$fault,
+        message: missing.message,
+      },
+      invalid: { isClass: invalid instanceof K.InvalidArgumentException, name: invalid.name, message: invalid.message },
+      inUse: { isClass: inUse instanceof K.ResourceInUseException, name: inUse.name },
+    };
+  });
+  assert.deepEqual(
+    { ...out.missing, message: undefined },
+    { isClass: true, isService: true, name: 'ResourceNotFoundException', status: 400, fault: 'client', message: undefined },
+  );
+  assert.match(out.missing.message, /nope/);
+  assert.equal(out.invalid.isClass, true);
+  assert.equal(out.invalid.name, 'InvalidArgumentException');
+  assert.match(out.invalid.message, /AT_SEQUENCE_NUMBER/);
+  assert.deepEqual(out.inUse, { isClass: true, name: 'ResourceInUseException' });
+});
+
+test('throttling: visible with retries off (maxAttempts: 1), retried three times by default', async () => {
+  const out = await inPage(async ({ sdk, makeClient, errorOf, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const noRetries = makeClient(session, { maxAttempts: 1 });
+    await noRetries.send(new K.CreateStreamCommand({ StreamName: 's', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const it = await noRetries.send(
+      new K.GetShardIteratorCommand({ StreamName: 's', ShardId: 'shardId-000000000000', ShardIteratorType: 'LATEST' }),
+    );
+    // A shard serves 5 GetRecords calls a second; simulated time stands still between these calls.
+    for (let i = 0; i < 5; i += 1) await noRetries.send(new K.GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+    const throttled = await errorOf(noRetries.send(new K.GetRecordsCommand({ ShardIterator: it.ShardIterator })));
+    const withRetries = makeClient(session); // the SDK's default: 3 attempts with back-off (real time)
+    const retried = await errorOf(withRetries.send(new K.GetRecordsCommand({ ShardIterator: it.ShardIterator })));
+    session.advanceBy(1_000);
+    const later = await noRetries.send(new K.GetRecordsCommand({ ShardIterator: it.ShardIterator }));
+    return {
+      isClass: throttled instanceof K.ProvisionedThroughputExceededException,
+      name: throttled.name,
+      attempts: throttled.$metadata.attempts,
+      retriedName: retried?.name,
+      retriedAttempts: retried?.$metadata.attempts,
+      laterRecords: later.Records.length,
+    };
+  });
+  assert.equal(out.isClass, true);
+  assert.equal(out.name, 'ProvisionedThroughputExceededException');
+  assert.equal(out.attempts, 1);
+  assert.equal(out.retriedName, 'ProvisionedThroughputExceededException');
+  assert.equal(out.retriedAttempts, 3);
+  assert.equal(out.laterRecords, 0);
+});
+
+test('SubscribeToShard: the SDK reads the event stream as simulated time passes, to its end', async () => {
+  const out = await inPage(async ({ sdk, makeClient, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(7);
+    const client = makeClient(session, { maxAttempts: 1 });
+    await client.send(new K.CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const { StreamDescriptionSummary: d } = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'efo' }));
+    const { Consumer } = await client.send(
+      new K.RegisterStreamConsumerCommand({ StreamARN: d.StreamARN, ConsumerName: 'app' }),
+    );
+    session.advanceBy(60_000);
+    const enc = new TextEncoder();
+    await client.send(
+      new K.PutRecordsCommand({
+        StreamName: 'efo',
+        Records: ['a', 'b', 'c'].map((x) => ({ PartitionKey: x, Data: enc.encode(`push ${x}`) })),
+      }),
+    );
+    const sub = await client.send(
+      new K.SubscribeToShardCommand({
+        ConsumerARN: Consumer.ConsumerARN,
+        ShardId: 'shardId-000000000000',
+        StartingPosition: { Type: 'TRIM_HORIZON' },
+      }),
+    );
+    // Simulated time runs on while the SDK reads: 10 simulated seconds every 10 real milliseconds.
+    const clock = setInterval(() => session.advanceBy(10_000), 10);
+    const got = [];
+    let events = 0;
+    let lastContinuation = null;
+    try {
+      for await (const item of sub.EventStream) {
+        if (!item.SubscribeToShardEvent) continue;
+        events += 1;
+        lastContinuation = item.SubscribeToShardEvent.ContinuationSequenceNumber;
+        for (const r of item.SubscribeToShardEvent.Records) got.push(new TextDecoder().decode(r.Data));
+      }
+    } finally {
+      clearInterval(clock);
+    }
+    return {
+      status: sub.$metadata.httpStatusCode,
+      got,
+      events,
+      continuation: typeof lastContinuation,
+      minutes: session.now() - 70_000 >= 5 * 60_000,
+    };
+  });
+  assert.equal(out.status, 200);
+  assert.deepEqual(out.got, ['push a', 'push b', 'push c']);
+  assert.ok(out.events > 1, `heartbeat events follow (${out.events})`);
+  assert.equal(out.continuation, 'string');
+  assert.equal(out.minutes, true, 'the stream ended after 5 simulated minutes');
+});
+
+test('SubscribeToShard: a takeover ends the first stream with the SDK\'s ResourceInUseException', async () => {
+  const out = await inPage(async ({ sdk, makeClient, errorOf, kinesim }) => {
+    const K = sdk.kinesis;
+    const session = new kinesim.Session(8);
+    const client = makeClient(session, { maxAttempts: 1 });
+    await client.send(new K.CreateStreamCommand({ StreamName: 'efo', ShardCount: 1 }));
+    session.advanceBy(10_000);
+    const { StreamDescriptionSummary: d } = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: 'efo' }));
+    const { Consumer } = await client.send(
+      new K.RegisterStreamConsumerCommand({ StreamARN: d.StreamARN, ConsumerName: 'app' }),
+    );
+    session.advanceBy(60_000);
+    const subscribe = () =>
+      client.send(
+        new K.SubscribeToShardCommand({
+          ConsumerARN: Consumer.ConsumerARN,
+          ShardId: 'shardId-000000000000',
+          StartingPosition: { Type: 'LATEST' },
+        }),
+      );
+    const first = await subscribe();
+    session.advanceBy(1_000);
+    const tooSoon = await errorOf(subscribe());
+    session.advanceBy(5_000);
+    await subscribe();
+    const ended = await errorOf(
+      (async () => {
+        for await (const _ of first.EventStream) {
+          // drain until the takeover ends it
+        }
+      })(),
+    );
+    return {
+      tooSoon: tooSoon?.name,
+      tooSoonClass: tooSoon instanceof K.ResourceInUseException,
+      ended: ended?.name,
+      endedClass: ended instanceof K.ResourceInUseException,
+    };
+  });
+  assert.deepEqual(out, {
+    tooSoon: 'ResourceInUseException',
+    tooSoonClass: true,
+    ended: 'ResourceInUseException',
+    endedClass: true,
+  });
+});
+
+test('the Firehose client routes on its target too (an AWS error class until Firehose lands)', async () => {
+  const out = await inPage(async ({ sdk, errorOf, kinesim }) => {
+    const F = sdk.firehose;
+    const session = new kinesim.Session(7);
+    const client = new F.FirehoseClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
+      requestHandler: new window.KinesimRequestHandler(session),
+      maxAttempts: 1,
+    });
+    const error = await errorOf(client.send(new F.DescribeDeliveryStreamCommand({ DeliveryStreamName: 'nope' })));
+    return {
+      isService: error instanceof F.FirehoseServiceException,
+      name: error?.name,
+      status: error?.$metadata?.httpStatusCode,
+    };
+  });
+  assert.equal(out.isService, true);
+  assert.ok(['UnknownOperationException', 'ResourceNotFoundException'].includes(out.name), out.name);
+  assert.equal(out.status, 400);
+});
+
+test('the page session is shared, and the playground runs a snippet and shows text', async () => {
+  const { page } = site;
+  await page.fill(
+    '#playground-code',
+    `await kinesis.send(new CreateStreamCommand({ StreamName: "pg", ShardCount: 1 }));
+     session.advanceBy(10_000);
+     print("<b>not html</b>");
+     const d = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: "pg" }));
+     return d.StreamDescriptionSummary.StreamStatus;`,
+  );
+  await page.click('#playground-run');
+  await page.waitForFunction(() => document.querySelector('#playground-output')?.textContent.includes('ACTIVE'));
+  const text = await page.textContent('#playground-output');
+  assert.equal(text, '<b>not html</b>\nACTIVE');
+  assert.equal(await page.locator('#playground-output b').count(), 0, 'output is text, never HTML');
+  const status = await page.evaluate(
+    () => JSON.parse(kinesim.pageSession().send('Kinesis_20131202.DescribeStreamSummary', '{"StreamName":"pg"}').body)
+      .StreamDescriptionSummary.StreamStatus,
+  );
+  assert.equal(status, 'ACTIVE', 'the snippet ran against the page session');
+
+  await page.fill('#playground-code', 'await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: "missing" }));');
+  await page.click('#playground-run');
+  await page.waitForFunction(() => document.querySelector('#playground-output')?.textContent.includes('ResourceNotFound'));
+  assert.match(await page.textContent('#playground-output'), /^ResourceNotFoundException \(HTTP 400\): .*missing/);
+});
+
+test('the playground runs Lambda functions isolated through runInvocations', async () => {
+  const { page } = site;
+  await page.fill(
+    '#playground-code',
+    `await kinesis.send(new CreateStreamCommand({ StreamName: "fn", ShardCount: 1 }));
+     session.advanceBy(10_000);
+     await kinesis.send(new PutRecordCommand({ StreamName: "fn", PartitionKey: "a", Data: new TextEncoder().encode("x") }));
+     session.createEventSourceMapping(JSON.stringify({ FunctionName: "echo", StartingPosition: "TRIM_HORIZON",
+       EventSourceArn: "arn:aws:kinesis:us-east-1:123456789012:stream/fn" }));
+     session.advanceBy(1_000);
+     const ran = await runInvocations({ echo: "async (event) => typeof document" });
+     const m = JSON.parse(session.listEventSourceMappings()).EventSourceMappings[0];
+     return [ran, m.Stats.records_succeeded, m.LastProcessingResult];`,
+  );
+  await page.click('#playground-run');
+  await page.waitForFunction(() => document.querySelector('#playground-output')?.textContent.includes('OK'));
+  assert.deepEqual(JSON.parse(await page.textContent('#playground-output')), [1, 1, 'OK']);
+});
+
+test('no console errors, failed requests or page errors', () => {
+  assert.deepEqual(site.problems, []);
+});
