@@ -10,6 +10,8 @@
 //!   Lambda-style event-source mappings.
 //! - [`world`]: the [`World`] that owns all simulation state, takes commands with the current simulated time,
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
+//! - [`persist`]: sessions that survive reloads: the storage port (async trait), an in-memory store, an IndexedDB
+//!   store (wasm32), the journal of inputs with snapshots and record segments, session export and import.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
 //!   simulated time.
 //!
@@ -30,6 +32,7 @@
 //! ```
 
 pub mod api;
+pub mod persist;
 pub mod sim;
 pub mod streams;
 pub mod workload;
