@@ -112,7 +112,11 @@ pub fn import_session(bytes: &[u8]) -> Result<Imported, ImportError> {
             .into_iter()
             .map(|(k, v)| (k, v.to_vec()))
             .collect(),
-        journal: file.journal.into_iter().map(|(k, v)| (k, v.to_vec())).collect(),
+        journal: file
+            .journal
+            .into_iter()
+            .map(|(k, v)| (k, v.to_vec()))
+            .collect(),
     };
     let session = Journaled::restore(&stored, World::new(WorldConfig::with_seed(file.seed)))
         .map_err(ImportError::Session)?;

@@ -94,10 +94,7 @@ impl fmt::Display for ReplayError {
             ReplayError::Gap {
                 expected_seq,
                 found_seq,
-            } => write!(
-                f,
-                "journal entries {expected_seq}..{found_seq} are missing"
-            ),
+            } => write!(f, "journal entries {expected_seq}..{found_seq} are missing"),
             ReplayError::UnknownTarget { seq, target } => write!(
                 f,
                 "journal entry {seq} calls {target}, a service this version of kinesim does not have"

@@ -60,6 +60,10 @@ pub async fn load<S: SessionStore>(store: &S, id: &str) -> Result<Journaled, Sto
     let meta = store.meta(id).await?;
     let stored = store.load(id).await?;
     let fresh = crate::World::new(crate::WorldConfig::with_seed(meta.seed));
-    Journaled::restore(&stored, fresh)
-        .map_err(|e| StoreError::new(StoreErrorKind::Corrupt, format!("session {}: {e}", meta.name)))
+    Journaled::restore(&stored, fresh).map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Corrupt,
+            format!("session {}: {e}", meta.name),
+        )
+    })
 }

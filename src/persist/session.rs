@@ -126,6 +126,17 @@ struct SavedShard {
 
 type ShardKey = (String, u64, u32);
 
+/// Segments holding records `first_index..next_index` (none when the range is empty).
+fn segment_range(first_index: u64, next_index: u64) -> (u64, u64) {
+    if first_index >= next_index {
+        return (0, 0);
+    }
+    (
+        first_index / SEGMENT_RECORDS,
+        next_index.div_ceil(SEGMENT_RECORDS),
+    )
+}
+
 /// What a prepared commit will change in the [`Journaled`] bookkeeping once the store confirms it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitReceipt {
@@ -303,8 +314,7 @@ impl Journaled {
         for shard in self.world.streams().record_shards() {
             let key: ShardKey = (shard.stream.to_string(), shard.incarnation, shard.ordinal);
             let first_index = shard.next_index - shard.records.len() as u64;
-            let want_from = first_index / SEGMENT_RECORDS;
-            let want_to = shard.next_index.div_ceil(SEGMENT_RECORDS);
+            let (want_from, want_to) = segment_range(first_index, shard.next_index);
             let previous = self.saved.get(&key);
             let dirty_from = previous.map_or(want_from, |p| {
                 (p.next_index / SEGMENT_RECORDS).clamp(want_from, want_to.max(want_from))
@@ -444,8 +454,7 @@ fn restore_snapshot(
                 shard.ordinal, shard.stream
             )));
         }
-        let from = shard.first_index / SEGMENT_RECORDS;
-        let to = shard.next_index.div_ceil(SEGMENT_RECORDS);
+        let (from, to) = segment_range(shard.first_index, shard.next_index);
         let mut records = VecDeque::new();
         for segment in from..to {
             let key = SegmentKey {

@@ -41,7 +41,9 @@ pub fn check_session_name(name: &str) -> Result<(), StoreError> {
     if chars == 0 || chars > SESSION_NAME_CHARS_MAX as usize || name.chars().any(char::is_control) {
         return Err(StoreError::new(
             StoreErrorKind::Invalid,
-            format!("a session name has 1 to {SESSION_NAME_CHARS_MAX} characters and no control characters"),
+            format!(
+                "a session name has 1 to {SESSION_NAME_CHARS_MAX} characters and no control characters"
+            ),
         ));
     }
     Ok(())
@@ -247,7 +249,11 @@ impl MemoryStore {
     }
 
     fn used_bytes(&self) -> u64 {
-        self.sessions.borrow().values().map(MemorySession::bytes).sum()
+        self.sessions
+            .borrow()
+            .values()
+            .map(MemorySession::bytes)
+            .sum()
     }
 }
 

@@ -1399,10 +1399,17 @@ impl DataStreams {
         ordinal: u32,
         records: VecDeque<Record>,
     ) -> Result<(), String> {
-        let Some(s) = self.streams.get_mut(stream).filter(|s| s.incarnation == incarnation) else {
+        let Some(s) = self
+            .streams
+            .get_mut(stream)
+            .filter(|s| s.incarnation == incarnation)
+        else {
             return Err(format!("no stream {stream} (incarnation {incarnation})"));
         };
-        let Some(shard) = usize::try_from(ordinal).ok().and_then(|i| s.shards.get_mut(i)) else {
+        let Some(shard) = usize::try_from(ordinal)
+            .ok()
+            .and_then(|i| s.shards.get_mut(i))
+        else {
             return Err(format!("stream {stream} has no shard {ordinal}"));
         };
         let first = shard.next_index.checked_sub(records.len() as u64);
