@@ -5,7 +5,8 @@
 use std::fmt;
 
 /// Bytes in front of every payload: magic (4), version (u16 LE), reserved (u16), length (u64 LE), CRC-32 (u32 LE).
-pub const HEADER_BYTES: u64 = 20;
+pub const HEADER_BYTES: u64 = HEADER_LEN as u64;
+const HEADER_LEN: usize = 20;
 
 /// Why bytes could not be read back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,7 +92,7 @@ impl std::error::Error for FrameError {}
 
 /// Wraps `payload` in a header.
 pub fn encode(magic: [u8; 4], version: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + HEADER_BYTES as usize);
+    let mut out = Vec::with_capacity(payload.len() + HEADER_LEN);
     out.extend_from_slice(&magic);
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
@@ -154,7 +155,7 @@ pub fn decode(
             extra_bytes: actual_bytes - expected_bytes,
         });
     }
-    let payload = &bytes[HEADER_BYTES as usize..];
+    let payload = &bytes[HEADER_LEN..];
     let computed = crc32fast::hash(payload);
     if computed != stored {
         return Err(FrameError::Checksum { stored, computed });
