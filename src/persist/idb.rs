@@ -352,6 +352,12 @@ impl SessionStore for IdbStore {
             ));
         }
         let journal = object_store(&tx, JOURNAL)?;
+        if commit.replace_all {
+            // Requests in one transaction run in order: these deletes land before the puts below.
+            delete(&object_store(&tx, SNAPSHOTS)?, JsValue::from(id))?;
+            delete(&object_store(&tx, SEGMENTS)?, session_range(id)?)?;
+            delete(&journal, session_range(id)?)?;
+        }
         if let Some(below) = commit.journal_delete_below {
             let range = KeyRange::bound(
                 &JsValue::from(format!("{id}/")),

@@ -288,6 +288,13 @@ impl Journaled {
         }
     }
 
+    /// [`World::step`], journaled: jumps to the next pending timer and fires every timer due then.
+    pub fn step(&mut self) -> Option<SimTime> {
+        let due = self.world.pending_timers().next()?.due;
+        self.advance_to(due);
+        Some(self.world.now())
+    }
+
     /// What the store should write now: new journal entries and, with `snapshot` (or when nothing is stored
     /// yet), a snapshot with the record segments that changed since the last one. Nothing is marked saved until
     /// [`Journaled::committed`] gets the receipt; if the store fails, the next commit carries everything again.
@@ -379,6 +386,9 @@ impl Journaled {
         .unwrap_or_default();
         commit.snapshot = Some(frame::encode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, &payload));
         commit.journal_delete_below = Some(self.next_seq);
+        // Nothing of this session stored yet under this journal: whatever the store holds is an older life
+        // of the session (before a restart or an import) and goes.
+        commit.replace_all = self.snapshot_seq.is_none();
         let receipt = CommitReceipt {
             journal_through: self.next_seq,
             saved: Some(saved),

@@ -91,6 +91,8 @@ impl SegmentKey {
 /// One atomic write to a session: all of it lands or none of it does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Commit {
+    /// Clear the session's snapshot, segments and journal first (a session's first snapshot, a restart).
+    pub replace_all: bool,
     /// Journal entries to add, (position, bytes).
     pub journal_append: Vec<(u64, Vec<u8>)>,
     /// Journal entries below this position are deleted (a snapshot now covers them).
@@ -106,7 +108,8 @@ pub struct Commit {
 impl Commit {
     /// Whether it writes nothing.
     pub fn is_empty(&self) -> bool {
-        self.journal_append.is_empty()
+        !self.replace_all
+            && self.journal_append.is_empty()
             && self.journal_delete_below.is_none()
             && self.snapshot.is_none()
             && self.segment_puts.is_empty()
@@ -353,6 +356,11 @@ impl SessionStore for MemoryStore {
         let session = sessions
             .get_mut(id)
             .ok_or_else(|| StoreError::not_found(id))?;
+        if commit.replace_all {
+            session.snapshot = None;
+            session.segments.clear();
+            session.journal.clear();
+        }
         if let Some(below) = commit.journal_delete_below {
             session.journal = session.journal.split_off(&below);
         }

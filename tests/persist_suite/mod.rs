@@ -227,6 +227,24 @@ pub async fn reload_restores_the_last_commit<S: SessionStore>(store: &S) {
     );
     assert_eq!(record_count(again.world()), 3_900);
     assert!(store.load("run").await.expect("loads").journal.is_empty());
+
+    // Restarting the session (a new world under the same id) replaces everything stored for it.
+    let mut restarted = Journaled::new(fresh(42));
+    drive(&mut restarted, 0, 2, 1);
+    persist::save(store, "run", &mut restarted, false)
+        .await
+        .expect("saves");
+    let stored = store.load("run").await.expect("loads");
+    assert_eq!(
+        stored.segments.len(),
+        1,
+        "the old world's segments are gone"
+    );
+    let again = persist::load(store, "run").await.expect("restores");
+    assert_eq!(
+        again.world().event_log_hash(),
+        restarted.world().event_log_hash()
+    );
     let _ = now;
 }
 
