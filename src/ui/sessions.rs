@@ -98,6 +98,8 @@ pub struct Persistence {
     read_only: bool,
     loading: bool,
     saving: bool,
+    /// The last commit failed (a full disk): retry with the journal only, which is small, until one lands.
+    failed: bool,
     saved_hash: Option<String>,
     status: Option<String>,
     name_input: String,
@@ -237,6 +239,7 @@ impl Persistence {
             read_only: false,
             loading: true,
             saving: false,
+            failed: false,
             saved_hash: None,
             status: None,
             name_input: String::new(),
@@ -258,7 +261,7 @@ impl Persistence {
         if self.read_only || (self.saving && !force) || !session.has_uncommitted() {
             return;
         }
-        let (commit, receipt) = session.prepare_commit(session.wants_snapshot());
+        let (commit, receipt) = session.prepare_commit(session.wants_snapshot() && !self.failed);
         let hash = session.world().event_log_hash();
         let now_ms = session.world().now().as_millis();
         self.saving = true;
@@ -336,6 +339,7 @@ impl Persistence {
                 self.saving = false;
                 match result {
                     Ok(()) => {
+                        self.failed = false;
                         session.committed(receipt);
                         gloo::console::debug!(format!("kinesim saved {hash} {now_ms}"));
                         self.saved_hash = Some(hash);
@@ -348,6 +352,7 @@ impl Persistence {
                         }
                     }
                     Err(e) => {
+                        self.failed = true;
                         self.status = Some(format!("Changes not saved: {}", e.message));
                     }
                 }
