@@ -154,3 +154,83 @@ fn hostile_session_files_never_panic() {
     let err = import_session(&huge).expect_err("oversized");
     assert!(err.to_string().contains("limit"), "{err}");
 }
+
+#[test]
+fn shard_records_detach_and_restore_exactly() {
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(6)));
+    drive(&mut session, 0, 4, 2);
+    let mut world = session.world().clone();
+    let before: Vec<_> = world
+        .streams()
+        .record_shards()
+        .map(|s| {
+            (
+                s.stream.to_string(),
+                s.incarnation,
+                s.ordinal,
+                s.next_index,
+                s.records.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(before.iter().map(|s| s.4.len()).sum::<usize>(), 400);
+    let taken = world.streams_mut().take_records();
+    assert!(
+        world
+            .streams()
+            .record_shards()
+            .all(|s| s.records.is_empty())
+    );
+    world.streams_mut().put_back_records(taken);
+    let after: Vec<_> = world
+        .streams()
+        .record_shards()
+        .map(|s| {
+            (
+                s.stream.to_string(),
+                s.incarnation,
+                s.ordinal,
+                s.next_index,
+                s.records.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(before, after);
+
+    // restore_records takes only records that end just before the shard's next index, consecutively.
+    let (stream, incarnation, ordinal, _, records) = before
+        .iter()
+        .find(|s| s.4.len() > 2)
+        .cloned()
+        .expect("a shard with records");
+    let streams = world.streams_mut();
+    let mut gap = records.clone();
+    gap.remove(1);
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, gap)
+            .is_err()
+    );
+    let mut short = records.clone();
+    short.pop_back();
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, short)
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation + 1, ordinal, records.clone())
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, 99, records.clone())
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, records)
+            .is_ok()
+    );
+}
