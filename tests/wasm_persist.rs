@@ -106,3 +106,49 @@ async fn bench_save_and_load_a_million_records() {
         .await
         .expect("cleans up");
 }
+
+/// Values another program (or a broken write) left in the database: reported per session, never trusted.
+#[wasm_bindgen_test]
+async fn idb_foreign_values_are_reported_and_contained() {
+    use idb::{Factory, TransactionMode};
+    use kinesim::persist::{self, SessionStore, StoreErrorKind};
+    use wasm_bindgen::JsValue;
+
+    let name = "test-foreign";
+    let store = fresh_store(name).await;
+    persist_suite::reload_restores_the_last_commit(&store).await;
+    store
+        .create(&persist_suite::meta("victim", "Victim", 1))
+        .await
+        .expect("creates");
+    // Write foreign values straight into the object stores.
+    let db = Factory::new()
+        .expect("factory")
+        .open(name, None)
+        .expect("opens")
+        .await
+        .expect("opens");
+    let tx = db
+        .transaction(&["sessions", "snapshots"], TransactionMode::ReadWrite)
+        .expect("transaction");
+    let sessions = tx.object_store("sessions").expect("store");
+    let snapshots = tx.object_store("snapshots").expect("store");
+    drop(sessions.put(&JsValue::from("{not json"), Some(&JsValue::from("garbled"))));
+    drop(snapshots.put(&JsValue::from(42), Some(&JsValue::from("victim"))));
+    tx.await.expect("commits");
+    db.close();
+
+    let list = store.list().await.expect("lists");
+    let garbled = list.iter().find(|m| m.id == "garbled").expect("listed");
+    assert!(garbled.damaged.is_some(), "unreadable metadata is flagged");
+    let err = persist::load(&store, "victim")
+        .await
+        .expect_err("a foreign snapshot is refused");
+    assert_eq!(err.kind, StoreErrorKind::Corrupt);
+    let ok = persist::load(&store, "run")
+        .await
+        .expect("the other session loads");
+    assert!(ok.world().event_count() > 0);
+    store.delete("victim").await.expect("deletable");
+    store.delete("garbled").await.expect("deletable");
+}
