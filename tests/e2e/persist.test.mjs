@@ -11,6 +11,7 @@ import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, normalize, extname, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const DIST = resolve(ROOT, process.env.KINESIM_DIST ?? 'dist');
@@ -207,6 +208,69 @@ test('a session exports to a file and imports back; bad files are refused', asyn
   await writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
   await page.setInputFiles('#session-import', truncated);
   await page.waitForFunction(() => document.querySelector('#session-message')?.textContent.includes('truncated'));
+});
+
+/** Starts Chromium ourselves (so the test can kill it) and connects over the DevTools protocol. */
+async function launchKillable(userDataDir) {
+  const child = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wsUrl = await new Promise((ok, fail) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new Error(`no DevTools URL from Chromium: ${text}`)), TIMEOUT_MS);
+    child.stderr.on('data', (chunk) => {
+      text += chunk;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+  });
+  const browser = await chromium.connectOverCDP(wsUrl);
+  return { child, browser };
+}
+
+test('killing the browser mid-run loses nothing committed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kinesim-crash-'));
+  try {
+    const { child, browser } = await launchKillable(dir);
+    const p = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
+    watch(p);
+    await p.goto(baseUrl);
+    await ready(p);
+    await p.click('button[data-speed="100"]');
+    const first = saves.length;
+    await p.click('#play');
+    await p.waitForTimeout(1_500);
+    const mine = saves.slice(first);
+    assert.ok(mine.length > 2, `commits were reported while running (${mine.length})`);
+    const last = mine[mine.length - 1];
+    child.kill('SIGKILL'); // no pagehide, no unload: the process just dies
+    await new Promise((ok) => child.once('exit', ok));
+    await browser.close().catch(() => {});
+
+    const reopened = await chromium.launchPersistentContext(dir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const q = reopened.pages()[0] ?? (await reopened.newPage());
+      await q.goto(baseUrl);
+      await ready(q);
+      const [ms, hash] = [await simMs(q), await savedHash(q)];
+      assert.ok(ms >= last.ms, `restored ${ms} ms; the last reported commit held ${last.ms} ms`);
+      const known = mine.find((s) => s.hash === hash);
+      if (known) assert.equal(known.ms, ms, 'a reported commit comes back exactly');
+      assert.ok(hash.startsWith(await shownHash(q)), 'the restored world has the committed hash');
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('no console errors or page errors', () => {
