@@ -234,3 +234,33 @@ fn shard_records_detach_and_restore_exactly() {
             .is_ok()
     );
 }
+
+#[test]
+fn a_fast_run_asks_for_a_snapshot_so_loads_replay_little() {
+    use kinesim::Command;
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(8)));
+    let _ = session.apply(
+        SimTime::ZERO,
+        Command::StartTicker {
+            name: "fast".into(),
+            period_ms: 1,
+            jitter_ms: 0,
+        },
+    );
+    let (_, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    assert!(!session.wants_snapshot());
+    // A few frames of a fast run: few journal entries, many firings.
+    for frame in 1..=30u64 {
+        session.advance_to_bounded(SimTime::from_millis(frame * 10_000), 20_000);
+    }
+    let (commit, _) = session.prepare_commit(false);
+    assert!(
+        commit.journal_append.len() <= 2,
+        "bounded advances coalesce"
+    );
+    assert!(
+        session.wants_snapshot(),
+        "300,000 firings since the snapshot"
+    );
+}

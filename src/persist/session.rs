@@ -31,6 +31,9 @@ pub const SNAPSHOT_VERSION: u16 = 1;
 pub const SNAPSHOT_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Journal entries after which [`Journaled::wants_snapshot`] asks for a snapshot, bounding replay on load.
 pub const SNAPSHOT_EVERY_ENTRIES: u64 = 2_000;
+/// Timer firings after which [`Journaled::wants_snapshot`] asks for a snapshot: a few journal entries of a fast
+/// run can stand for millions of firings, and a load replays them all.
+pub const SNAPSHOT_EVERY_FIRINGS: u64 = 200_000;
 
 #[derive(Serialize, Deserialize)]
 struct SegmentRecord<'a> {
@@ -157,6 +160,8 @@ pub struct Journaled {
     saved: BTreeMap<ShardKey, SavedShard>,
     /// Journal position of the stored snapshot (`None`: no snapshot stored yet).
     snapshot_seq: Option<u64>,
+    /// Timers fired since the last snapshot was prepared.
+    firings_since_snapshot: u64,
 }
 
 impl Journaled {
@@ -169,6 +174,7 @@ impl Journaled {
             advance: None,
             saved: BTreeMap::new(),
             snapshot_seq: None,
+            firings_since_snapshot: 0,
         }
     }
 
@@ -189,8 +195,10 @@ impl Journaled {
 
     /// Whether enough journal has piled up since the stored snapshot that the next commit should carry a new one.
     pub fn wants_snapshot(&self) -> bool {
-        self.snapshot_seq
-            .is_none_or(|seq| self.next_seq.saturating_sub(seq) >= SNAPSHOT_EVERY_ENTRIES)
+        self.firings_since_snapshot >= SNAPSHOT_EVERY_FIRINGS
+            || self
+                .snapshot_seq
+                .is_none_or(|seq| self.next_seq.saturating_sub(seq) >= SNAPSHOT_EVERY_ENTRIES)
     }
 
     fn push(&mut self, input: Input) {
@@ -269,6 +277,9 @@ impl Journaled {
         }
         let before = self.world.now();
         let result = self.world.advance_to_bounded(now, firings_max);
+        self.firings_since_snapshot = self
+            .firings_since_snapshot
+            .saturating_add(u64::from(result.fired));
         if result.fired > 0 || self.world.now() != before || self.advance.is_some() {
             let fired = self.advance.map_or(0, |(_, f)| f);
             self.advance = Some((self.world.now(), fired.saturating_add(result.fired)));
@@ -315,6 +326,7 @@ impl Journaled {
     }
 
     fn prepare_snapshot(&mut self) -> (Commit, CommitReceipt) {
+        self.firings_since_snapshot = 0;
         let mut commit = Commit::default();
         let mut saved = BTreeMap::new();
         let mut shards = Vec::new();
@@ -434,6 +446,7 @@ impl Journaled {
             advance: None,
             saved,
             snapshot_seq: stored.snapshot.as_ref().map(|_| first_seq),
+            firings_since_snapshot: 0,
         })
     }
 }
