@@ -23,6 +23,8 @@ use yew::prelude::*;
 
 /// Longest wall time between commits while a session changes, in milliseconds.
 pub const AUTOSAVE_MS: u32 = 250;
+/// Extra tries for a session's lock before the session counts as open in another tab.
+const LOCK_ATTEMPTS: u32 = 20;
 /// Id of the session made on the first visit.
 pub const DEFAULT_SESSION_ID: &str = "default";
 
@@ -111,7 +113,16 @@ pub struct Persistence {
 /// Opens (or creates) session `id` in `store`: lock first, then load. `fresh` makes the world of a session that
 /// was never saved.
 async fn open_session(store: Rc<IdbStore>, id: String, fresh: fn(u64) -> World) -> PersistMsg {
-    let (lock, read_only, mut note) = match lock::try_lock(&id).await {
+    // A lock this tab just released (switching away and back) frees on a later turn of the event loop: retry
+    // a few times before calling the session busy.
+    let mut attempt = lock::try_lock(&id).await;
+    for _ in 0..LOCK_ATTEMPTS {
+        if !matches!(attempt, Ok(None)) {
+            break;
+        }
+        attempt = lock::try_lock(&id).await;
+    }
+    let (lock, read_only, mut note) = match attempt {
         Ok(Some(lock)) => (Some(lock), false, None),
         Ok(None) => (
             None,
