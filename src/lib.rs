@@ -14,6 +14,8 @@
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
 //! - `js_api` (wasm32 with the `js` feature, on with `ui`): the JavaScript API, a `Session` class exported with
 //!   wasm-bindgen (`window.kinesim` in the built page).
+//! - [`persist`]: sessions that survive reloads: the storage port (async trait), an in-memory store, an IndexedDB
+//!   store (wasm32), the journal of inputs with snapshots and record segments, session export and import.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
 //!   simulated time.
 //!
@@ -35,6 +37,7 @@
 
 pub mod api;
 pub mod cost;
+pub mod persist;
 pub mod sim;
 pub mod streams;
 pub mod workload;

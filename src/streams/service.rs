@@ -178,6 +178,21 @@ pub struct Record {
     pub data: Vec<u8>,
 }
 
+/// One shard's kept records, as [`DataStreams::record_shards`] lists them.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardRecords<'a> {
+    /// The stream's name.
+    pub stream: &'a str,
+    /// Which stream of that name (a deleted and re-created stream is a new incarnation).
+    pub incarnation: u64,
+    /// The shard's ordinal.
+    pub ordinal: u32,
+    /// Index the next record written to the shard gets.
+    pub next_index: u64,
+    /// The records kept, oldest first; they end at `next_index - 1`.
+    pub records: &'a VecDeque<Record>,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Shard {
     ordinal: u32,
@@ -1384,6 +1399,80 @@ impl DataStreams {
     /// Records kept in a shard (for invariant checks and the UI).
     pub fn shard_records(&self, name: &str, shard: &str) -> Option<&VecDeque<Record>> {
         Some(&self.streams.get(name)?.shard(shard)?.records)
+    }
+
+    /// Every shard's kept records, stream by stream in name order and shard by shard in ordinal order: what
+    /// persistence stores apart from the rest of a snapshot, in segments.
+    pub fn record_shards(&self) -> impl Iterator<Item = ShardRecords<'_>> {
+        self.streams.values().flat_map(|stream| {
+            stream.shards.iter().map(move |shard| ShardRecords {
+                stream: &stream.name,
+                incarnation: stream.incarnation,
+                ordinal: shard.ordinal,
+                next_index: shard.next_index,
+                records: &shard.records,
+            })
+        })
+    }
+
+    /// Moves every shard's records out, in [`DataStreams::record_shards`] order, so the rest of the service
+    /// serializes without them; [`DataStreams::put_back_records`] returns them. Nothing else may run in between.
+    pub fn take_records(&mut self) -> Vec<VecDeque<Record>> {
+        self.streams
+            .values_mut()
+            .flat_map(|stream| stream.shards.iter_mut())
+            .map(|shard| std::mem::take(&mut shard.records))
+            .collect()
+    }
+
+    /// Returns what [`DataStreams::take_records`] took, in the same order.
+    pub fn put_back_records(&mut self, taken: Vec<VecDeque<Record>>) {
+        let shards = self
+            .streams
+            .values_mut()
+            .flat_map(|stream| stream.shards.iter_mut());
+        for (shard, records) in shards.zip(taken) {
+            shard.records = records;
+        }
+    }
+
+    /// Puts a shard's records back after a restore from storage (the shard came back without them). They must be
+    /// consecutive and end just before the shard's next index; otherwise nothing changes and the error says why.
+    pub fn restore_records(
+        &mut self,
+        stream: &str,
+        incarnation: u64,
+        ordinal: u32,
+        records: VecDeque<Record>,
+    ) -> Result<(), String> {
+        let Some(s) = self
+            .streams
+            .get_mut(stream)
+            .filter(|s| s.incarnation == incarnation)
+        else {
+            return Err(format!("no stream {stream} (incarnation {incarnation})"));
+        };
+        let Some(shard) = usize::try_from(ordinal)
+            .ok()
+            .and_then(|i| s.shards.get_mut(i))
+        else {
+            return Err(format!("stream {stream} has no shard {ordinal}"));
+        };
+        let first = shard.next_index.checked_sub(records.len() as u64);
+        let consecutive = first.is_some_and(|first| {
+            records
+                .iter()
+                .zip(first..)
+                .all(|(record, index)| record.index == index)
+        });
+        if !consecutive {
+            return Err(format!(
+                "records of {stream} shard {ordinal} are not consecutive up to index {}",
+                shard.next_index
+            ));
+        }
+        shard.records = records;
+        Ok(())
     }
 
     /// Hash-key ranges of a stream's open shards, in hash-key order.

@@ -7,7 +7,9 @@
 
 pub mod playground;
 pub mod sandbox;
+pub mod sessions;
 
+use crate::persist::Journaled;
 use crate::sim::pacer::SPEEDS;
 use crate::sim::{Pacer, SimDuration, SimTime};
 use crate::{Command, World, WorldConfig};
@@ -46,12 +48,15 @@ pub enum Msg {
     SeedInput(String),
     /// Restart the run with the seed in the field.
     ApplySeed,
+    /// Sessions: loading, autosave, the sessions panel.
+    Persist(sessions::PersistMsg),
 }
 
 /// The root component.
 #[derive(Debug)]
 pub struct App {
-    world: World,
+    session: Journaled,
+    persistence: sessions::Persistence,
     pacer: Pacer,
     running: bool,
     behind: bool,
@@ -99,7 +104,7 @@ impl App {
     }
 
     fn restart(&mut self, seed: u64) {
-        self.world = demo_world(seed);
+        self.session = Journaled::new(demo_world(seed));
         self.pacer.resync();
         self.behind = false;
     }
@@ -109,9 +114,14 @@ impl Component for App {
     type Message = Msg;
     type Properties = ();
 
-    fn create(_ctx: &Context<Self>) -> Self {
+    fn create(ctx: &Context<Self>) -> Self {
         App {
-            world: demo_world(SEED_DEFAULT),
+            session: Journaled::new(demo_world(SEED_DEFAULT)),
+            persistence: sessions::Persistence::new(
+                ctx.link().callback(Msg::Persist),
+                demo_world,
+                SEED_DEFAULT,
+            ),
             pacer: Pacer::new(),
             running: false,
             behind: false,
@@ -123,6 +133,8 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         match msg {
+            Msg::Persist(msg) => self.persistence.update(msg, &mut self.session),
+            Msg::Play | Msg::Step | Msg::ApplySeed if self.persistence.read_only() => false,
             Msg::Frame(timestamp_ms) => {
                 if !self.running {
                     self.frame = None;
@@ -130,10 +142,13 @@ impl Component for App {
                 }
                 let advance_ms = self.pacer.tick(real_us(timestamp_ms));
                 let target = self
-                    .world
+                    .session
+                    .world()
                     .now()
                     .saturating_add(SimDuration::from_millis(advance_ms));
-                let advance = self.world.advance_to_bounded(target, FIRINGS_PER_FRAME_MAX);
+                let advance = self
+                    .session
+                    .advance_to_bounded(target, FIRINGS_PER_FRAME_MAX);
                 self.behind = !advance.reached;
                 self.request_frame(ctx);
                 advance_ms > 0 || advance.fired > 0
@@ -154,12 +169,13 @@ impl Component for App {
                 true
             }
             Msg::Step => {
-                if self.world.step().is_none() {
+                if self.session.step().is_none() {
                     let next = self
-                        .world
+                        .session
+                        .world()
                         .now()
                         .saturating_add(SimDuration::from_millis(IDLE_STEP_MS));
-                    self.world.advance_to(next);
+                    self.session.advance_to(next);
                 }
                 true
             }
@@ -189,7 +205,7 @@ impl Component for App {
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let world = &self.world;
+        let world = self.session.world();
         let now = world.now();
         let next_timer = world
             .poll_timeout()
@@ -286,6 +302,8 @@ impl Component for App {
                         </div>
                     </dl>
                 </section>
+
+                { self.persistence.view(&link.callback(Msg::Persist)) }
 
                 <section class="panel log" aria-label="Event log">
                     <h2>{ "Event log" }</h2>

@@ -108,6 +108,8 @@ test('the page loads from a sub-path and shows the clock at zero', async () => {
   const response = await page.goto(baseUrl);
   assert.equal(response.status(), 200);
   await page.waitForSelector('#sim-time');
+  // The session opens from IndexedDB first; the controls wait for it.
+  await page.waitForSelector('#session-status[data-state="ready"]');
   assert.equal(await page.textContent('#sim-time'), 'T+00:00:00.000');
   assert.equal(await page.textContent('#sim-calendar'), '2026-01-01T00:00:00.000Z');
   assert.equal(await page.textContent('#run-seed'), '1');

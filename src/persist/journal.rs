@@ -1,0 +1,189 @@
+//! The journal: every input a world took, in order, so deterministic replay rebuilds the exact state from a
+//! snapshot. Entries are JSON (commands are internally tagged enums) inside a checksummed frame.
+
+use super::frame::{self, FrameError};
+use crate::sim::SimTime;
+use crate::{Command, World};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Marker of a journal entry.
+pub const JOURNAL_MAGIC: [u8; 4] = *b"KJNL";
+/// Newest journal entry format.
+pub const JOURNAL_VERSION: u16 = 1;
+/// Largest journal entry read back (an API body is at most a few MB; PutRecords caps at 5 MB).
+pub const JOURNAL_ENTRY_BYTES_MAX: u64 = 16 * 1024 * 1024;
+/// The `X-Amz-Target` prefix of Kinesis Data Streams calls.
+pub const KINESIS_TARGET_PREFIX: &str = "Kinesis_20131202.";
+
+/// One input to a [`World`], with the simulated time it came in at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Input {
+    /// [`World::apply`].
+    Command {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The command.
+        command: Command,
+    },
+    /// An AWS API call: `target` as in `X-Amz-Target` (`Kinesis_20131202.PutRecord`) and the JSON body.
+    Api {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// Service prefix and operation.
+        target: String,
+        /// JSON body.
+        body: String,
+    },
+    /// [`World::advance_to_bounded`]: moves time to `to_ms`, firing at most `firings_max` timers.
+    Advance {
+        /// Simulated milliseconds.
+        to_ms: u64,
+        /// Firing budget.
+        firings_max: u32,
+    },
+    /// [`World::kinesis_subscription_events`].
+    SubscriptionPoll {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The subscription.
+        subscription: u64,
+    },
+}
+
+/// An input and its position in the session's journal (consecutive from 0).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// Position, from 0, without gaps.
+    pub seq: u64,
+    /// What the world took.
+    pub input: Input,
+}
+
+/// Why a journal could not be replayed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplayError {
+    /// An entry's bytes are damaged or foreign.
+    Damaged {
+        /// The entry's key.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Entries are missing between two that are there.
+    Gap {
+        /// The position expected next.
+        expected_seq: u64,
+        /// The position found.
+        found_seq: u64,
+    },
+    /// An API call for a service this build does not have.
+    UnknownTarget {
+        /// The entry.
+        seq: u64,
+        /// Its target.
+        target: String,
+    },
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReplayError::Damaged { seq, reason } => write!(f, "journal entry {seq}: {reason}"),
+            ReplayError::Gap {
+                expected_seq,
+                found_seq,
+            } => write!(f, "journal entries {expected_seq}..{found_seq} are missing"),
+            ReplayError::UnknownTarget { seq, target } => write!(
+                f,
+                "journal entry {seq} calls {target}, a service this version of kinesim does not have"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+impl JournalEntry {
+    /// The stored form: JSON in a checksummed frame.
+    pub fn encode(&self) -> Vec<u8> {
+        // A journal entry is plain data (strings, integers, enums): serializing it cannot fail.
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        frame::encode(JOURNAL_MAGIC, JOURNAL_VERSION, &json)
+    }
+
+    /// Reads an entry stored under `seq`, checking its frame and that it names the same position.
+    pub fn decode(seq: u64, bytes: &[u8]) -> Result<JournalEntry, ReplayError> {
+        let damaged = |reason: String| ReplayError::Damaged { seq, reason };
+        let (_, payload) = frame::decode(
+            JOURNAL_MAGIC,
+            JOURNAL_VERSION,
+            JOURNAL_ENTRY_BYTES_MAX,
+            bytes,
+        )
+        .map_err(|e: FrameError| damaged(e.to_string()))?;
+        let entry: JournalEntry =
+            serde_json::from_slice(payload).map_err(|e| damaged(e.to_string()))?;
+        if entry.seq != seq {
+            return Err(damaged(format!("it says it is entry {}", entry.seq)));
+        }
+        Ok(entry)
+    }
+}
+
+/// Applies one input to `world` exactly as the shell first did.
+pub fn apply_input(world: &mut World, seq: u64, input: &Input) -> Result<(), ReplayError> {
+    match input {
+        Input::Command { now_ms, command } => {
+            // A refused command is part of the run (the refusal is in the event log); replay refuses it again.
+            let _ = world.apply(SimTime::from_millis(*now_ms), command.clone());
+        }
+        Input::Api {
+            now_ms,
+            target,
+            body,
+        } => match target.strip_prefix(KINESIS_TARGET_PREFIX) {
+            Some(operation) => {
+                world.kinesis(SimTime::from_millis(*now_ms), operation, body);
+            }
+            None => {
+                return Err(ReplayError::UnknownTarget {
+                    seq,
+                    target: target.clone(),
+                });
+            }
+        },
+        Input::Advance { to_ms, firings_max } => {
+            world.advance_to_bounded(SimTime::from_millis(*to_ms), *firings_max);
+        }
+        Input::SubscriptionPoll {
+            now_ms,
+            subscription,
+        } => {
+            let _ = world.kinesis_subscription_events(SimTime::from_millis(*now_ms), *subscription);
+        }
+    }
+    Ok(())
+}
+
+/// Re-applies `entries` in order; their positions must be consecutive from `first_seq`. Returns the position
+/// after the last.
+pub fn replay<'a>(
+    world: &mut World,
+    first_seq: u64,
+    entries: impl IntoIterator<Item = &'a JournalEntry>,
+) -> Result<u64, ReplayError> {
+    let mut expected_seq = first_seq;
+    for entry in entries {
+        if entry.seq != expected_seq {
+            return Err(ReplayError::Gap {
+                expected_seq,
+                found_seq: entry.seq,
+            });
+        }
+        apply_input(world, entry.seq, &entry.input)?;
+        expected_seq += 1;
+    }
+    Ok(expected_seq)
+}

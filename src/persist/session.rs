@@ -1,0 +1,514 @@
+//! A world that journals its inputs ([`Journaled`]), the commits it hands a store, and the restore that reads
+//! a stored session back: snapshot, then record segments, then the journal replayed on top.
+
+use super::frame;
+use super::journal::{self, Input, JournalEntry, ReplayError};
+use super::store::{Commit, SegmentKey, StoredSession};
+use crate::api::ApiResponse;
+use crate::api::kinesis::SubscriptionEvents;
+use crate::sim::SimTime;
+use crate::streams::KinesisError;
+use crate::streams::service::Record;
+use crate::world::Advance;
+use crate::{Command, CommandError, Reply, World};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+
+/// Records per segment: a segment is sealed (never rewritten) once its shard has written past it.
+pub const SEGMENT_RECORDS: u64 = 1_024;
+/// Marker of a record segment.
+pub const SEGMENT_MAGIC: [u8; 4] = *b"KSEG";
+/// Newest segment format.
+pub const SEGMENT_VERSION: u16 = 1;
+/// Largest segment read back (1,024 records of at most 1 MiB each, plus keys).
+pub const SEGMENT_BYTES_MAX: u64 = 1_100 * 1024 * 1024;
+/// Marker of a snapshot.
+pub const SNAPSHOT_MAGIC: [u8; 4] = *b"KSNP";
+/// Newest snapshot format.
+pub const SNAPSHOT_VERSION: u16 = 1;
+/// Largest snapshot read back (the world without its records).
+pub const SNAPSHOT_BYTES_MAX: u64 = 256 * 1024 * 1024;
+/// Journal entries after which [`Journaled::wants_snapshot`] asks for a snapshot, bounding replay on load.
+pub const SNAPSHOT_EVERY_ENTRIES: u64 = 2_000;
+/// Timer firings after which [`Journaled::wants_snapshot`] asks for a snapshot: a few journal entries of a fast
+/// run can stand for millions of firings, and a load replays them all.
+pub const SNAPSHOT_EVERY_FIRINGS: u64 = 200_000;
+
+#[derive(Serialize, Deserialize)]
+struct SegmentRecord<'a> {
+    index: u64,
+    arrival_ms: u64,
+    #[serde(borrow)]
+    partition_key: &'a str,
+    #[serde(borrow)]
+    data: &'a [u8],
+}
+
+/// Encodes records as one segment value (postcard, checksummed).
+pub fn encode_segment<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<u8> {
+    let records: Vec<SegmentRecord<'_>> = records
+        .map(|r| SegmentRecord {
+            index: r.index,
+            arrival_ms: r.arrival.as_millis(),
+            partition_key: &r.partition_key,
+            data: &r.data,
+        })
+        .collect();
+    let payload = postcard::to_allocvec(&records).unwrap_or_default();
+    frame::encode(SEGMENT_MAGIC, SEGMENT_VERSION, &payload)
+}
+
+/// Reads a segment value back.
+pub fn decode_segment(bytes: &[u8]) -> Result<Vec<Record>, String> {
+    let (_, payload) = frame::decode(SEGMENT_MAGIC, SEGMENT_VERSION, SEGMENT_BYTES_MAX, bytes)
+        .map_err(|e| e.to_string())?;
+    let records: Vec<SegmentRecord<'_>> =
+        postcard::from_bytes(payload).map_err(|e| format!("unreadable records: {e}"))?;
+    Ok(records
+        .into_iter()
+        .map(|r| Record {
+            index: r.index,
+            arrival: SimTime::from_millis(r.arrival_ms),
+            partition_key: r.partition_key.to_string(),
+            data: r.data.to_vec(),
+        })
+        .collect())
+}
+
+/// Which records of a shard a snapshot holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ShardManifest {
+    stream: String,
+    incarnation: u64,
+    ordinal: u32,
+    first_index: u64,
+    next_index: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Snapshot<'a> {
+    /// Journal position the snapshot is as of: entries from here on are replayed over it.
+    journal_next_seq: u64,
+    shards: Vec<ShardManifest>,
+    /// The world without its records, as JSON (its enums are internally tagged, which postcard cannot read).
+    #[serde(borrow)]
+    world_json: &'a [u8],
+}
+
+/// Why a stored session could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreError {
+    /// The snapshot is damaged or foreign.
+    Snapshot(String),
+    /// A record segment is damaged, foreign or missing.
+    Segment(String),
+    /// The journal is damaged or has a gap.
+    Journal(ReplayError),
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestoreError::Snapshot(e) => write!(f, "the session's snapshot is unreadable: {e}"),
+            RestoreError::Segment(e) => write!(f, "the session's records are unreadable: {e}"),
+            RestoreError::Journal(e) => write!(f, "the session's journal is unreadable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RestoreError {}
+
+/// Which segments of a shard are stored, and how far its records were written when they were.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SavedShard {
+    segments_from: u64,
+    segments_to: u64,
+    next_index: u64,
+}
+
+type ShardKey = (String, u64, u32);
+
+/// Segments holding records `first_index..next_index` (none when the range is empty).
+fn segment_range(first_index: u64, next_index: u64) -> (u64, u64) {
+    if first_index >= next_index {
+        return (0, 0);
+    }
+    (
+        first_index / SEGMENT_RECORDS,
+        next_index.div_ceil(SEGMENT_RECORDS),
+    )
+}
+
+/// What a prepared commit will change in the [`Journaled`] bookkeeping once the store confirms it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitReceipt {
+    journal_through: u64,
+    saved: Option<BTreeMap<ShardKey, SavedShard>>,
+}
+
+/// A [`World`] whose every input is journaled. Call its input methods instead of the world's; every so often
+/// [`Journaled::prepare_commit`] hands the store what is new, and [`Journaled::committed`] records that it landed.
+#[derive(Debug)]
+pub struct Journaled {
+    world: World,
+    next_seq: u64,
+    /// Entries not confirmed committed yet, oldest first.
+    pending: VecDeque<(u64, Vec<u8>)>,
+    /// Bounded advances not yet journaled: (time reached, timers fired).
+    advance: Option<(SimTime, u32)>,
+    saved: BTreeMap<ShardKey, SavedShard>,
+    /// Journal position of the stored snapshot (`None`: no snapshot stored yet).
+    snapshot_seq: Option<u64>,
+    /// Timers fired since the last snapshot was prepared.
+    firings_since_snapshot: u64,
+}
+
+impl Journaled {
+    /// A world nothing of which is stored yet (its first commit carries a snapshot).
+    pub fn new(world: World) -> Self {
+        Journaled {
+            world,
+            next_seq: 0,
+            pending: VecDeque::new(),
+            advance: None,
+            saved: BTreeMap::new(),
+            snapshot_seq: None,
+            firings_since_snapshot: 0,
+        }
+    }
+
+    /// The world, read-only.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The journal position the next input gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Whether inputs are waiting for a commit.
+    pub fn has_uncommitted(&self) -> bool {
+        !self.pending.is_empty() || self.advance.is_some() || self.snapshot_seq.is_none()
+    }
+
+    /// Whether enough journal has piled up since the stored snapshot that the next commit should carry a new one.
+    pub fn wants_snapshot(&self) -> bool {
+        self.firings_since_snapshot >= SNAPSHOT_EVERY_FIRINGS
+            || self
+                .snapshot_seq
+                .is_none_or(|seq| self.next_seq.saturating_sub(seq) >= SNAPSHOT_EVERY_ENTRIES)
+    }
+
+    fn push(&mut self, input: Input) {
+        let entry = JournalEntry {
+            seq: self.next_seq,
+            input,
+        };
+        self.pending.push_back((entry.seq, entry.encode()));
+        self.next_seq += 1;
+    }
+
+    fn flush_advance(&mut self) {
+        if let Some((to, fired)) = self.advance.take() {
+            self.push(Input::Advance {
+                to_ms: to.as_millis(),
+                firings_max: fired,
+            });
+        }
+    }
+
+    /// [`World::apply`], journaled.
+    pub fn apply(&mut self, now: SimTime, command: Command) -> Result<Reply, CommandError> {
+        self.flush_advance();
+        self.push(Input::Command {
+            now_ms: now.as_millis(),
+            command: command.clone(),
+        });
+        self.world.apply(now, command)
+    }
+
+    /// An AWS API call by `X-Amz-Target` (only Kinesis Data Streams, `Kinesis_20131202.*`, so far), journaled.
+    /// `None` for a target this build does not serve (nothing is journaled then).
+    pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> Option<ApiResponse> {
+        let operation = target.strip_prefix(journal::KINESIS_TARGET_PREFIX)?;
+        self.flush_advance();
+        self.push(Input::Api {
+            now_ms: now.as_millis(),
+            target: target.to_string(),
+            body: body.to_string(),
+        });
+        Some(self.world.kinesis(now, operation, body))
+    }
+
+    /// [`World::kinesis`], journaled.
+    pub fn kinesis(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        self.flush_advance();
+        self.push(Input::Api {
+            now_ms: now.as_millis(),
+            target: format!("{}{operation}", journal::KINESIS_TARGET_PREFIX),
+            body: body.to_string(),
+        });
+        self.world.kinesis(now, operation, body)
+    }
+
+    /// [`World::kinesis_subscription_events`], journaled.
+    pub fn kinesis_subscription_events(
+        &mut self,
+        now: SimTime,
+        subscription: u64,
+    ) -> Result<SubscriptionEvents, KinesisError> {
+        self.flush_advance();
+        self.push(Input::SubscriptionPoll {
+            now_ms: now.as_millis(),
+            subscription,
+        });
+        self.world.kinesis_subscription_events(now, subscription)
+    }
+
+    /// [`World::advance_to_bounded`], journaled. Consecutive advances coalesce into one journal entry (how
+    /// time is sliced never changes the run), so a shell may call this every animation frame.
+    pub fn advance_to_bounded(&mut self, now: SimTime, firings_max: u32) -> Advance {
+        if let Some((_, fired)) = self.advance
+            && fired > u32::MAX - firings_max.min(u32::MAX / 2)
+        {
+            self.flush_advance();
+        }
+        let before = self.world.now();
+        let result = self.world.advance_to_bounded(now, firings_max);
+        self.firings_since_snapshot = self
+            .firings_since_snapshot
+            .saturating_add(u64::from(result.fired));
+        if result.fired > 0 || self.world.now() != before || self.advance.is_some() {
+            let fired = self.advance.map_or(0, |(_, f)| f);
+            self.advance = Some((self.world.now(), fired.saturating_add(result.fired)));
+        }
+        result
+    }
+
+    /// [`World::advance_to`], journaled.
+    pub fn advance_to(&mut self, now: SimTime) -> u32 {
+        let mut fired = 0u32;
+        loop {
+            let step = self.advance_to_bounded(now, u32::MAX / 2);
+            fired = fired.saturating_add(step.fired);
+            if step.reached {
+                return fired;
+            }
+        }
+    }
+
+    /// [`World::step`], journaled: jumps to the next pending timer and fires every timer due then.
+    pub fn step(&mut self) -> Option<SimTime> {
+        let due = self.world.pending_timers().next()?.due;
+        self.advance_to(due);
+        Some(self.world.now())
+    }
+
+    /// What the store should write now: new journal entries and, with `snapshot` (or when nothing is stored
+    /// yet), a snapshot with the record segments that changed since the last one. Nothing is marked saved until
+    /// [`Journaled::committed`] gets the receipt; if the store fails, the next commit carries everything again.
+    pub fn prepare_commit(&mut self, snapshot: bool) -> (Commit, CommitReceipt) {
+        self.flush_advance();
+        if snapshot || self.snapshot_seq.is_none() {
+            return self.prepare_snapshot();
+        }
+        let commit = Commit {
+            journal_append: self.pending.iter().cloned().collect(),
+            ..Commit::default()
+        };
+        let receipt = CommitReceipt {
+            journal_through: self.next_seq,
+            saved: None,
+        };
+        (commit, receipt)
+    }
+
+    fn prepare_snapshot(&mut self) -> (Commit, CommitReceipt) {
+        self.firings_since_snapshot = 0;
+        let mut commit = Commit::default();
+        let mut saved = BTreeMap::new();
+        let mut shards = Vec::new();
+        for shard in self.world.streams().record_shards() {
+            let key: ShardKey = (shard.stream.to_string(), shard.incarnation, shard.ordinal);
+            let first_index = shard.next_index - shard.records.len() as u64;
+            let (want_from, want_to) = segment_range(first_index, shard.next_index);
+            let previous = self.saved.get(&key);
+            let dirty_from = previous.map_or(want_from, |p| {
+                (p.next_index / SEGMENT_RECORDS).clamp(want_from, want_to.max(want_from))
+            });
+            let segment_key = |segment| SegmentKey {
+                stream: shard.stream.to_string(),
+                incarnation: shard.incarnation,
+                shard: shard.ordinal,
+                segment,
+            };
+            for segment in dirty_from..want_to {
+                let lo = (segment * SEGMENT_RECORDS).max(first_index);
+                let hi = ((segment + 1) * SEGMENT_RECORDS).min(shard.next_index);
+                let skip = usize::try_from(lo - first_index).unwrap_or(usize::MAX);
+                let take = usize::try_from(hi - lo).unwrap_or(0);
+                let bytes = encode_segment(shard.records.iter().skip(skip).take(take));
+                commit.segment_puts.push((segment_key(segment), bytes));
+            }
+            if let Some(p) = previous {
+                let stale = (p.segments_from..p.segments_to.min(want_from))
+                    .chain(want_to.max(p.segments_from)..p.segments_to);
+                commit.segment_deletes.extend(stale.map(segment_key));
+            }
+            saved.insert(
+                key,
+                SavedShard {
+                    segments_from: want_from,
+                    segments_to: want_to,
+                    next_index: shard.next_index,
+                },
+            );
+            shards.push(ShardManifest {
+                stream: shard.stream.to_string(),
+                incarnation: shard.incarnation,
+                ordinal: shard.ordinal,
+                first_index,
+                next_index: shard.next_index,
+            });
+        }
+        for (key, p) in &self.saved {
+            if !saved.contains_key(key) {
+                commit
+                    .segment_deletes
+                    .extend((p.segments_from..p.segments_to).map(|segment| SegmentKey {
+                        stream: key.0.clone(),
+                        incarnation: key.1,
+                        shard: key.2,
+                        segment,
+                    }));
+            }
+        }
+        let taken = self.world.streams_mut().take_records();
+        let world_json = serde_json::to_vec(&self.world);
+        self.world.streams_mut().put_back_records(taken);
+        // The world is plain data (maps keyed by strings, integers): serializing it cannot fail.
+        let world_json = world_json.unwrap_or_default();
+        let payload = postcard::to_allocvec(&Snapshot {
+            journal_next_seq: self.next_seq,
+            shards,
+            world_json: &world_json,
+        })
+        .unwrap_or_default();
+        commit.snapshot = Some(frame::encode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, &payload));
+        commit.journal_delete_below = Some(self.next_seq);
+        // Nothing of this session stored yet under this journal: whatever the store holds is an older life
+        // of the session (before a restart or an import) and goes.
+        commit.replace_all = self.snapshot_seq.is_none();
+        let receipt = CommitReceipt {
+            journal_through: self.next_seq,
+            saved: Some(saved),
+        };
+        (commit, receipt)
+    }
+
+    /// Records that the commit with this receipt landed in the store.
+    pub fn committed(&mut self, receipt: CommitReceipt) {
+        while self
+            .pending
+            .front()
+            .is_some_and(|(seq, _)| *seq < receipt.journal_through)
+        {
+            self.pending.pop_front();
+        }
+        if let Some(saved) = receipt.saved {
+            self.saved = saved;
+            self.snapshot_seq = Some(receipt.journal_through);
+        }
+    }
+
+    /// Rebuilds a session from what a store holds. A session with no snapshot starts as `fresh` and replays its
+    /// journal. Damaged or foreign bytes are reported, never trusted.
+    pub fn restore(stored: &StoredSession, fresh: World) -> Result<Journaled, RestoreError> {
+        let (mut world, first_seq, saved) = match &stored.snapshot {
+            None => (fresh, 0, BTreeMap::new()),
+            Some(bytes) => restore_snapshot(bytes, &stored.segments)?,
+        };
+        let mut entries = Vec::with_capacity(stored.journal.len());
+        for (seq, bytes) in &stored.journal {
+            if *seq < first_seq {
+                continue; // Covered by the snapshot (left by an interrupted cleanup).
+            }
+            entries.push(JournalEntry::decode(*seq, bytes).map_err(RestoreError::Journal)?);
+        }
+        let next_seq =
+            journal::replay(&mut world, first_seq, &entries).map_err(RestoreError::Journal)?;
+        Ok(Journaled {
+            world,
+            next_seq,
+            pending: VecDeque::new(),
+            advance: None,
+            saved,
+            snapshot_seq: stored.snapshot.as_ref().map(|_| first_seq),
+            firings_since_snapshot: 0,
+        })
+    }
+}
+
+fn restore_snapshot(
+    bytes: &[u8],
+    segments: &[(SegmentKey, Vec<u8>)],
+) -> Result<(World, u64, BTreeMap<ShardKey, SavedShard>), RestoreError> {
+    let (_, payload) = frame::decode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SNAPSHOT_BYTES_MAX, bytes)
+        .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+    let snapshot: Snapshot<'_> =
+        postcard::from_bytes(payload).map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+    let mut world: World = serde_json::from_slice(snapshot.world_json)
+        .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+    let by_key: BTreeMap<&SegmentKey, &Vec<u8>> = segments.iter().map(|(k, v)| (k, v)).collect();
+    let mut saved = BTreeMap::new();
+    let shard_count = world.streams().record_shards().count();
+    if shard_count != snapshot.shards.len() {
+        return Err(RestoreError::Snapshot(format!(
+            "it lists {} shards but its world has {shard_count}",
+            snapshot.shards.len()
+        )));
+    }
+    for shard in snapshot.shards {
+        if shard.first_index > shard.next_index {
+            return Err(RestoreError::Snapshot(format!(
+                "shard {} of {} has its first record after its last",
+                shard.ordinal, shard.stream
+            )));
+        }
+        let (from, to) = segment_range(shard.first_index, shard.next_index);
+        let mut records = VecDeque::new();
+        for segment in from..to {
+            let key = SegmentKey {
+                stream: shard.stream.clone(),
+                incarnation: shard.incarnation,
+                shard: shard.ordinal,
+                segment,
+            };
+            let bytes = by_key.get(&key).ok_or_else(|| {
+                RestoreError::Segment(format!("segment {} is missing", key.to_key_string()))
+            })?;
+            let decoded = decode_segment(bytes)
+                .map_err(|e| RestoreError::Segment(format!("{}: {e}", key.to_key_string())))?;
+            records.extend(
+                decoded
+                    .into_iter()
+                    .filter(|r| r.index >= shard.first_index && r.index < shard.next_index),
+            );
+        }
+        world
+            .streams_mut()
+            .restore_records(&shard.stream, shard.incarnation, shard.ordinal, records)
+            .map_err(RestoreError::Segment)?;
+        saved.insert(
+            (shard.stream, shard.incarnation, shard.ordinal),
+            SavedShard {
+                segments_from: from,
+                segments_to: to,
+                next_index: shard.next_index,
+            },
+        );
+    }
+    Ok((world, snapshot.journal_next_seq, saved))
+}

@@ -1,0 +1,266 @@
+//! The store contract suite against the in-memory store, plus what only the memory store can show natively
+//! (a storage quota) and a replay check. The same suite runs against IndexedDB in tests/wasm_persist.rs.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod persist_suite;
+
+use kinesim::persist::{
+    self, Journaled, MemoryStore, SessionStore, StoreErrorKind, import_session, replay,
+};
+use kinesim::sim::SimTime;
+use kinesim::{World, WorldConfig};
+use persist_suite::{drive, meta};
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+/// The memory store's futures never wait, so polling once (with a no-op waker) finishes them.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn sessions_are_managed() {
+    block_on(persist_suite::sessions_are_managed(&MemoryStore::new()));
+}
+
+#[test]
+fn reload_restores_the_last_commit() {
+    block_on(persist_suite::reload_restores_the_last_commit(
+        &MemoryStore::new(),
+    ));
+}
+
+#[test]
+fn snapshots_write_only_changed_segments() {
+    block_on(persist_suite::snapshots_write_only_changed_segments(
+        &MemoryStore::new(),
+    ));
+}
+
+#[test]
+fn corruption_is_detected_and_contained() {
+    block_on(persist_suite::corruption_is_detected_and_contained(
+        &MemoryStore::new(),
+    ));
+}
+
+#[test]
+fn export_and_import_round_trip() {
+    block_on(persist_suite::export_and_import_round_trip(
+        &MemoryStore::new(),
+    ));
+}
+
+#[test]
+fn a_full_store_refuses_the_commit_and_stays_consistent() {
+    let store = MemoryStore::with_quota(400_000);
+    block_on(async {
+        store.create(&meta("q", "Quota", 4)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(4)));
+        let mut now = drive(&mut session, 0, 5, 2);
+        persist::save(&store, "q", &mut session, false)
+            .await
+            .expect("fits");
+        let mut last_saved = session.world().event_log_hash();
+        let mut refused = None;
+        for _ in 0..200 {
+            now = drive(&mut session, now, 10, 2);
+            match persist::save(&store, "q", &mut session, true).await {
+                Ok(()) => last_saved = session.world().event_log_hash(),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let refused = refused.expect("the quota runs out");
+        assert_eq!(refused.kind, StoreErrorKind::QuotaExceeded);
+        assert!(
+            refused.message.contains("storage is full"),
+            "{}",
+            refused.message
+        );
+        let loaded = persist::load(&store, "q").await.expect("still loads");
+        assert_eq!(loaded.world().event_log_hash(), last_saved);
+        // Nothing pending was dropped: a smaller journal-only save still carries every input since.
+        assert!(session.has_uncommitted());
+    });
+}
+
+#[test]
+fn replaying_the_journal_over_a_fresh_world_gives_the_same_hash() {
+    // Commands, API calls and bounded advances, all journaled after an (empty) snapshot.
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(11)));
+    let (_, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    let now = drive(&mut session, 0, 30, 4);
+    session.advance_to(SimTime::from_millis(now + 90_000));
+    let (commit, _) = session.prepare_commit(false);
+    assert!(commit.snapshot.is_none());
+    let entries: Vec<_> = commit
+        .journal_append
+        .iter()
+        .map(|(seq, bytes)| persist::JournalEntry::decode(*seq, bytes).expect("decodes"))
+        .collect();
+    let mut world = World::new(WorldConfig::with_seed(11));
+    let next = replay(&mut world, 0, &entries).expect("replays");
+    assert_eq!(next, entries.len() as u64);
+    assert_eq!(world.event_log_hash(), session.world().event_log_hash());
+    // A second run of the same inputs gives the same hash (what makes the journal exact).
+    let mut plain = Journaled::new(World::new(WorldConfig::with_seed(11)));
+    let now = drive(&mut plain, 0, 30, 4);
+    plain.advance_to(SimTime::from_millis(now + 90_000));
+    assert_eq!(
+        plain.world().event_log_hash(),
+        session.world().event_log_hash()
+    );
+    // A gap is refused.
+    let mut world = World::new(WorldConfig::with_seed(11));
+    assert!(replay(&mut world, 0, entries.iter().skip(1)).is_err());
+}
+
+#[test]
+fn hostile_session_files_never_panic() {
+    let store = MemoryStore::new();
+    let file = block_on(async {
+        store.create(&meta("h", "H", 2)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(2)));
+        drive(&mut session, 0, 3, 1);
+        persist::save(&store, "h", &mut session, false)
+            .await
+            .expect("saves");
+        let stored = store.load("h").await.expect("loads");
+        persist::export_session("H", 2, &stored)
+    });
+    // Every truncation and many single-byte changes: an error, never a panic, never a wrong session.
+    for len in (0..file.len()).step_by(97) {
+        assert!(import_session(&file[..len]).is_err());
+    }
+    for at in (0..file.len()).step_by(131) {
+        let mut bad = file.clone();
+        bad[at] = bad[at].wrapping_add(1);
+        assert!(import_session(&bad).is_err(), "byte {at}");
+    }
+    // A header that announces a huge payload.
+    let mut huge = file[..20].to_vec();
+    huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+    let err = import_session(&huge).expect_err("oversized");
+    assert!(err.to_string().contains("limit"), "{err}");
+}
+
+#[test]
+fn shard_records_detach_and_restore_exactly() {
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(6)));
+    drive(&mut session, 0, 4, 2);
+    let mut world = session.world().clone();
+    let before: Vec<_> = world
+        .streams()
+        .record_shards()
+        .map(|s| {
+            (
+                s.stream.to_string(),
+                s.incarnation,
+                s.ordinal,
+                s.next_index,
+                s.records.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(before.iter().map(|s| s.4.len()).sum::<usize>(), 400);
+    let taken = world.streams_mut().take_records();
+    assert!(
+        world
+            .streams()
+            .record_shards()
+            .all(|s| s.records.is_empty())
+    );
+    world.streams_mut().put_back_records(taken);
+    let after: Vec<_> = world
+        .streams()
+        .record_shards()
+        .map(|s| {
+            (
+                s.stream.to_string(),
+                s.incarnation,
+                s.ordinal,
+                s.next_index,
+                s.records.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(before, after);
+
+    // restore_records takes only records that end just before the shard's next index, consecutively.
+    let (stream, incarnation, ordinal, _, records) = before
+        .iter()
+        .find(|s| s.4.len() > 2)
+        .cloned()
+        .expect("a shard with records");
+    let streams = world.streams_mut();
+    let mut gap = records.clone();
+    gap.remove(1);
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, gap)
+            .is_err()
+    );
+    let mut short = records.clone();
+    short.pop_back();
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, short)
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation + 1, ordinal, records.clone())
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, 99, records.clone())
+            .is_err()
+    );
+    assert!(
+        streams
+            .restore_records(&stream, incarnation, ordinal, records)
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_fast_run_asks_for_a_snapshot_so_loads_replay_little() {
+    use kinesim::Command;
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(8)));
+    let _ = session.apply(
+        SimTime::ZERO,
+        Command::StartTicker {
+            name: "fast".into(),
+            period_ms: 1,
+            jitter_ms: 0,
+        },
+    );
+    let (_, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    assert!(!session.wants_snapshot());
+    // A few frames of a fast run: few journal entries, many firings.
+    for frame in 1..=30u64 {
+        session.advance_to_bounded(SimTime::from_millis(frame * 10_000), 20_000);
+    }
+    let (commit, _) = session.prepare_commit(false);
+    assert!(
+        commit.journal_append.len() <= 2,
+        "bounded advances coalesce"
+    );
+    assert!(
+        session.wants_snapshot(),
+        "300,000 firings since the snapshot"
+    );
+}
