@@ -78,13 +78,6 @@ pub enum ReplayError {
         /// The position found.
         found_seq: u64,
     },
-    /// An API call for a service this build does not have.
-    UnknownTarget {
-        /// The entry.
-        seq: u64,
-        /// Its target.
-        target: String,
-    },
 }
 
 impl fmt::Display for ReplayError {
@@ -95,10 +88,6 @@ impl fmt::Display for ReplayError {
                 expected_seq,
                 found_seq,
             } => write!(f, "journal entries {expected_seq}..{found_seq} are missing"),
-            ReplayError::UnknownTarget { seq, target } => write!(
-                f,
-                "journal entry {seq} calls {target}, a service this version of kinesim does not have"
-            ),
         }
     }
 }
@@ -133,7 +122,7 @@ impl JournalEntry {
 }
 
 /// Applies one input to `world` exactly as the shell first did.
-pub fn apply_input(world: &mut World, seq: u64, input: &Input) -> Result<(), ReplayError> {
+pub fn apply_input(world: &mut World, input: &Input) {
     match input {
         Input::Command { now_ms, command } => {
             // A refused command is part of the run (the refusal is in the event log); replay refuses it again.
@@ -143,17 +132,9 @@ pub fn apply_input(world: &mut World, seq: u64, input: &Input) -> Result<(), Rep
             now_ms,
             target,
             body,
-        } => match target.strip_prefix(KINESIS_TARGET_PREFIX) {
-            Some(operation) => {
-                world.kinesis(SimTime::from_millis(*now_ms), operation, body);
-            }
-            None => {
-                return Err(ReplayError::UnknownTarget {
-                    seq,
-                    target: target.clone(),
-                });
-            }
-        },
+        } => {
+            world.call(SimTime::from_millis(*now_ms), target, body);
+        }
         Input::Advance { to_ms, firings_max } => {
             world.advance_to_bounded(SimTime::from_millis(*to_ms), *firings_max);
         }
@@ -164,7 +145,6 @@ pub fn apply_input(world: &mut World, seq: u64, input: &Input) -> Result<(), Rep
             let _ = world.kinesis_subscription_events(SimTime::from_millis(*now_ms), *subscription);
         }
     }
-    Ok(())
 }
 
 /// Re-applies `entries` in order; their positions must be consecutive from `first_seq`. Returns the position
@@ -182,7 +162,7 @@ pub fn replay<'a>(
                 found_seq: entry.seq,
             });
         }
-        apply_input(world, entry.seq, &entry.input)?;
+        apply_input(world, &entry.input);
         expected_seq += 1;
     }
     Ok(expected_seq)

@@ -229,17 +229,16 @@ impl Journaled {
         self.world.apply(now, command)
     }
 
-    /// An AWS API call by `X-Amz-Target` (only Kinesis Data Streams, `Kinesis_20131202.*`, so far), journaled.
-    /// `None` for a target this build does not serve (nothing is journaled then).
-    pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> Option<ApiResponse> {
-        let operation = target.strip_prefix(journal::KINESIS_TARGET_PREFIX)?;
+    /// [`World::call`] (an AWS API call by `X-Amz-Target`, any service), journaled. A target no service
+    /// serves is journaled too: its UnknownOperationException is part of the run.
+    pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse {
         self.flush_advance();
         self.push(Input::Api {
             now_ms: now.as_millis(),
             target: target.to_string(),
             body: body.to_string(),
         });
-        Some(self.world.kinesis(now, operation, body))
+        self.world.call(now, target, body)
     }
 
     /// [`World::kinesis`], journaled.

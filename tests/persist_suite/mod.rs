@@ -77,7 +77,7 @@ pub fn drive(session: &mut Journaled, start_ms: u64, batches: u32, shards: u32) 
             "Kinesis_20131202.PutRecords",
             &body,
         );
-        assert_eq!(response.map(|r| r.status), Some(200));
+        assert_eq!(response.status, 200);
         now += 1_000 + u64::from(batch % 7) * 13;
         session.advance_to_bounded(SimTime::from_millis(now - 500), 3);
         session.advance_to_bounded(SimTime::from_millis(now), 1_000);
