@@ -5,6 +5,8 @@
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
+//! - [`analytics`]: Kinesis Data Analytics SQL on simulated time: sqlparser front end with a dialect rewrite layer,
+//!   tumbling/sliding/stagger/hop/session windows with watermarks, aggregates, HyperLogLog, golden-tested.
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`workload`]: client-library actors on simulated time: a KPL-style producer, KCL-style consumer groups,
 //!   Lambda-style event-source mappings.
@@ -29,6 +31,7 @@
 //! # Ok::<(), kinesim::CommandError>(())
 //! ```
 
+pub mod analytics;
 pub mod api;
 pub mod sim;
 pub mod streams;
