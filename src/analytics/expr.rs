@@ -639,6 +639,12 @@ impl<'a> Compiler<'a> {
         if n == "ROWTIME" {
             return Ok(Expr::RowTime);
         }
+        if n == "CURRENT_ROW_TIMESTAMP"
+            && qualifier.is_none()
+            && find_column(self.columns, &n).is_none()
+        {
+            return Ok(Expr::Call(Func::CurrentRowTimestamp, Vec::new()));
+        }
         if self.windowed && (n == "WINDOW_START" || n == "WINDOW_END") {
             return Ok(if n == "WINDOW_START" {
                 Expr::WindowStart
