@@ -195,14 +195,72 @@ impl Seen {
     }
 }
 
-fn flatten(prefix: &str, json: &serde_json::Value, out: &mut Vec<(String, Value)>) {
-    if let serde_json::Value::Object(map) = json {
-        for (key, value) in map {
+/// A JSON value whose objects keep their keys in record order (serde_json's map sorts them), so discovered
+/// columns come out in the order the records write them, as the service's discovery does.
+#[derive(Debug)]
+enum Ordered {
+    Object(Vec<(String, Ordered)>),
+    Leaf(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Ordered>()? {
+                    entries.push((k, v));
+                }
+                Ok(Ordered::Object(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut items = Vec::new();
+                while let Some(v) = seq.next_element::<serde_json::Value>()? {
+                    items.push(v);
+                }
+                Ok(Ordered::Leaf(serde_json::Value::Array(items)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(v.into()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(v.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Ordered, E> {
+                Ok(Ordered::Leaf(serde_json::Value::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn flatten(prefix: &str, json: &Ordered, out: &mut Vec<(String, Value)>) {
+    if let Ordered::Object(entries) = json {
+        for (key, value) in entries {
             let path = format!("{prefix}.{key}");
-            if value.is_object() {
-                flatten(&path, value, out);
-            } else {
-                out.push((path, json_value(Some(value))));
+            match value {
+                Ordered::Object(_) => flatten(&path, value, out),
+                Ordered::Leaf(v) => out.push((path, json_value(Some(v)))),
             }
         }
     }
@@ -214,10 +272,10 @@ fn flatten(prefix: &str, json: &serde_json::Value, out: &mut Vec<(String, Value)
 /// columns `COLUMN_1`, `COLUMN_2`, ... Types: INTEGER or BIGINT for whole numbers, DOUBLE, BOOLEAN, TIMESTAMP for
 /// date-time text, else VARCHAR(longest seen).
 pub fn discover_schema(samples: &[&[u8]]) -> InputSchema {
-    let jsons: Vec<serde_json::Value> = samples
+    let jsons: Vec<Ordered> = samples
         .iter()
-        .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s).ok())
-        .filter(serde_json::Value::is_object)
+        .filter_map(|s| serde_json::from_slice::<Ordered>(s).ok())
+        .filter(|j| matches!(j, Ordered::Object(_)))
         .collect();
     if !jsons.is_empty() && jsons.len() * 2 >= samples.len() {
         let mut paths: Vec<(String, Seen)> = Vec::new();
