@@ -66,7 +66,7 @@ impl DistinctCounter {
     }
 
     fn add_hash(&mut self, h: u64) {
-        let index = (h >> (64 - PRECISION)) as usize;
+        let index = usize::try_from(h >> (64 - PRECISION)).unwrap_or(0);
         let rest = h << PRECISION;
         let rank = u8::try_from(rest.leading_zeros().min(64 - PRECISION) + 1).unwrap_or(u8::MAX);
         if let Some(r) = self.registers.get_mut(index) {
@@ -76,6 +76,8 @@ impl DistinctCounter {
 
     /// The number of distinct items: exact up to [`EXACT_ITEMS_MAX`], else the HyperLogLog estimate (with the
     /// linear-counting correction for small ranges).
+    // The estimate is finite, non-negative and far below 2^64.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn count(&self) -> u64 {
         if self.registers.is_empty() {
             return self.exact.len() as u64;
@@ -94,7 +96,7 @@ impl DistinctCounter {
         } else {
             raw
         };
-        estimate.round() as u64
+        estimate.round().max(0.0) as u64
     }
 }
 

@@ -34,6 +34,7 @@ pub mod hll;
 pub mod hop;
 mod items;
 mod plan;
+pub mod rcf;
 mod schema;
 pub mod session;
 pub mod sliding;

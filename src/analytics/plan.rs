@@ -8,6 +8,7 @@ use super::expr::{
     Compiler, Expr, TimeRef, WindowKey, ident_name, interval_ms, plain_args, pos, sql_type,
 };
 use super::items::{DistinctItems, TopK};
+use super::rcf;
 use super::schema::InputSchema;
 use super::session::Session;
 use super::sliding::{Frame, Sliding};
@@ -96,6 +97,8 @@ fn parse_error(e: ParserError, start: Location) -> SqlError {
 
 struct Planner<'a> {
     program: Program,
+    /// RANDOM_CUT_FOREST calls so far (each gets its own seed).
+    forests: u64,
     schema: &'a InputSchema,
 }
 
@@ -116,6 +119,7 @@ pub fn plan(sql: &str, schema: &InputSchema) -> Result<Program, SqlError> {
         types: schema.columns.iter().map(|c| c.sql_type.clone()).collect(),
     };
     let mut planner = Planner {
+        forests: 0,
         program: Program {
             streams: vec![source],
             pumps: Vec::new(),
@@ -321,7 +325,7 @@ impl Planner<'_> {
         ins: &ast::Insert,
         st: &Rewritten,
     ) -> Result<(), SqlError> {
-        if self.program.pumps.len() as u32 >= PUMPS_MAX {
+        if u32::try_from(self.program.pumps.len()).unwrap_or(u32::MAX) >= PUMPS_MAX {
             return Err(SqlError::at(
                 at,
                 format!("too many pumps: at most {PUMPS_MAX}"),
@@ -566,11 +570,66 @@ impl Planner<'_> {
                 }));
                 vec!["NUMBER_OF_DISTINCT_ITEMS".to_string()]
             }
+            "RANDOM_CUT_FOREST" => {
+                if args.len() > 5 {
+                    return Err(SqlError::at(
+                        pos(f),
+                        "RANDOM_CUT_FOREST(CURSOR(...), numberOfTrees, subSampleSize, timeDecay, shingleSize)",
+                    ));
+                }
+                let param = |i: usize,
+                             what: &str,
+                             lo: i64,
+                             hi: i64,
+                             default: i64|
+                 -> Result<i64, SqlError> {
+                    if i < args.len() {
+                        int_arg(i, what, lo, hi)
+                    } else {
+                        Ok(default)
+                    }
+                };
+                // Ranges from the service's RANDOM_CUT_FOREST reference.
+                let trees = param(1, "numberOfTrees", 1, 1000, i64::from(rcf::TREES_DEFAULT))?;
+                let sample = param(
+                    2,
+                    "subSampleSize",
+                    10,
+                    1000,
+                    i64::from(rcf::SUB_SAMPLE_SIZE_DEFAULT),
+                )?;
+                let decay = param(
+                    3,
+                    "timeDecay",
+                    1,
+                    i64::MAX,
+                    i64::try_from(rcf::TIME_DECAY_DEFAULT).unwrap_or(i64::MAX),
+                )?;
+                let shingle = param(
+                    4,
+                    "shingleSize",
+                    1,
+                    30,
+                    i64::from(rcf::SHINGLE_SIZE_DEFAULT),
+                )?;
+                self.forests += 1;
+                let forest = rcf::Forest::new(
+                    u32::try_from(trees).unwrap_or(1),
+                    u32::try_from(sample).unwrap_or(2),
+                    u64::try_from(decay).unwrap_or(1),
+                    u32::try_from(shingle).unwrap_or(1),
+                    0x5eed_0000 + self.forests,
+                );
+                stages.push(Stage::Rcf(Box::new(forest)));
+                let mut columns = cursor.columns.clone();
+                columns.push("ANOMALY_SCORE".to_string());
+                columns
+            }
             _ => {
                 return Err(SqlError::unsupported(
                     pos(f),
                     format!("the table function {name}"),
-                    "TOP_K_ITEMS_TUMBLING and COUNT_DISTINCT_ITEMS_TUMBLING are supported",
+                    "TOP_K_ITEMS_TUMBLING, COUNT_DISTINCT_ITEMS_TUMBLING and RANDOM_CUT_FOREST are supported",
                 ));
             }
         };

@@ -231,6 +231,8 @@ pub enum Stage {
     TopK(TopK),
     /// COUNT_DISTINCT_ITEMS_TUMBLING.
     DistinctItems(DistinctItems),
+    /// RANDOM_CUT_FOREST: the row plus ANOMALY_SCORE.
+    Rcf(Box<super::rcf::Forest>),
 }
 
 impl Stage {
@@ -244,13 +246,23 @@ impl Stage {
             Stage::Sliding(s) => s.on_row(row, env, out),
             Stage::TopK(s) => s.on_row(row, env, out),
             Stage::DistinctItems(s) => s.on_row(row, env, out),
+            Stage::Rcf(f) => {
+                let numbers: Vec<f64> = row.cols.iter().filter_map(Value::as_f64).collect();
+                let score = f.score_and_update(&numbers);
+                let mut cols = row.cols;
+                cols.push(Value::Double(score));
+                out.rows.push(Row {
+                    rowtime: row.rowtime,
+                    cols,
+                });
+            }
         }
     }
 
     /// Closes what the time or watermark allows.
     pub fn on_time(&mut self, env: &Env, out: &mut Out) {
         match self {
-            Stage::Map(_) | Stage::Sliding(_) => {}
+            Stage::Map(_) | Stage::Sliding(_) | Stage::Rcf(_) => {}
             Stage::Fixed(s) => s.on_time(env, out),
             Stage::Session(s) => s.on_time(env, out),
             Stage::Stagger(s) => s.on_time(env, out),
@@ -262,7 +274,7 @@ impl Stage {
     /// The next simulated time this stage closes a window on processing time.
     pub fn deadline(&self, env: &Env) -> Option<u64> {
         match self {
-            Stage::Map(_) | Stage::Sliding(_) => None,
+            Stage::Map(_) | Stage::Sliding(_) | Stage::Rcf(_) => None,
             Stage::Fixed(s) => s.deadline(env),
             Stage::Session(s) => s.deadline(env),
             Stage::Stagger(s) => s.deadline(),

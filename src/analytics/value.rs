@@ -134,6 +134,8 @@ impl SqlType {
     }
 
     /// `value` converted to this type, or a message saying why it cannot be.
+    // Double-to-integer casts are guarded to |d| < 9.2e18, inside i64.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn cast(&self, value: Value) -> Result<Value, String> {
         if value.is_null() {
             return Ok(Value::Null);
@@ -142,7 +144,7 @@ impl SqlType {
         match self {
             SqlType::Varchar(n) => {
                 let text = value.to_text();
-                if u32::try_from(text.chars().count()).map_or(true, |len| len > *n) {
+                if !matches!(u32::try_from(text.chars().count()), Ok(len) if len <= *n) {
                     Err(format!("'{text}' is longer than {}", self.sql()))
                 } else {
                     Ok(Value::Str(text))
