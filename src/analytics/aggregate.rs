@@ -178,10 +178,8 @@ impl AggSpec {
                 *double |= x2;
                 *n += n2;
             }
-            (Acc::Extreme(a), Acc::Extreme(b)) => {
-                if !b.is_null() {
-                    let _ = self.update_extreme(a, b);
-                }
+            (Acc::Extreme(a), Acc::Extreme(b)) if !b.is_null() => {
+                self.update_extreme(a, b);
             }
             (Acc::Distinct(a), Acc::Distinct(b)) => {
                 for (k, c) in b {
@@ -192,7 +190,7 @@ impl AggSpec {
         }
     }
 
-    fn update_extreme(&self, current: &mut Value, v: Value) -> bool {
+    fn update_extreme(&self, current: &mut Value, v: Value) {
         let better = match self.kind {
             AggKind::Min => current.is_null() || v < *current,
             _ => current.is_null() || v > *current,
@@ -200,7 +198,6 @@ impl AggSpec {
         if better {
             *current = v;
         }
-        better
     }
 
     /// The aggregate's value.

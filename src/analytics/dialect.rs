@@ -205,12 +205,12 @@ fn rewrite_statement(mut t: Vec<TokenWithSpan>) -> Result<Rewritten, SqlError> {
         {
             if let Some(close) = closing(&t, i + 1) {
                 let mut depth = 0i32;
-                for j in i + 1..close {
-                    match t[j].token {
+                for token in &mut t[i + 1..close] {
+                    match token.token {
                         Token::LParen => depth += 1,
                         Token::RParen => depth -= 1,
-                        _ if depth == 1 && is_word(&t[j], "BY") => {
-                            t[j] = with_span(Token::Comma, t[j].span);
+                        _ if depth == 1 && is_word(token, "BY") => {
+                            *token = with_span(Token::Comma, token.span);
                             break;
                         }
                         _ => {}
@@ -251,15 +251,12 @@ fn rewrite_statement(mut t: Vec<TokenWithSpan>) -> Result<Rewritten, SqlError> {
                     with_span(Token::make_keyword("BY"), s1),
                 ],
             );
-        } else if is_word(&t[i], "CURSOR")
-            && matches!(t.get(i + 1).map(|x| &x.token), Some(Token::LParen))
-        {
-            t.remove(i);
-            continue;
-        } else if is_word(&t[i], "TABLE")
-            && i > 0
-            && matches!(t[i - 1].token, Token::LParen | Token::Comma)
-            && matches!(t.get(i + 1).map(|x| &x.token), Some(Token::Word(_)))
+        } else if (is_word(&t[i], "CURSOR")
+            && matches!(t.get(i + 1).map(|x| &x.token), Some(Token::LParen)))
+            || (is_word(&t[i], "TABLE")
+                && i > 0
+                && matches!(t[i - 1].token, Token::LParen | Token::Comma)
+                && matches!(t.get(i + 1).map(|x| &x.token), Some(Token::Word(_))))
         {
             t.remove(i);
             continue;

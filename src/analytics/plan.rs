@@ -468,14 +468,12 @@ impl Planner<'_> {
             SetExpr::Query(inner) => self.query(inner),
             other => Err(SqlError::unsupported(
                 pos(q),
-                format!(
-                    "{}",
-                    other
-                        .to_string()
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or("this query form")
-                ),
+                other
+                    .to_string()
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("this query form")
+                    .to_string(),
                 "use a single SELECT STREAM",
             )),
         }

@@ -101,7 +101,7 @@ impl InputSchema {
                 for (i, column) in self.columns.iter().enumerate() {
                     let value = match fields.get(i) {
                         None => Value::Null,
-                        Some(f) if f.is_empty() => Value::Null,
+                        Some(&"") => Value::Null,
                         Some(f) => Value::Str((*f).to_string()),
                     };
                     row.push(
