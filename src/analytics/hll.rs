@@ -1,7 +1,7 @@
 //! HyperLogLog for COUNT_DISTINCT_ITEMS_TUMBLING: exact up to [`EXACT_ITEMS_MAX`] distinct items (as the service
 //! documents), an estimate above.
 //!
-//! Error bound: with [`PRECISION`] = 14 (16,384 one-byte registers) the relative standard error is
+//! Error bound: with [`PRECISION`] = 14 (16,384 one-byte registers) and Ertl's estimator the relative standard error is
 //! 1.04 / sqrt(16384) ≈ 0.81%; estimates stay within 3.25% (4 standard errors) of the true count except with
 //! negligible probability. `tests/analytics_properties.rs` checks the 3.25% bound. Items are hashed with a fixed,
 //! seedless 64-bit hash (FNV-1a then a SplitMix64 finaliser), so the same items give the same estimate on every
@@ -74,29 +74,71 @@ impl DistinctCounter {
         }
     }
 
-    /// The number of distinct items: exact up to [`EXACT_ITEMS_MAX`], else the HyperLogLog estimate (with the
-    /// linear-counting correction for small ranges).
+    /// The number of distinct items: exact up to [`EXACT_ITEMS_MAX`], else Ertl's improved HyperLogLog estimate
+    /// (O. Ertl, "New cardinality estimation algorithms for HyperLogLog sketches", 2017, algorithm 6), which
+    /// needs no bias tables and keeps the 1.04 / sqrt(m) standard error across the whole range.
     // The estimate is finite, non-negative and far below 2^64.
     #[allow(clippy::cast_possible_truncation)]
     pub fn count(&self) -> u64 {
         if self.registers.is_empty() {
             return self.exact.len() as u64;
         }
+        let q = 64 - PRECISION;
+        let mut histogram = vec![0f64; q as usize + 2];
+        for &r in &self.registers {
+            if let Some(c) = histogram.get_mut(usize::from(r)) {
+                *c += 1.0;
+            }
+        }
         let m = self.registers.len() as f64;
-        let sum: f64 = self
-            .registers
-            .iter()
-            .map(|&r| 2f64.powi(-i32::from(r)))
-            .sum();
-        let alpha = 0.7213 / (1.0 + 1.079 / m);
-        let raw = alpha * m * m / sum;
-        let zeros = self.registers.iter().filter(|&&r| r == 0).count() as f64;
-        let estimate = if raw <= 2.5 * m && zeros > 0.0 {
-            m * (m / zeros).ln()
+        let mut z = m * tau(1.0 - histogram[q as usize + 1] / m);
+        for k in (1..=q as usize).rev() {
+            z = 0.5 * (z + histogram[k]);
+        }
+        z += m * sigma(histogram[0] / m);
+        let alpha_inf = 1.0 / (2.0 * std::f64::consts::LN_2);
+        let estimate = alpha_inf * m * m / z;
+        if estimate.is_finite() {
+            estimate.round().max(0.0) as u64
         } else {
-            raw
-        };
-        estimate.round().max(0.0) as u64
+            0
+        }
+    }
+}
+
+/// Ertl's sigma: x + sum over k >= 1 of x^(2^k) 2^(k-1).
+fn sigma(mut x: f64) -> f64 {
+    if x >= 1.0 {
+        return f64::INFINITY;
+    }
+    let mut y = 1.0;
+    let mut z = x;
+    loop {
+        x *= x;
+        let before = z;
+        z += x * y;
+        y += y;
+        if z == before {
+            return z;
+        }
+    }
+}
+
+/// Ertl's tau: (1 - x - sum over k >= 1 of (1 - x^(2^-k))^2 2^-k) / 3.
+fn tau(mut x: f64) -> f64 {
+    if x <= 0.0 || x >= 1.0 {
+        return 0.0;
+    }
+    let mut y = 1.0;
+    let mut z = 1.0 - x;
+    loop {
+        x = x.sqrt();
+        let before = z;
+        y *= 0.5;
+        z -= (1.0 - x) * (1.0 - x) * y;
+        if z == before {
+            return z / 3.0;
+        }
     }
 }
 
