@@ -299,13 +299,19 @@ impl Application {
             }
         }
         self.deliver(0, vec![Row { rowtime: t, cols }]);
-        let clock = self
-            .partitions
-            .entry(partition.to_string())
-            .or_insert(PartitionClock {
+        if self.program.watermark.is_none() && self.idle_timeout_ms.is_none() {
+            return;
+        }
+        if !self.partitions.contains_key(partition) {
+            let clock = PartitionClock {
                 watermark: i64::MIN,
                 last_arrival_ms: t,
-            });
+            };
+            self.partitions.insert(partition.to_string(), clock);
+        }
+        let Some(clock) = self.partitions.get_mut(partition) else {
+            return;
+        };
         clock.last_arrival_ms = t;
         if let Some(c) = candidate {
             clock.watermark = clock.watermark.max(c);
@@ -464,13 +470,20 @@ impl Application {
 
     /// Runs every pump reading `stream` over `rows`.
     fn deliver(&mut self, stream: u32, rows: Vec<Row>) {
-        let readers: Vec<usize> = (0..self.program.pumps.len())
-            .filter(|&i| self.program.pumps[i].from == stream)
-            .collect();
-        let last = readers.len().saturating_sub(1);
+        let readers = self
+            .program
+            .pumps
+            .iter()
+            .filter(|p| p.from == stream)
+            .count();
         let mut rows = Some(rows);
-        for (n, i) in readers.into_iter().enumerate() {
-            let input = if n == last {
+        let mut seen = 0;
+        for i in 0..self.program.pumps.len() {
+            if self.program.pumps[i].from != stream {
+                continue;
+            }
+            seen += 1;
+            let input = if seen == readers {
                 rows.take().unwrap_or_default()
             } else {
                 rows.clone().unwrap_or_default()

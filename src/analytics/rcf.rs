@@ -1,8 +1,8 @@
 //! RANDOM_CUT_FOREST's ANOMALY_SCORE: a small Random Cut Forest (Guha, Mishra, Roy, Schrijvers, "Robust Random
 //! Cut Forest Based Anomaly Detection on Streams", ICML 2016) on a seeded [`SimRng`].
 //!
-//! Each of `numberOfTrees` trees keeps a time-decayed reservoir sample of `subSampleSize` shingled points
-//! (priority `seq / timeDecay + Gumbel noise`, the largest priorities stay, so recent points are favoured). A
+//! Each of `numberOfTrees` trees keeps a time-decayed reservoir sample of `subSampleSize` shingled points (a new
+//! point joins with probability `subSampleSize / max(rows seen, timeDecay)`, so recent points are favoured). A
 //! point's score in one tree is its collusive displacement (CoDisp) in a random cut tree over the tree's sample
 //! plus the point: cuts are drawn as the paper's random cut tree draws them (a dimension with probability
 //! proportional to its range, a uniform cut inside it) while descending towards the point, and the score is the
@@ -26,10 +26,10 @@ pub const TIME_DECAY_DEFAULT: u64 = 100_000;
 /// The service's default shingle size.
 pub const SHINGLE_SIZE_DEFAULT: u32 = 1;
 
-/// One tree's sample: (priority, point).
+/// One tree's sample of points.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Sample {
-    points: Vec<(f64, Vec<f64>)>,
+    points: Vec<Vec<f64>>,
 }
 
 /// A Random Cut Forest.
@@ -92,21 +92,21 @@ impl Forest {
             }
         }
         self.seq += 1;
-        let decay = self.seq as f64 / self.time_decay as f64;
+        // Time-decayed reservoir in integers (so native and wasm32 agree bit for bit): until a tree's sample is
+        // full every point joins; after that a point joins with probability size / max(seq, timeDecay) and
+        // replaces a uniformly chosen point, so once seq passes timeDecay a sampled point lives about timeDecay
+        // rows.
+        let window = self.seq.max(self.time_decay);
+        let size = u64::from(self.sub_sample_size);
         for i in 0..self.trees.len() {
-            let u = unit(&mut self.rng).max(f64::MIN_POSITIVE);
-            let priority = decay - (-u.ln()).ln();
             let sample = &mut self.trees[i].points;
-            if sample.len() < self.sub_sample_size as usize {
-                sample.push((priority, point.clone()));
-            } else if let Some((lowest, _)) = sample
-                .iter()
-                .enumerate()
-                .min_by(|a, b| a.1.0.total_cmp(&b.1.0))
-                .map(|(j, p)| (j, p.0))
-                .filter(|(_, p)| *p < priority)
-            {
-                sample[lowest] = (priority, point.clone());
+            if (sample.len() as u64) < size {
+                sample.push(point.clone());
+            } else if self.rng.below(window) < size {
+                let slot = usize::try_from(self.rng.below(size)).unwrap_or(0);
+                if let Some(s) = sample.get_mut(slot) {
+                    *s = point.clone();
+                }
             }
         }
         if ready {
@@ -118,8 +118,8 @@ impl Forest {
 }
 
 /// CoDisp of `point` in a random cut tree over `sample` and `point`.
-fn codisp(sample: &[(f64, Vec<f64>)], point: &[f64], rng: &mut SimRng) -> f64 {
-    let mut set: Vec<&[f64]> = sample.iter().map(|(_, p)| p.as_slice()).collect();
+fn codisp(sample: &[Vec<f64>], point: &[f64], rng: &mut SimRng) -> f64 {
+    let mut set: Vec<&[f64]> = sample.iter().map(Vec::as_slice).collect();
     set.push(point);
     let dims = point.len();
     let mut best = 0.0f64;

@@ -41,12 +41,13 @@ pub struct FixedWindows {
 
 impl FixedWindows {
     /// Window starts that hold `t`.
-    fn starts(&self, t: i64) -> Vec<i64> {
-        if self.slide_ms == self.size_ms {
-            vec![bin_start(t, self.size_ms)]
+    fn starts(&self, t: i64) -> impl Iterator<Item = i64> + use<> {
+        let (tumbling, hopping) = if self.slide_ms == self.size_ms {
+            (Some(bin_start(t, self.size_ms)), Vec::new())
         } else {
-            hop_starts(t, self.slide_ms, self.size_ms)
-        }
+            (None, hop_starts(t, self.slide_ms, self.size_ms))
+        };
+        tumbling.into_iter().chain(hopping)
     }
 
     /// Assigns a row to its window(s).
