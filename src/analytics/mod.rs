@@ -7,6 +7,22 @@
 //! [`Application::advance`]; results leave through [`Application::poll_output`]; [`Application::poll_timeout`]
 //! says when windows next close. All state is serde-serializable so an application persists with its session.
 //!
+//! # Time
+//! - ROWTIME is processing time: the simulated time a record was pushed (monotonic; an earlier time counts as the
+//!   latest seen). ROWTIME windows (STEP, FLOOR, TUMBLE/HOP/SESSION over ROWTIME, stagger) emit when processing
+//!   time reaches their end, with `emit_time` = the window end, however coarsely the shell advances time.
+//! - Event time comes from a TIMESTAMP column with `WATERMARK FOR ts AS ts - INTERVAL 'n' unit` declared on
+//!   `SOURCE_SQL_STREAM_001`. The watermark is the minimum over input partitions ([`Application::push_from`]) that
+//!   are not idle ([`Application::set_idle_timeout`]); event-time windows emit when it passes their end, with
+//!   `emit_time` = the processing time of that moment. Rows whose windows have all closed are dropped and counted
+//!   ([`Application::late_row_count`]).
+//!
+//! # Not supported (rejected with line, column and [`SqlError::unsupported`])
+//! Joins, `SELECT DISTINCT`, `ORDER BY`/`LIMIT`, `WITH`, the window table-valued form
+//! `FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), ...))` (use `GROUP BY TUMBLE(ts, ...)` with window_start/window_end
+//! or TUMBLE_START/TUMBLE_END), CUMULATE, HOTSPOTS, RANDOM_CUT_FOREST_WITH_EXPLANATION, FOLLOWING frames, month and
+//! year intervals, and functions not listed in the issue.
+//!
 //! ```
 //! use kinesim::analytics::{Application, InputSchema, SqlType};
 //! use kinesim::sim::SimTime;
