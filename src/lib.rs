@@ -5,6 +5,8 @@
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
+//! - [`analytics`]: Kinesis Data Analytics SQL on simulated time: sqlparser front end with a dialect rewrite layer,
+//!   tumbling/sliding/stagger/hop/session windows with watermarks, aggregates, HyperLogLog, golden-tested.
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`cost`]: the cost meter: usage read from the services' exact billing counters, priced with an editable
 //!   table (us-east-1 defaults with their sources) into a bill itemised the way AWS bills.
@@ -35,6 +37,7 @@
 //! # Ok::<(), kinesim::CommandError>(())
 //! ```
 
+pub mod analytics;
 pub mod api;
 pub mod cost;
 pub mod persist;
