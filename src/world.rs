@@ -9,9 +9,12 @@
 //! (notes, alarms, tickers, random draws) are what scripted scenarios and the UI's clock demo drive today.
 #![deny(clippy::float_arithmetic)]
 
-use crate::api::{ApiResponse, kinesis};
+use crate::api::{ApiResponse, firehose as firehose_api, kinesis};
+use crate::firehose::service::{DirectRecord, FirehoseEvent};
+use crate::firehose::{DeliveryStreams, FirehoseConfig};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
+use crate::streams::service::{IteratorRequest, IteratorType};
 use crate::streams::{DataStreams, KinesisError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -46,6 +49,9 @@ pub struct WorldConfig {
     pub events_retained_max: u32,
     /// Kinesis Data Streams settings (delays, limits). Its `token_key` is derived from the seed.
     pub streams: StreamsConfig,
+    /// Firehose settings (delays, classic buffering).
+    #[serde(default)]
+    pub firehose: FirehoseConfig,
 }
 
 impl WorldConfig {
@@ -57,6 +63,7 @@ impl WorldConfig {
             timers_pending_max: TIMERS_PENDING_MAX_DEFAULT,
             events_retained_max: EVENTS_RETAINED_MAX_DEFAULT,
             streams: StreamsConfig::default(),
+            firehose: FirehoseConfig::default(),
         }
     }
 }
@@ -228,6 +235,11 @@ pub enum EventKind {
         /// The refusal.
         error: CommandError,
     },
+    /// Firehose did something on its own (a flush and why, a delivery, records sent to the error prefix).
+    Firehose {
+        /// What, when and for which delivery stream.
+        event: FirehoseEvent,
+    },
     /// An AWS API call was answered.
     ApiCall {
         /// `kinesis`, `firehose`, ...
@@ -290,6 +302,7 @@ pub struct World {
     tickers: BTreeMap<String, Ticker>,
     rng_streams: BTreeMap<String, SimRng>,
     streams: DataStreams,
+    firehose: DeliveryStreams,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -306,6 +319,11 @@ impl World {
         };
         World {
             streams: DataStreams::new(streams_config, config.epoch.unix_ms),
+            firehose: DeliveryStreams::new(
+                config.firehose.clone(),
+                rng.fork("firehose"),
+                config.epoch.unix_ms,
+            ),
             rng,
             timers: TimerQueue::new(config.timers_pending_max),
             config,
@@ -332,9 +350,202 @@ impl World {
     /// When the world next needs to run: the earliest pending timer or stream status change, if any.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let transition = self.streams.next_transition(self.now);
-        match (self.timers.next_due(), transition) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let firehose = self.firehose.next_transition(self.now);
+        [self.timers.next_due(), transition, firehose]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Answers one Firehose API call at `now` (after moving time forward to it): the operation as in
+    /// `X-Amz-Target` (`PutRecordBatch`), the JSON body, and the JSON answer or AWS error. Recorded in the event
+    /// log, with whatever Firehose did because of it (a flush when a buffer filled up).
+    ///
+    /// A delivery stream created with a Kinesis data stream as its source starts reading each open shard of that
+    /// stream at LATEST right away, then once a second per shard through [`DataStreams::get_records`], so the
+    /// reads count against the shard's read limits.
+    pub fn firehose(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        self.advance_to(now);
+        let response = if operation == "CreateDeliveryStream" {
+            match self.check_kinesis_source(body) {
+                Some(refusal) => refusal,
+                None => firehose_api::dispatch(&mut self.firehose, self.now, operation, body),
+            }
+        } else {
+            firehose_api::dispatch(&mut self.firehose, self.now, operation, body)
+        };
+        if operation == "CreateDeliveryStream" && response.status == 200 {
+            self.start_kinesis_sources();
+        }
+        self.record_firehose_events();
+        let error = response.error_type.map(str::to_string);
+        let digest = Sha256::digest(response.body.as_bytes());
+        self.record(EventKind::ApiCall {
+            service: "firehose".into(),
+            operation: operation.to_string(),
+            status: response.status,
+            error,
+            response_sha256: hex_digest::encode_prefix(&digest, 8),
+        });
+        response
+    }
+
+    /// The Firehose service (with its simulated S3), read-only.
+    pub fn firehose_service(&self) -> &DeliveryStreams {
+        &self.firehose
+    }
+
+    /// The Firehose service for typed calls that bypass JSON (benchmarks, Rust tests, the S3 endpoint's
+    /// CreateBucket, completing transform invocations). Such calls are not recorded in the event log until the
+    /// next time the world records Firehose events.
+    pub fn firehose_service_mut(&mut self) -> &mut DeliveryStreams {
+        &mut self.firehose
+    }
+
+    /// A CreateDeliveryStream that names a Kinesis data stream that does not exist is refused.
+    fn check_kinesis_source(&mut self, body: &str) -> Option<ApiResponse> {
+        let parsed: serde_json::Value = serde_json::from_str(body).ok()?;
+        let arn = parsed
+            .get("KinesisStreamSourceConfiguration")?
+            .get("KinesisStreamARN")?
+            .as_str()?;
+        let name = firehose_api::stream_name_of_arn(arn)?;
+        if self.streams.describe(self.now, name).is_ok() {
+            return None;
+        }
+        Some(firehose_api::error_response(
+            &crate::firehose::FirehoseError::invalid_argument(format!(
+                "Stream {name} under account {} not found.",
+                crate::firehose::error::ACCOUNT_ID
+            )),
+        ))
+    }
+
+    /// Opens an iterator at LATEST on every open shard of each new Kinesis source.
+    fn start_kinesis_sources(&mut self) {
+        let now = self.now;
+        for (delivery, arn, started) in self.firehose.kinesis_sources() {
+            if started {
+                continue;
+            }
+            let Some(name) = firehose_api::stream_name_of_arn(&arn) else {
+                continue;
+            };
+            let Ok((shards, _)) = self.streams.describe_shards(now, name, u32::MAX, None) else {
+                continue;
+            };
+            for shard in shards.iter().filter(|s| s.ending_sequence_number.is_none()) {
+                let request = IteratorRequest {
+                    shard_id: &shard.shard_id,
+                    iterator_type: IteratorType::Latest,
+                    starting_sequence_number: None,
+                    timestamp_unix_ms: None,
+                };
+                if let Ok(iterator) = self.streams.get_shard_iterator(now, name, request) {
+                    let first = now.saturating_add(SimDuration::from_millis(
+                        crate::firehose::service::SOURCE_POLL_INTERVAL_MS,
+                    ));
+                    self.firehose
+                        .set_source_shard(&delivery, &shard.shard_id, iterator, first);
+                }
+            }
+        }
+    }
+
+    /// Runs the Firehose side up to `until`, instant by instant: each due read of a source shard (through the
+    /// Data Streams service, at its due time), and each buffer whose interval ran out.
+    fn run_firehose(&mut self, until: SimTime) {
+        let mut cursor = self.now.min(until);
+        while let Some(due) = self.firehose.next_transition(cursor) {
+            if due > until || due < cursor {
+                break;
+            }
+            cursor = due;
+            self.streams.advance(due);
+            self.firehose.advance(due);
+            for (delivery, shard, iterator, at) in self.firehose.source_polls_due(due) {
+                self.read_source_shard(at, &delivery, &shard, &iterator);
+            }
+            self.firehose.advance(due);
+            self.record_firehose_events();
+            if self
+                .firehose
+                .next_transition(due)
+                .is_some_and(|next| next <= due)
+            {
+                // Nothing stays due at the instant it was handled (reads move on a second, flushed buffers are
+                // gone); should it, stop rather than spin.
+                break;
+            }
+        }
+        self.firehose.advance(until);
+        self.record_firehose_events();
+    }
+
+    fn read_source_shard(&mut self, at: SimTime, delivery: &str, shard: &str, iterator: &str) {
+        let Some(name) = self
+            .firehose
+            .kinesis_sources()
+            .into_iter()
+            .find(|(d, _, _)| d == delivery)
+            .and_then(|(_, arn, _)| firehose_api::stream_name_of_arn(&arn).map(str::to_string))
+        else {
+            return;
+        };
+        match self.streams.get_records(at, iterator, 10_000) {
+            Ok(result) => {
+                let records = result
+                    .records
+                    .into_iter()
+                    .map(|(_, r)| DirectRecord {
+                        data: r.data,
+                        ..DirectRecord::default()
+                    })
+                    .collect();
+                let finished = result.next_shard_iterator.is_none();
+                self.firehose
+                    .source_read(at, delivery, shard, records, result.next_shard_iterator);
+                if finished {
+                    for child in result.child_shards {
+                        if self.firehose.reads_shard(delivery, &child.shard_id) {
+                            continue;
+                        }
+                        let request = IteratorRequest {
+                            shard_id: &child.shard_id,
+                            iterator_type: IteratorType::TrimHorizon,
+                            starting_sequence_number: None,
+                            timestamp_unix_ms: None,
+                        };
+                        if let Ok(it) = self.streams.get_shard_iterator(at, &name, request) {
+                            self.firehose.set_source_shard(
+                                delivery,
+                                &child.shard_id,
+                                it,
+                                at.saturating_add(SimDuration::from_millis(
+                                    crate::firehose::service::SOURCE_POLL_INTERVAL_MS,
+                                )),
+                            );
+                        }
+                    }
+                }
+            }
+            // Throttled (the shard's read limits) or the stream is gone for now: try again a second later with
+            // the same iterator.
+            Err(_) => {
+                self.firehose.source_read(
+                    at,
+                    delivery,
+                    shard,
+                    Vec::new(),
+                    Some(iterator.to_string()),
+                );
+            }
+        }
+    }
+
+    fn record_firehose_events(&mut self) {
+        for event in self.firehose.drain_events() {
+            self.record(EventKind::Firehose { event });
         }
     }
 
@@ -408,6 +619,7 @@ impl World {
         let mut fired = 0u32;
         while fired < firings_max {
             let Some(timer) = self.timers.pop_due(now) else {
+                self.run_firehose(now);
                 self.now = self.now.max(now);
                 self.streams.advance(self.now);
                 return Advance {
@@ -415,12 +627,14 @@ impl World {
                     reached: true,
                 };
             };
+            self.run_firehose(timer.due);
             self.now = self.now.max(timer.due);
             self.fire(timer.payload);
             fired += 1;
         }
         let reached = self.timers.next_due().is_none_or(|due| due > now);
         if reached {
+            self.run_firehose(now);
             self.now = self.now.max(now);
         }
         self.streams.advance(self.now);

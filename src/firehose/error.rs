@@ -42,9 +42,7 @@ impl FirehoseErrorType {
             FirehoseErrorType::ResourceNotFoundException => "ResourceNotFoundException",
             FirehoseErrorType::ResourceInUseException => "ResourceInUseException",
             FirehoseErrorType::LimitExceededException => "LimitExceededException",
-            FirehoseErrorType::ConcurrentModificationException => {
-                "ConcurrentModificationException"
-            }
+            FirehoseErrorType::ConcurrentModificationException => "ConcurrentModificationException",
             FirehoseErrorType::ServiceUnavailableException => "ServiceUnavailableException",
         }
     }

@@ -40,9 +40,7 @@ impl FirehoseMetric {
             FirehoseMetric::DeliveryToS3Success => "DeliveryToS3.Success",
             FirehoseMetric::DeliveryToHttpEndpointSuccess => "DeliveryToHttpEndpoint.Success",
             FirehoseMetric::DeliveryToS3DataFreshness => "DeliveryToS3.DataFreshness",
-            FirehoseMetric::DataReadFromKinesisStreamRecords => {
-                "DataReadFromKinesisStream.Records"
-            }
+            FirehoseMetric::DataReadFromKinesisStreamRecords => "DataReadFromKinesisStream.Records",
         }
     }
 

@@ -117,13 +117,19 @@ impl PrefixTemplate {
         for segment in &self.segments {
             match segment {
                 Segment::Literal(text) => out.push_str(text),
-                Segment::Timestamp(tokens) => format_java_date(&mut out, tokens, ctx.timestamp_unix_ms),
+                Segment::Timestamp(tokens) => {
+                    format_java_date(&mut out, tokens, ctx.timestamp_unix_ms)
+                }
                 Segment::RandomString => out.push_str(ctx.random_string),
                 Segment::ErrorOutputType => out.push_str(ctx.error_output_type.unwrap_or("")),
                 Segment::PartitionKeyFromQuery(key) | Segment::PartitionKeyFromLambda(key) => {
                     match ctx.partition_keys.get(key) {
                         Some(value) => out.push_str(value),
-                        None => return Err(format!("The partition key {key} has no value for this record.")),
+                        None => {
+                            return Err(format!(
+                                "The partition key {key} has no value for this record."
+                            ));
+                        }
                     }
                 }
             }
@@ -163,7 +169,10 @@ fn parse_expression(expression: &str) -> Result<Segment, String> {
 pub fn parse_java_date_pattern(pattern: &str) -> Result<Vec<DateToken>, String> {
     const LETTERS: &str = "uyDMLdHhkKmsSaEzZXxO";
     if pattern.is_empty() {
-        return Err("The timestamp expression needs a DateTimeFormatter pattern, such as yyyy/MM/dd.".into());
+        return Err(
+            "The timestamp expression needs a DateTimeFormatter pattern, such as yyyy/MM/dd."
+                .into(),
+        );
     }
     let chars: Vec<char> = pattern.chars().collect();
     let mut tokens = Vec::new();
@@ -180,7 +189,11 @@ pub fn parse_java_date_pattern(pattern: &str) -> Result<Vec<DateToken>, String> 
             }
             loop {
                 match chars.get(i) {
-                    None => return Err(format!("The timestamp pattern {pattern} has an unclosed quote.")),
+                    None => {
+                        return Err(format!(
+                            "The timestamp pattern {pattern} has an unclosed quote."
+                        ));
+                    }
                     Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                         text.push('\'');
                         i += 2;
@@ -222,11 +235,27 @@ pub fn parse_java_date_pattern(pattern: &str) -> Result<Vec<DateToken>, String> 
 
 fn format_java_date(out: &mut String, tokens: &[DateToken], unix_ms: u64) {
     const MONTHS: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June", "July", "August", "September",
-        "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     const WEEKDAYS: [&str; 7] = [
-        "Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+        "Monday",
+        "Tuesday",
+        "Wednesday",
     ];
     let days = unix_ms / MILLIS_PER_DAY;
     let in_day = unix_ms % MILLIS_PER_DAY;
@@ -307,7 +336,13 @@ pub fn default_time_prefix(unix_ms: u64) -> String {
 }
 
 /// The object name after the prefix: `Name-Version-YYYY-MM-dd-HH-MM-SS-<uuid><extension>`.
-pub fn object_suffix(name: &str, version: u64, unix_ms: u64, uuid: &str, extension: &str) -> String {
+pub fn object_suffix(
+    name: &str,
+    version: u64,
+    unix_ms: u64,
+    uuid: &str,
+    extension: &str,
+) -> String {
     let mut time = String::new();
     format_java_date(
         &mut time,
@@ -357,7 +392,10 @@ pub fn validate_prefixes(
         .transpose()
         .map_err(|e| format!("ErrorOutputPrefix: {e}"))?;
     if main.uses(|s| matches!(s, Segment::ErrorOutputType)) {
-        return Err("The expression !{firehose:error-output-type} can only be used in ErrorOutputPrefix.".into());
+        return Err(
+            "The expression !{firehose:error-output-type} can only be used in ErrorOutputPrefix."
+                .into(),
+        );
     }
     let partitioned = |s: &Segment| {
         matches!(
@@ -424,7 +462,10 @@ mod tests {
             eval("c=!{partitionKeyFromQuery:customer}/!{firehose:random-string}/"),
             "c=42/ztWxkdg3Thg/"
         );
-        assert_eq!(eval("err/!{firehose:error-output-type}/"), "err/processing-failed/");
+        assert_eq!(
+            eval("err/!{firehose:error-output-type}/"),
+            "err/processing-failed/"
+        );
         assert_eq!(default_time_prefix(T), "2026/01/01/01/");
         assert_eq!(
             object_suffix("s", 1, T, "u", ""),
@@ -445,13 +486,43 @@ mod tests {
         assert!(PrefixTemplate::parse("!{timestamp:yyyy").is_err());
         assert!(PrefixTemplate::parse("!{nope:x}").is_err());
         assert!(PrefixTemplate::parse("!{timestamp:qq}").is_err());
-        assert!(validate_prefixes("!{firehose:error-output-type}/", Some("e/!{firehose:error-output-type}"), false).is_err());
+        assert!(
+            validate_prefixes(
+                "!{firehose:error-output-type}/",
+                Some("e/!{firehose:error-output-type}"),
+                false
+            )
+            .is_err()
+        );
         assert!(validate_prefixes("!{timestamp:yyyy}/", None, false).is_err());
-        assert!(validate_prefixes("!{timestamp:yyyy}/", Some("e/!{timestamp:yyyy}"), false).is_err());
-        assert!(validate_prefixes("!{timestamp:yyyy}/", Some("e/!{firehose:error-output-type}"), false).is_ok());
+        assert!(
+            validate_prefixes("!{timestamp:yyyy}/", Some("e/!{timestamp:yyyy}"), false).is_err()
+        );
+        assert!(
+            validate_prefixes(
+                "!{timestamp:yyyy}/",
+                Some("e/!{firehose:error-output-type}"),
+                false
+            )
+            .is_ok()
+        );
         assert!(validate_prefixes("plain/", None, false).is_ok());
-        assert!(validate_prefixes("!{partitionKeyFromQuery:a}/", Some("e/!{firehose:error-output-type}"), false).is_err());
-        assert!(validate_prefixes("!{partitionKeyFromQuery:a}/", Some("e/!{firehose:error-output-type}"), true).is_ok());
+        assert!(
+            validate_prefixes(
+                "!{partitionKeyFromQuery:a}/",
+                Some("e/!{firehose:error-output-type}"),
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            validate_prefixes(
+                "!{partitionKeyFromQuery:a}/",
+                Some("e/!{firehose:error-output-type}"),
+                true
+            )
+            .is_ok()
+        );
     }
 
     #[test]

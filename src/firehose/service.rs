@@ -541,7 +541,11 @@ impl DeliveryStreams {
     }
 
     /// CreateDeliveryStream. Returns the ARN.
-    pub fn create(&mut self, now: SimTime, request: CreateRequest) -> Result<String, FirehoseError> {
+    pub fn create(
+        &mut self,
+        now: SimTime,
+        request: CreateRequest,
+    ) -> Result<String, FirehoseError> {
         self.advance(now);
         if self.streams.contains_key(&request.name) {
             return Err(FirehoseError::new(
@@ -606,13 +610,24 @@ impl DeliveryStreams {
                 format!("Firehose {name} under account {ACCOUNT_ID} is already being deleted."),
             ));
         }
-        flush_all(s, &mut self.s3, &mut self.events, epoch, now, FlushReason::Deleting);
+        flush_all(
+            s,
+            &mut self.s3,
+            &mut self.events,
+            epoch,
+            now,
+            FlushReason::Deleting,
+        );
         s.deleting_since = Some(now);
         Ok(())
     }
 
     /// DescribeDeliveryStream.
-    pub fn describe(&mut self, now: SimTime, name: &str) -> Result<DeliveryStreamView, FirehoseError> {
+    pub fn describe(
+        &mut self,
+        now: SimTime,
+        name: &str,
+    ) -> Result<DeliveryStreamView, FirehoseError> {
         self.advance(now);
         let s = self
             .streams
@@ -631,8 +646,15 @@ impl DeliveryStreams {
             last_update: s.last_update,
             source: s.source.clone(),
             destination: s.destination.clone(),
-            records_pending: s.buffers.values().map(|b| b.records.len() as u64).sum::<u64>()
-                + s.in_flight.iter().map(|f| f.records.len() as u64).sum::<u64>(),
+            records_pending: s
+                .buffers
+                .values()
+                .map(|b| b.records.len() as u64)
+                .sum::<u64>()
+                + s.in_flight
+                    .iter()
+                    .map(|f| f.records.len() as u64)
+                    .sum::<u64>(),
         })
     }
 
@@ -752,7 +774,15 @@ impl DeliveryStreams {
             if let Some(reason) = reason
                 && let Some(buffer) = s.buffers.remove(&key)
             {
-                flush(s, &mut self.s3, &mut self.events, epoch, now, buffer, reason);
+                flush(
+                    s,
+                    &mut self.s3,
+                    &mut self.events,
+                    epoch,
+                    now,
+                    buffer,
+                    reason,
+                );
             }
             ids.push(id);
         }
@@ -826,7 +856,14 @@ impl DeliveryStreams {
         let Some(s) = self.streams.get_mut(name) else {
             return Err(FirehoseError::not_found(name));
         };
-        flush_all(s, &mut self.s3, &mut self.events, epoch, now, FlushReason::DestinationUpdated);
+        flush_all(
+            s,
+            &mut self.s3,
+            &mut self.events,
+            epoch,
+            now,
+            FlushReason::DestinationUpdated,
+        );
         s.destination = d;
         s.version += 1;
         s.last_update = Some(now);
@@ -834,7 +871,12 @@ impl DeliveryStreams {
     }
 
     /// TagDeliveryStream.
-    pub fn tag(&mut self, now: SimTime, name: &str, tags: Vec<(String, String)>) -> Result<(), FirehoseError> {
+    pub fn tag(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<(), FirehoseError> {
         self.advance(now);
         let s = self
             .streams
@@ -849,7 +891,12 @@ impl DeliveryStreams {
     }
 
     /// UntagDeliveryStream.
-    pub fn untag(&mut self, now: SimTime, name: &str, keys: &[String]) -> Result<(), FirehoseError> {
+    pub fn untag(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        keys: &[String],
+    ) -> Result<(), FirehoseError> {
         self.advance(now);
         let s = self
             .streams
@@ -884,7 +931,10 @@ impl DeliveryStreams {
     }
 
     /// The metrics of a delivery stream: (minute start, metric, value).
-    pub fn metrics(&self, name: &str) -> Result<Vec<(SimTime, FirehoseMetric, u64)>, FirehoseError> {
+    pub fn metrics(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(SimTime, FirehoseMetric, u64)>, FirehoseError> {
         self.streams
             .get(name)
             .map(|s| s.metrics.values())
@@ -893,7 +943,9 @@ impl DeliveryStreams {
 
     /// The total of a metric over the kept minutes.
     pub fn metric_total(&self, name: &str, metric: FirehoseMetric) -> u64 {
-        self.streams.get(name).map_or(0, |s| s.metrics.total(metric))
+        self.streams
+            .get(name)
+            .map_or(0, |s| s.metrics.total(metric))
     }
 
     /// Names of the delivery streams, in order.
@@ -903,7 +955,10 @@ impl DeliveryStreams {
 
     /// The buffers of a delivery stream (for the UI).
     pub fn buffers(&self, name: &str) -> impl Iterator<Item = &Buffer> {
-        self.streams.get(name).into_iter().flat_map(|s| s.buffers.values())
+        self.streams
+            .get(name)
+            .into_iter()
+            .flat_map(|s| s.buffers.values())
     }
 
     /// Applies everything time does up to `now`: buffers whose interval ran out are flushed (each at its own
@@ -926,7 +981,15 @@ impl DeliveryStreams {
                     .min();
                 let Some((due, key)) = due else { break };
                 if let Some(buffer) = s.buffers.remove(&key) {
-                    flush(s, &mut self.s3, &mut self.events, epoch, due, buffer, FlushReason::BufferInterval);
+                    flush(
+                        s,
+                        &mut self.s3,
+                        &mut self.events,
+                        epoch,
+                        due,
+                        buffer,
+                        FlushReason::BufferInterval,
+                    );
                 }
             }
         }
@@ -945,7 +1008,10 @@ impl DeliveryStreams {
                     None if now < s.active_at => Some(s.active_at),
                     None => None,
                 };
-                let buffers = s.buffers.values().map(move |b| b.opened_at.saturating_add(interval));
+                let buffers = s
+                    .buffers
+                    .values()
+                    .map(move |b| b.opened_at.saturating_add(interval));
                 let polls = s.source_shards.values().map(|sh| sh.next_poll);
                 status.into_iter().chain(buffers).chain(polls)
             })
@@ -961,16 +1027,24 @@ impl DeliveryStreams {
             .values()
             .filter(|s| s.deleting_since.is_none())
             .filter_map(|s| match &s.source {
-                SourceConfig::KinesisStream { stream_arn, .. } => {
-                    Some((s.name.clone(), stream_arn.clone(), !s.source_shards.is_empty()))
-                }
+                SourceConfig::KinesisStream { stream_arn, .. } => Some((
+                    s.name.clone(),
+                    stream_arn.clone(),
+                    !s.source_shards.is_empty(),
+                )),
                 SourceConfig::DirectPut => None,
             })
             .collect()
     }
 
     /// Sets where a source shard is read from (an iterator at LATEST at creation, TRIM_HORIZON for children).
-    pub fn set_source_shard(&mut self, name: &str, shard_id: &str, iterator: String, next_poll: SimTime) {
+    pub fn set_source_shard(
+        &mut self,
+        name: &str,
+        shard_id: &str,
+        iterator: String,
+        next_poll: SimTime,
+    ) {
         if let Some(s) = self.streams.get_mut(name) {
             s.source_shards.insert(
                 shard_id.to_string(),
@@ -990,7 +1064,8 @@ impl DeliveryStreams {
             .flat_map(|s| {
                 s.source_shards.iter().filter_map(move |(id, sh)| {
                     let iterator = sh.iterator.clone()?;
-                    (sh.next_poll <= now).then(|| (s.name.clone(), id.clone(), iterator, sh.next_poll))
+                    (sh.next_poll <= now)
+                        .then(|| (s.name.clone(), id.clone(), iterator, sh.next_poll))
                 })
             })
             .collect()
@@ -1007,14 +1082,19 @@ impl DeliveryStreams {
         next_iterator: Option<String>,
     ) {
         if let Some(s) = self.streams.get_mut(name) {
-            s.metrics.record(now, FirehoseMetric::DataReadFromKinesisStreamRecords, records.len() as u64);
+            s.metrics.record(
+                now,
+                FirehoseMetric::DataReadFromKinesisStreamRecords,
+                records.len() as u64,
+            );
             match next_iterator {
                 Some(iterator) => {
                     s.source_shards.insert(
                         shard_id.to_string(),
                         SourceShard {
                             iterator: Some(iterator),
-                            next_poll: now.saturating_add(SimDuration::from_millis(SOURCE_POLL_INTERVAL_MS)),
+                            next_poll: now
+                                .saturating_add(SimDuration::from_millis(SOURCE_POLL_INTERVAL_MS)),
                         },
                     );
                 }
@@ -1058,7 +1138,13 @@ impl DeliveryStreams {
                     records: f
                         .records
                         .iter()
-                        .map(|r| (r.record_id.clone(), epoch + r.arrival.as_millis(), r.data.clone()))
+                        .map(|r| {
+                            (
+                                r.record_id.clone(),
+                                epoch + r.arrival.as_millis(),
+                                r.data.clone(),
+                            )
+                        })
                         .collect(),
                     attempt: f.attempt,
                 });
@@ -1082,7 +1168,11 @@ impl DeliveryStreams {
             .streams
             .get_mut(name)
             .ok_or_else(|| FirehoseError::not_found(name))?;
-        let Some(at) = s.in_flight.iter().position(|f| f.invocation_id == invocation_id) else {
+        let Some(at) = s
+            .in_flight
+            .iter()
+            .position(|f| f.invocation_id == invocation_id)
+        else {
             return Err(FirehoseError::invalid_argument(format!(
                 "No transform invocation {invocation_id} is pending for {name}."
             )));
@@ -1112,8 +1202,17 @@ impl DeliveryStreams {
             Err(message) => {
                 let failed: Vec<_> = f.records.iter().collect();
                 write_error_records(
-                    s, &mut self.s3, &mut self.events, epoch, now, &failed, "processing-failed",
-                    "Lambda.FunctionError", &message, f.attempt, &lambda_arn,
+                    s,
+                    &mut self.s3,
+                    &mut self.events,
+                    epoch,
+                    now,
+                    &failed,
+                    "processing-failed",
+                    "Lambda.FunctionError",
+                    &message,
+                    f.attempt,
+                    &lambda_arn,
                 );
             }
             Ok(answers) => {
@@ -1135,13 +1234,28 @@ impl DeliveryStreams {
                 }
                 if !failed.is_empty() {
                     write_error_records(
-                        s, &mut self.s3, &mut self.events, epoch, now, &failed, "processing-failed",
+                        s,
+                        &mut self.s3,
+                        &mut self.events,
+                        epoch,
+                        now,
+                        &failed,
+                        "processing-failed",
                         "Lambda.ProcessingFailed",
                         "The Lambda function marked the record ProcessingFailed or did not return it.",
-                        f.attempt, &lambda_arn,
+                        f.attempt,
+                        &lambda_arn,
                     );
                 }
-                deliver(s, &mut self.s3, &mut self.events, epoch, now, &f.partition_keys, ok);
+                deliver(
+                    s,
+                    &mut self.s3,
+                    &mut self.events,
+                    epoch,
+                    now,
+                    &f.partition_keys,
+                    ok,
+                );
             }
         }
         Ok(())
@@ -1217,7 +1331,15 @@ fn flush(
         });
         return;
     }
-    deliver(s, s3, events, epoch, now, &buffer.partition_keys, buffer.records);
+    deliver(
+        s,
+        s3,
+        events,
+        epoch,
+        now,
+        &buffer.partition_keys,
+        buffer.records,
+    );
 }
 
 fn unescape_delimiter(text: &str) -> Vec<u8> {
@@ -1264,7 +1386,11 @@ fn deliver(
             error_output_type: None,
             partition_keys,
         }),
-        _ => Ok(format!("{}{}", s.destination.prefix, default_time_prefix(timestamp))),
+        _ => Ok(format!(
+            "{}{}",
+            s.destination.prefix,
+            default_time_prefix(timestamp)
+        )),
     };
     let extension = s
         .destination
@@ -1273,18 +1399,29 @@ fn deliver(
         .unwrap_or_else(|| s.destination.compression.extension().to_string());
     let suffix = object_suffix(&s.name, s.version, timestamp, &uuid, &extension);
     let bucket = s.destination.bucket().to_string();
-    let written = prefix.map_err(|e| ("PartitionKeyMissing", e)).and_then(|prefix| {
-        let key = format!("{prefix}{suffix}");
-        s3.put_object(now, &bucket, &key, body.clone(), content_type(s.destination.compression))
+    let written = prefix
+        .map_err(|e| ("PartitionKeyMissing", e))
+        .and_then(|prefix| {
+            let key = format!("{prefix}{suffix}");
+            s3.put_object(
+                now,
+                &bucket,
+                &key,
+                body.clone(),
+                content_type(s.destination.compression),
+            )
             .map(|()| key)
             .map_err(|e| ("S3.KeyTooLong", e.message().to_string()))
-    });
+        });
     match written {
         Ok(key) => {
             let count = records.len() as u64;
-            s.metrics.record(now, FirehoseMetric::DeliveryToS3Records, count);
-            s.metrics.record(now, FirehoseMetric::DeliveryToS3Bytes, raw_bytes);
-            s.metrics.record(now, FirehoseMetric::DeliveryToS3Success, 1);
+            s.metrics
+                .record(now, FirehoseMetric::DeliveryToS3Records, count);
+            s.metrics
+                .record(now, FirehoseMetric::DeliveryToS3Bytes, raw_bytes);
+            s.metrics
+                .record(now, FirehoseMetric::DeliveryToS3Success, 1);
             s.metrics.record(
                 now,
                 FirehoseMetric::DeliveryToS3DataFreshness,
@@ -1303,7 +1440,19 @@ fn deliver(
         }
         Err((code, message)) => {
             let failed: Vec<_> = records.iter().collect();
-            write_error_records(s, s3, events, epoch, now, &failed, "s3-failed", code, &message, 1, "");
+            write_error_records(
+                s,
+                s3,
+                events,
+                epoch,
+                now,
+                &failed,
+                "s3-failed",
+                code,
+                &message,
+                1,
+                "",
+            );
         }
     }
 }
