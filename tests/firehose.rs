@@ -59,9 +59,9 @@ fn put_batch(w: &mut World, now: u64, name: &str, records: &[Vec<u8>]) -> Vec<St
     assert_eq!(r["FailedPutCount"], 0);
     r["RequestResponses"]
         .as_array()
-        .unwrap()
+        .expect("RequestResponses is a list")
         .iter()
-        .map(|e| e["RecordId"].as_str().unwrap().to_string())
+        .map(|e| e["RecordId"].as_str().expect("a RecordId").to_string())
         .collect()
 }
 
@@ -422,7 +422,11 @@ fn runs_are_deterministic_and_slicing_does_not_change_them() {
 
 fn delivered_in_order(w: &World, bucket: &str) -> Vec<Vec<u8>> {
     // The World's event log lists deliveries in the order they happened.
-    let b = w.firehose_service().s3().bucket(bucket).unwrap();
+    let b = w
+        .firehose_service()
+        .s3()
+        .bucket(bucket)
+        .expect("the bucket exists");
     w.events()
         .filter_map(|e| match &e.kind {
             EventKind::Firehose { event } => match &event.kind {

@@ -285,7 +285,14 @@ fn format_java_date(out: &mut String, tokens: &[DateToken], unix_ms: u64) {
                     'H' => number(out, hour),
                     'k' => number(out, if hour == 0 { 24 } else { hour }),
                     'K' => number(out, hour % 12),
-                    'h' => number(out, if hour % 12 == 0 { 12 } else { hour % 12 }),
+                    'h' => number(
+                        out,
+                        if hour.is_multiple_of(12) {
+                            12
+                        } else {
+                            hour % 12
+                        },
+                    ),
                     'm' => number(out, minute),
                     's' => number(out, second),
                     'S' => {
