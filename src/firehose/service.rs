@@ -764,14 +764,7 @@ impl DeliveryStreams {
                 data: record.data,
             });
             buffer.bytes += bytes;
-            let reason = if buffer.bytes >= size_bytes {
-                Some(FlushReason::BufferSize)
-            } else if buffer.opened_at.saturating_add(interval) <= now {
-                Some(FlushReason::BufferInterval)
-            } else {
-                None
-            };
-            if let Some(reason) = reason
+            if buffer.bytes >= size_bytes
                 && let Some(buffer) = s.buffers.remove(&key)
             {
                 flush(
@@ -781,10 +774,31 @@ impl DeliveryStreams {
                     epoch,
                     now,
                     buffer,
-                    reason,
+                    FlushReason::BufferSize,
                 );
             }
             ids.push(id);
+        }
+        // The interval is checked once the call's records are in (a zero interval delivers each call as one
+        // object, not one object per record).
+        let due: Vec<String> = s
+            .buffers
+            .iter()
+            .filter(|(_, b)| b.opened_at.saturating_add(interval) <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            if let Some(buffer) = s.buffers.remove(&key) {
+                flush(
+                    s,
+                    &mut self.s3,
+                    &mut self.events,
+                    epoch,
+                    now,
+                    buffer,
+                    FlushReason::BufferInterval,
+                );
+            }
         }
         Ok(ids)
     }
