@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use kinesim::firehose::metrics::FirehoseMetric;
 use kinesim::firehose::service::{FirehoseEventKind, FlushReason};
 use kinesim::sim::SimTime;
-use kinesim::{EventKind, World, WorldConfig};
+use kinesim::{World, WorldConfig};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::io::Read;
@@ -79,14 +79,11 @@ fn objects(w: &World, bucket: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn flushes(w: &World) -> Vec<(u64, FlushReason, u64)> {
-    w.events()
-        .filter_map(|e| match &e.kind {
-            EventKind::Firehose { event } => match &event.kind {
-                FirehoseEventKind::Flushed {
-                    reason, records, ..
-                } => Some((event.at.as_millis(), *reason, *records)),
-                _ => None,
-            },
+    w.firehose_events()
+        .filter_map(|event| match &event.kind {
+            FirehoseEventKind::Flushed {
+                reason, records, ..
+            } => Some((event.at.as_millis(), *reason, *records)),
             _ => None,
         })
         .collect()
@@ -425,18 +422,15 @@ fn runs_are_deterministic_and_slicing_does_not_change_them() {
 }
 
 fn delivered_in_order(w: &World, bucket: &str) -> Vec<Vec<u8>> {
-    // The World's event log lists deliveries in the order they happened.
+    // The World's Firehose log lists deliveries in the order they happened.
     let b = w
         .firehose_service()
         .s3()
         .bucket(bucket)
         .expect("the bucket exists");
-    w.events()
-        .filter_map(|e| match &e.kind {
-            EventKind::Firehose { event } => match &event.kind {
-                FirehoseEventKind::DeliveredToS3 { key, .. } => Some(b.objects[key].body.clone()),
-                _ => None,
-            },
+    w.firehose_events()
+        .filter_map(|event| match &event.kind {
+            FirehoseEventKind::DeliveredToS3 { key, .. } => Some(b.objects[key].body.clone()),
             _ => None,
         })
         .collect()
