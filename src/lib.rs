@@ -5,6 +5,8 @@
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
+//! - [`firehose`]: Amazon Data Firehose: transformation, dynamic partitioning, the HTTP endpoint destination and
+//!   simulated sources (CloudWatch Logs, IoT).
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`workload`]: client-library actors on simulated time: a KPL-style producer, KCL-style consumer groups,
 //!   Lambda-style event-source mappings.
@@ -30,6 +32,7 @@
 //! ```
 
 pub mod api;
+pub mod firehose;
 pub mod sim;
 pub mod streams;
 pub mod workload;

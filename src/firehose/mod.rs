@@ -1,0 +1,22 @@
+//! Amazon Data Firehose: delivery streams that buffer records, transform them, partition them and deliver them.
+//!
+//! The processing pieces are pure functions and small state machines on simulated time, so the delivery-stream
+//! service wires them into its pipeline (buffer -> transform -> partition -> destination) and a shell performs
+//! the side effects they ask for as values:
+//! - [`transform`]: the Lambda data-transformation contract (request, response validation, retries, the
+//!   `processing-failed` error records) and the built-in processors (AppendDelimiterToRecord, Decompression,
+//!   CloudWatchLogProcessing, RecordDeAggregation) with `ProcessingConfiguration` parsing.
+//! - [`partition`]: dynamic partitioning: jq (JQ-1.6) metadata extraction by the `jaq` interpreter,
+//!   `!{partitionKeyFromQuery:..}` / `!{partitionKeyFromLambda:..}` prefix values and the active-partition limit.
+//! - [`http_endpoint`]: the HTTP endpoint destination: the documented POST, judging responses, back-off on
+//!   simulated time, `http-endpoint-failed` error records and third-party presets (Splunk, Datadog, ...).
+//! - [`sources`]: simulated producers with real record formats: CloudWatch Logs subscription messages and IoT
+//!   rule action payloads.
+//! - [`gzip`] and [`error_record`]: real gzip bytes and the error documents Firehose writes under its error prefix.
+
+pub mod error_record;
+pub mod gzip;
+pub mod http_endpoint;
+pub mod partition;
+pub mod sources;
+pub mod transform;
