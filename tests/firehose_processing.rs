@@ -347,3 +347,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn run_with_drives_a_function_to_the_end() {
+    let ctx = InvocationContext {
+        delivery_stream_arn: "arn:aws:firehose:us-east-1:000000000000:deliverystream/d",
+        region: "us-east-1",
+        source_kinesis_stream_arn: None,
+    };
+    let inputs = vec![TransformInput {
+        record_id: "r".into(),
+        arrival_unix_ms: 1,
+        data: b"hello".to_vec(),
+        kinesis: None,
+    }];
+    // A function that always throws: 1 attempt + 3 retries, then processing-failed.
+    let mut calls = 0;
+    let mut batch = TransformBatch::new("i", "arn:f", inputs.clone(), 3);
+    let out = batch.run_with(&ctx, 9, |_| {
+        calls += 1;
+        Err(())
+    });
+    assert_eq!(calls, 4);
+    let RecordOutcome::Failed(doc) = &out[0].outcome else {
+        panic!("must fail");
+    };
+    assert_eq!(
+        (doc.error_code.as_str(), doc.attempts_made),
+        (CODE_FUNCTION_ERROR, 4)
+    );
+    // An upper-casing function.
+    let mut batch = TransformBatch::new("i", "arn:f", inputs, 3);
+    let out = batch.run_with(&ctx, 9, |event| {
+        let event: serde_json::Value = serde_json::from_str(event).map_err(|_| ())?;
+        let records: Vec<String> = event["records"]
+            .as_array()
+            .ok_or(())?
+            .iter()
+            .map(|r| {
+                let data = STANDARD
+                    .decode(r["data"].as_str().unwrap_or(""))
+                    .unwrap_or_default();
+                entry(
+                    r["recordId"].as_str().unwrap_or(""),
+                    "Ok",
+                    &data.to_ascii_uppercase(),
+                )
+            })
+            .collect();
+        Ok(response(&records))
+    });
+    assert!(matches!(&out[0].outcome, RecordOutcome::Ok { data, .. } if data == b"HELLO"));
+}

@@ -13,6 +13,17 @@
 //! - [`sources`]: simulated producers with real record formats: CloudWatch Logs subscription messages and IoT
 //!   rule action payloads.
 //! - [`gzip`] and [`error_record`]: real gzip bytes and the error documents Firehose writes under its error prefix.
+//!
+//! Wiring, per flushed buffer: [`transform::ProcessingConfiguration::before_lambda`] on each record (a failure is a
+//! `processing-failed` document via [`transform::ProcessorError::error_record`]); then, with a Lambda processor,
+//! [`transform::split_into_batches`] and one [`transform::TransformBatch`] per batch (its event goes to the shell,
+//! [`transform::TransformBatch::complete`] takes the answer); [`transform::ProcessingConfiguration::after_lambda`] on
+//! each delivered record; with dynamic partitioning, [`partition::PartitionQuery::evaluate`] (compiled once from
+//! [`transform::ProcessingConfiguration::metadata_extraction_query`]), [`partition::render_partition_keys`] and
+//! [`partition::ActivePartitions::admit`]; for an HTTP endpoint, one [`http_endpoint::HttpDelivery`] per batch whose
+//! [`http_endpoint::HttpDelivery::request`] the shell performs and whose [`http_endpoint::HttpDelivery::handle`]
+//! schedules retries on simulated time. Error documents go to the S3 error prefix with
+//! `!{firehose:error-output-type}` = [`error_record::ErrorOutputType::as_str`].
 
 pub mod error_record;
 pub mod gzip;

@@ -544,6 +544,31 @@ impl TransformBatch {
         }
     }
 
+    /// Runs the batch to the end synchronously with `function` standing in for Lambda (natively, in tests, or with
+    /// the browser's isolated worker behind it): each attempt gets the event JSON and ends at `now_unix_ms`.
+    /// `Ok(body)` is a returned answer, `Err(())` a function error.
+    pub fn run_with<F>(
+        &mut self,
+        ctx: &InvocationContext<'_>,
+        now_unix_ms: u64,
+        mut function: F,
+    ) -> Vec<ProcessedRecord>
+    where
+        F: FnMut(&str) -> Result<Vec<u8>, ()>,
+    {
+        loop {
+            let event = self.request_json(ctx);
+            let answer = function(&event);
+            let outcome = match &answer {
+                Ok(body) => InvocationOutcome::Returned(body),
+                Err(()) => InvocationOutcome::FunctionError,
+            };
+            if let BatchStep::Finished(out) = self.complete(outcome, now_unix_ms) {
+                return out;
+            }
+        }
+    }
+
     fn error_record(
         &self,
         input: &TransformInput,
