@@ -16,8 +16,9 @@ use kinesim::firehose::sources::{CloudWatchLogsSource, SubscriptionMessage};
 use kinesim::firehose::transform::{
     BatchStep, CODE_DUPLICATED_RECORD_ID, CODE_FUNCTION_ERROR, CODE_JSON_PROCESSING,
     CODE_MISSING_RECORD_ID, CODE_PROCESSING_FAILED_STATUS, InvocationContext, InvocationOutcome,
-    LAMBDA_RESPONSE_BYTES_MAX, ProcessingConfiguration, Processor, RecordOutcome, TransformBatch,
-    TransformInput, TransformResult, apply_builtin, read_response, split_into_batches,
+    LAMBDA_RESPONSE_BYTES_MAX, MESSAGE_DUPLICATED_RECORD_ID, MESSAGE_INVALID_OUTPUT,
+    ProcessingConfiguration, Processor, RecordOutcome, TransformBatch, TransformInput,
+    TransformResult, apply_builtin, read_response, split_into_batches,
 };
 use kinesim::sim::SimRng;
 use proptest::prelude::*;
@@ -46,26 +47,37 @@ fn a_valid_answer_keeps_the_sent_order_and_partition_keys() {
         entry("b", "Dropped", b""),
         b64(b"A!")
     );
-    let out = read_response(body.as_bytes(), &["a", "b", "c"]).expect("valid");
-    assert_eq!(out[0].record_id, "a");
-    assert_eq!(out[0].data, b"A!");
+    let out = read_response(body.as_bytes(), &["a", "b", "c", "gone"]).expect("valid");
+    let a = out[0].as_ref().expect("a came back");
+    assert_eq!(a.record_id, "a");
+    assert_eq!(a.data, b"A!");
     assert_eq!(
-        out[0].partition_keys.get("year").map(String::as_str),
+        a.partition_keys.get("year").map(String::as_str),
         Some("2026")
     );
-    assert_eq!(out[1].result, TransformResult::Dropped);
-    assert_eq!(out[2].result, TransformResult::ProcessingFailed);
+    assert_eq!(
+        out[1].as_ref().map(|r| r.result),
+        Some(TransformResult::Dropped)
+    );
+    assert_eq!(
+        out[2].as_ref().map(|r| r.result),
+        Some(TransformResult::ProcessingFailed)
+    );
+    assert_eq!(out[3], None, "a record id that did not come back");
 }
 
 #[test]
 fn invalid_answers_get_firehose_error_codes() {
     let ids = ["a", "b"];
     let code = |body: &[u8]| read_response(body, &ids).map(|_| ()).map_err(|e| e.code);
-    // Missing, duplicated and extra record ids.
-    assert_eq!(
-        code(&response(&[entry("a", "Ok", b"x")])),
-        Err(CODE_MISSING_RECORD_ID)
-    );
+    let message = |body: &[u8]| read_response(body, &ids).map(|_| ()).map_err(|e| e.message);
+    // A missing id fails only that record; an id never sent is ignored; a repeated id fails the invocation.
+    let partial = read_response(
+        &response(&[entry("a", "Ok", b"x"), entry("zz", "Ok", b"z")]),
+        &ids,
+    )
+    .expect("valid");
+    assert!(partial[0].is_some() && partial[1].is_none());
     assert_eq!(
         code(&response(&[
             entry("a", "Ok", b"x"),
@@ -75,33 +87,28 @@ fn invalid_answers_get_firehose_error_codes() {
         Err(CODE_DUPLICATED_RECORD_ID)
     );
     assert_eq!(
-        code(&response(&[
-            entry("a", "Ok", b"x"),
-            entry("b", "Ok", b"y"),
-            entry("zz", "Ok", b"z")
-        ])),
-        Err(CODE_JSON_PROCESSING)
+        message(&response(&[entry("a", "Ok", b"x"), entry("a", "Ok", b"y")])),
+        Err(MESSAGE_DUPLICATED_RECORD_ID.to_string())
     );
-    // Bad base64, a wrong result string, a missing result, not JSON, no records.
-    assert_eq!(
-        code(b"{\"records\":[{\"recordId\":\"a\",\"result\":\"Ok\",\"data\":\"***\"},{\"recordId\":\"b\",\"result\":\"Dropped\"}]}"),
-        Err(CODE_JSON_PROCESSING)
-    );
-    assert_eq!(
-        code(&response(&[entry("a", "OK", b"x"), entry("b", "Ok", b"y")])),
-        Err(CODE_JSON_PROCESSING)
-    );
-    assert_eq!(
-        code(b"{\"records\":[{\"recordId\":\"a\",\"data\":\"eA==\"},{\"recordId\":\"b\",\"result\":\"Ok\",\"data\":\"eA==\"}]}"),
-        Err(CODE_JSON_PROCESSING)
-    );
+    // Not the status model: bad base64, a wrong result string, a missing result, missing data, no records.
+    let not_model: [&[u8]; 5] = [
+        b"{\"records\":[{\"recordId\":\"a\",\"result\":\"Ok\",\"data\":\"***\"}]}",
+        b"{\"records\":[{\"recordId\":\"a\",\"result\":\"OK\",\"data\":\"eA==\"}]}",
+        b"{\"records\":[{\"recordId\":\"a\",\"data\":\"eA==\"}]}",
+        b"{\"records\":[{\"recordId\":\"b\",\"result\":\"Dropped\"}]}",
+        b"{\"recordz\":[]}",
+    ];
+    for body in not_model {
+        assert_eq!(
+            code(body),
+            Err(CODE_FUNCTION_ERROR),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+        assert_eq!(message(body), Err(MESSAGE_INVALID_OUTPUT.to_string()));
+    }
+    // Not JSON at all.
     assert_eq!(code(b"not json"), Err(CODE_JSON_PROCESSING));
-    assert_eq!(code(b"{\"recordz\":[]}"), Err(CODE_JSON_PROCESSING));
-    // Ok without data is malformed; Dropped without data is fine.
-    assert_eq!(
-        code(b"{\"records\":[{\"recordId\":\"a\",\"result\":\"Ok\"},{\"recordId\":\"b\",\"result\":\"Dropped\"}]}"),
-        Err(CODE_JSON_PROCESSING)
-    );
     // Oversize: more than Lambda's 6 MB synchronous response.
     let big = vec![b' '; usize::try_from(LAMBDA_RESPONSE_BYTES_MAX).expect("fits") + 1];
     assert_eq!(code(&big), Err(CODE_FUNCTION_ERROR));
@@ -137,12 +144,17 @@ fn a_batch_turns_answers_into_deliveries_drops_and_error_documents() {
     assert_eq!(event["records"][1]["data"], b64(b"b"));
     assert!(event.get("sourceKinesisStreamArn").is_none());
 
-    // First answer forgets a record: retried with the same event.
-    let forgetful = response(&[entry("a", "Ok", b"A"), entry("b", "Ok", b"B")]);
+    // The first answer is not the status model (a bad result): retried with the same records, a fresh id.
+    let malformed = response(&[entry("a", "Okay", b"A")]);
     assert_eq!(
-        batch.complete(InvocationOutcome::Returned(&forgetful), 200),
+        batch.complete(InvocationOutcome::Returned(&malformed), 200),
         BatchStep::Retry
     );
+    batch.set_invocation_id("inv-2");
+    let event: serde_json::Value =
+        serde_json::from_str(&batch.request_json(&ctx)).expect("event is JSON");
+    assert_eq!(event["invocationId"], "inv-2");
+    assert_eq!(event["records"][0]["recordId"], "a");
     let good = response(&[
         entry("a", "Ok", b"A"),
         entry("b", "Dropped", b""),
@@ -173,7 +185,7 @@ fn a_batch_turns_answers_into_deliveries_drops_and_error_documents() {
         "errorMessage",
         "attemptEndingTimestamp",
         "rawData",
-        "lambdaArn",
+        "lambdaARN",
     ] {
         assert!(json.get(key).is_some(), "{key}");
     }
@@ -218,10 +230,20 @@ fn cloudwatch_logs_messages_go_through_decompression_and_log_processing() {
     let config =
         ProcessingConfiguration::from_json(&config, "processingConfiguration").expect("valid");
     let out = config.before_lambda(&record).expect("processed");
-    assert_eq!(out.len(), 4, "one record per log event");
-    for (record, event) in out.iter().zip(&expected.log_events) {
-        assert_eq!(record, &format!("{}\n", event.message).into_bytes());
-    }
+    let messages: String = expected
+        .log_events
+        .iter()
+        .map(|e| format!("{}\n", e.message))
+        .collect();
+    assert_eq!(
+        out,
+        vec![messages.clone().into_bytes()],
+        "one record per subscription message: every log message followed by a newline"
+    );
+    assert_eq!(
+        config.after_lambda(&out[0]),
+        format!("{messages}\n").into_bytes()
+    );
     // A control message disappears.
     let control = CloudWatchLogsSource::control_message(1).to_record();
     assert_eq!(
@@ -237,7 +259,18 @@ fn cloudwatch_logs_messages_go_through_decompression_and_log_processing() {
     let whole = plain.before_lambda(&record).expect("processed");
     assert_eq!(whole, vec![expected.to_json().into_bytes()]);
     // Garbage is a processor error, not a panic.
-    assert!(config.before_lambda(b"\x1f\x8bnot really gzip").is_err());
+    let err = config
+        .before_lambda(b"\x1f\x8bnot really gzip")
+        .expect_err("not gzip");
+    assert_eq!(err.output.as_str(), "decompression-failed");
+    assert_eq!(err.message, "Decompression failed.");
+    let not_logs = gzip::compress(b"{\"just\":\"json\"}");
+    assert_eq!(
+        config
+            .before_lambda(&not_logs)
+            .map_err(|e| e.output.as_str()),
+        Err("decompression-failed")
+    );
 }
 
 #[test]

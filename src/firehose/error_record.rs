@@ -4,7 +4,8 @@
 //! Source: "Handle failure in data transformation" (`processing-failed`: attemptsMade, arrivalTimestamp, errorCode,
 //! errorMessage, attemptEndingTimestamp, rawData, lambdaArn) and "Handle data delivery failure" (the same common
 //! fields for `http-endpoint-failed` and the other destinations). Timestamps are Unix milliseconds, `rawData` is
-//! the record's bytes in base64.
+//! the record's bytes in base64. The documentation spells the function's key `lambdaArn`; documents captured from
+//! the service spell it `lambdaARN`, which is what is written here.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -19,6 +20,9 @@ pub enum ErrorOutputType {
     PartitioningFailed,
     /// `http-endpoint-failed`: delivery to the HTTP endpoint failed for good.
     HttpEndpointFailed,
+    /// `decompression-failed`: the Decompression or CloudWatchLogProcessing processor could not read the record
+    /// (observed in captures of the service; the documentation does not list it).
+    DecompressionFailed,
     /// `activePartitionExceeded`: records that would open a partition beyond the active-partition limit.
     ActivePartitionExceeded,
 }
@@ -30,6 +34,7 @@ impl ErrorOutputType {
             ErrorOutputType::ProcessingFailed => "processing-failed",
             ErrorOutputType::PartitioningFailed => "partitioning-failed",
             ErrorOutputType::HttpEndpointFailed => "http-endpoint-failed",
+            ErrorOutputType::DecompressionFailed => "decompression-failed",
             // "Buffer data for dynamic partitioning": "the rest of the records in the Firehose stream are
             // delivered to the specified S3 error bucket prefix (activePartitionExceeded)".
             ErrorOutputType::ActivePartitionExceeded => "activePartitionExceeded",
@@ -53,8 +58,8 @@ pub struct ErrorRecord {
     pub attempt_ending_timestamp: u64,
     /// The record's bytes, base64.
     pub raw_data: String,
-    /// The function's ARN (`processing-failed` from a Lambda processor only).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// The function's ARN (`processing-failed` from a Lambda processor only), key `lambdaARN`.
+    #[serde(rename = "lambdaARN", skip_serializing_if = "Option::is_none", default)]
     pub lambda_arn: Option<String>,
 }
 
@@ -113,7 +118,7 @@ mod tests {
             r.to_json(),
             "{\"attemptsMade\":4,\"arrivalTimestamp\":1000,\"errorCode\":\"Lambda.FunctionError\",\
              \"errorMessage\":\"boom\",\"attemptEndingTimestamp\":2000,\"rawData\":\"aGk=\",\
-             \"lambdaArn\":\"arn:aws:lambda:us-east-1:000000000000:function:f\"}"
+             \"lambdaARN\":\"arn:aws:lambda:us-east-1:000000000000:function:f\"}"
         );
         assert_eq!(r.raw_bytes(), b"hi");
         assert_eq!(

@@ -16,12 +16,17 @@
 //! `kinesisRecordMetadata` shape), "Decompress CloudWatch Logs", "Use multi record deaggregation" and the
 //! Lambda quotas page (6 MB synchronous response payload).
 //!
-//! The error codes below are those Firehose writes into `processing-failed` documents and CloudWatch Logs. The
-//! messages of `Lambda.FunctionError`, `Lambda.MissingRecordId`, `Lambda.DuplicatedRecordId` and
-//! `Lambda.JsonProcessingException` are AWS's as remembered from real error documents and its CloudWatch Logs
-//! error list (not re-verified against the page in this build); the built-in processors' codes
-//! (`Decompression.*`, `CloudWatchLogProcessing.*`, `RecordDeAggregation.*`) are the simulator's own: AWS does
-//! not document them.
+//! The error codes are those Firehose writes into `processing-failed` documents and CloudWatch Logs. Which failure
+//! hits what follows documents captured from the service (a real `Lambda.MissingRecordId` document, and an
+//! emulator's notes of native captures): a record id that does not come back fails that record only
+//! (`Lambda.MissingRecordId`, no retry); an answer that is not JSON (`Lambda.JsonProcessingException`), not the
+//! status model (a bad `result`, missing `data`, data that is not base64: `Lambda.FunctionError` with the "Check
+//! your function" message), a repeated record id (`Lambda.DuplicatedRecordId`), a function error or a throttle
+//! fail the whole invocation, which is retried `NumberOfRetries` times (each attempt with a fresh
+//! `invocationId`, see [`TransformBatch::set_invocation_id`]). Record ids returned that were never sent are
+//! ignored. The built-in processors' codes (`Decompression.*`, `RecordDeAggregation.*`) are the simulator's own;
+//! unreadable input to Decompression / CloudWatchLogProcessing goes to `decompression-failed` with the captured
+//! message `Decompression failed.`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +34,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
-use super::error_record::ErrorRecord;
+use super::error_record::{ErrorOutputType, ErrorRecord};
 use super::gzip;
 
 /// Default `NumberOfRetries` of a Lambda processor (`ProcessorParameter` documentation).
@@ -76,10 +81,15 @@ pub const MESSAGE_MISSING_RECORD_ID: &str = "One or more record Ids were not ret
 /// `Lambda.DuplicatedRecordId`: a record id came back more than once.
 pub const CODE_DUPLICATED_RECORD_ID: &str = "Lambda.DuplicatedRecordId";
 /// Message of [`CODE_DUPLICATED_RECORD_ID`].
-pub const MESSAGE_DUPLICATED_RECORD_ID: &str = "Multiple records were returned with the same record Id. Ensure \
-     that the Lambda function returns unique record Ids for each record.";
-/// `Lambda.JsonProcessingException`: the answer is not the status model (not JSON, no `records`, a bad
-/// `result`, data that is not base64, an unknown record id).
+pub const MESSAGE_DUPLICATED_RECORD_ID: &str = "Multiple records were returned with the same record ID. Ensure \
+     that the Lambda function returns unique record IDs for each record.";
+/// Message of [`CODE_FUNCTION_ERROR`] when the answer is JSON but not the status model (no `records`, a record
+/// without `recordId`, `result` or `data`, a `result` other than Ok, Dropped or ProcessingFailed, data that is not
+/// base64).
+pub const MESSAGE_INVALID_OUTPUT: &str = "Check your function and make sure the output is in required format. In \
+     addition to that, make sure the processed records contain valid result status of Dropped, Ok, or \
+     ProcessingFailed";
+/// `Lambda.JsonProcessingException`: the answer is not JSON.
 pub const CODE_JSON_PROCESSING: &str = "Lambda.JsonProcessingException";
 /// Message of [`CODE_JSON_PROCESSING`].
 pub const MESSAGE_JSON_PROCESSING: &str = "There was an error parsing returned records from the Lambda function. \
@@ -302,14 +312,16 @@ fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Validates a function's answer against the record ids sent, following the status model: every id exactly once,
-/// `result` one of `Ok`, `Dropped`, `ProcessingFailed`, `data` base64 (required for `Ok`), optional
-/// `metadata.partitionKeys` an object of scalars, the whole answer within [`LAMBDA_RESPONSE_BYTES_MAX`]. The
-/// records come back in the order of `sent_ids`, whatever order the function used.
+/// Validates a function's answer against the record ids sent, following the status model: `result` one of `Ok`,
+/// `Dropped`, `ProcessingFailed`; `recordId`, `result` and base64 `data` on every record; optional
+/// `metadata.partitionKeys` an object of scalars; no id twice; the whole answer within
+/// [`LAMBDA_RESPONSE_BYTES_MAX`]. An `Err` fails the invocation. Otherwise one entry per sent id, in the order of
+/// `sent_ids` whatever order the function used: `None` for an id that did not come back (that record fails with
+/// `Lambda.MissingRecordId`). Ids that were never sent are ignored.
 pub fn read_response(
     body: &[u8],
     sent_ids: &[&str],
-) -> Result<Vec<ReturnedRecord>, InvocationError> {
+) -> Result<Vec<Option<ReturnedRecord>>, InvocationError> {
     if u64::try_from(body.len()).unwrap_or(u64::MAX) > LAMBDA_RESPONSE_BYTES_MAX {
         // Lambda itself refuses to return it, so Firehose sees a failed invocation.
         return Err(InvocationError::new(
@@ -318,72 +330,62 @@ pub fn read_response(
         ));
     }
     let value: Value = serde_json::from_slice(body).map_err(|_| json_error())?;
+    let invalid = || InvocationError::new(CODE_FUNCTION_ERROR, MESSAGE_INVALID_OUTPUT);
     let Some(Value::Array(records)) = value.get("records") else {
-        return Err(json_error());
+        return Err(invalid());
     };
     let sent: BTreeSet<&str> = sent_ids.iter().copied().collect();
     let mut by_id: BTreeMap<String, ReturnedRecord> = BTreeMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     for entry in records {
         let Some(Value::String(id)) = entry.get("recordId") else {
-            return Err(json_error());
+            return Err(invalid());
         };
+        if id.is_empty() {
+            return Err(invalid());
+        }
         let Some(result) = entry
             .get("result")
             .and_then(Value::as_str)
             .and_then(TransformResult::parse)
         else {
-            return Err(json_error());
+            return Err(invalid());
         };
-        let data = match entry.get("data") {
-            Some(Value::String(text)) => STANDARD.decode(text).map_err(|_| json_error())?,
-            None | Some(Value::Null) if result != TransformResult::Ok => Vec::new(),
-            _ => return Err(json_error()),
+        let Some(Value::String(text)) = entry.get("data") else {
+            return Err(invalid());
         };
+        let data = STANDARD.decode(text).map_err(|_| invalid())?;
         let mut partition_keys = BTreeMap::new();
         if let Some(metadata) = entry.get("metadata").filter(|m| !m.is_null()) {
             match metadata.get("partitionKeys") {
                 None | Some(Value::Null) => {}
                 Some(Value::Object(keys)) => {
                     for (k, v) in keys {
-                        partition_keys.insert(k.clone(), scalar_text(v).ok_or_else(json_error)?);
+                        partition_keys.insert(k.clone(), scalar_text(v).ok_or_else(invalid)?);
                     }
                 }
-                Some(_) => return Err(json_error()),
+                Some(_) => return Err(invalid()),
             }
         }
-        if !sent.contains(id.as_str()) {
-            // An id that was never sent is a mismatch between original and transformed ids.
-            return Err(json_error());
-        }
-        if by_id.contains_key(id) {
+        if !seen.insert(id.clone()) {
             return Err(InvocationError::new(
                 CODE_DUPLICATED_RECORD_ID,
                 MESSAGE_DUPLICATED_RECORD_ID,
             ));
         }
-        by_id.insert(
-            id.clone(),
-            ReturnedRecord {
-                record_id: id.clone(),
-                result,
-                data,
-                partition_keys,
-            },
-        );
-    }
-    let mut out = Vec::with_capacity(sent_ids.len());
-    for id in sent_ids {
-        match by_id.remove(*id) {
-            Some(record) => out.push(record),
-            None => {
-                return Err(InvocationError::new(
-                    CODE_MISSING_RECORD_ID,
-                    MESSAGE_MISSING_RECORD_ID,
-                ));
-            }
+        if sent.contains(id.as_str()) {
+            by_id.insert(
+                id.clone(),
+                ReturnedRecord {
+                    record_id: id.clone(),
+                    result,
+                    data,
+                    partition_keys,
+                },
+            );
         }
     }
-    Ok(out)
+    Ok(sent_ids.iter().map(|id| by_id.remove(*id)).collect())
 }
 
 /// How one invocation ended, as the shell reports it.
@@ -461,9 +463,15 @@ impl TransformBatch {
         }
     }
 
-    /// The invocation id (the same on every attempt).
+    /// The invocation id of the next attempt.
     pub fn invocation_id(&self) -> &str {
         &self.invocation_id
+    }
+
+    /// Sets the invocation id of the next attempt: Firehose gives every attempt a fresh `invocationId` while the
+    /// record ids and data stay the same.
+    pub fn set_invocation_id(&mut self, invocation_id: &str) {
+        self.invocation_id = invocation_id.to_string();
     }
 
     /// The records of the batch.
@@ -507,21 +515,7 @@ impl TransformBatch {
                     .map(|(input, back)| ProcessedRecord {
                         record_id: input.record_id.clone(),
                         arrival_unix_ms: input.arrival_unix_ms,
-                        outcome: match back.result {
-                            TransformResult::Ok => RecordOutcome::Ok {
-                                data: back.data,
-                                partition_keys: back.partition_keys,
-                            },
-                            TransformResult::Dropped => RecordOutcome::Dropped,
-                            TransformResult::ProcessingFailed => {
-                                RecordOutcome::Failed(self.error_record(
-                                    input,
-                                    CODE_PROCESSING_FAILED_STATUS,
-                                    MESSAGE_PROCESSING_FAILED_STATUS,
-                                    now_unix_ms,
-                                ))
-                            }
-                        },
+                        outcome: self.outcome(input, back, now_unix_ms),
                     })
                     .collect(),
             ),
@@ -566,6 +560,35 @@ impl TransformBatch {
             if let BatchStep::Finished(out) = self.complete(outcome, now_unix_ms) {
                 return out;
             }
+        }
+    }
+
+    fn outcome(
+        &self,
+        input: &TransformInput,
+        back: Option<ReturnedRecord>,
+        now_unix_ms: u64,
+    ) -> RecordOutcome {
+        let Some(back) = back else {
+            return RecordOutcome::Failed(self.error_record(
+                input,
+                CODE_MISSING_RECORD_ID,
+                MESSAGE_MISSING_RECORD_ID,
+                now_unix_ms,
+            ));
+        };
+        match back.result {
+            TransformResult::Ok => RecordOutcome::Ok {
+                data: back.data,
+                partition_keys: back.partition_keys,
+            },
+            TransformResult::Dropped => RecordOutcome::Dropped,
+            TransformResult::ProcessingFailed => RecordOutcome::Failed(self.error_record(
+                input,
+                CODE_PROCESSING_FAILED_STATUS,
+                MESSAGE_PROCESSING_FAILED_STATUS,
+                now_unix_ms,
+            )),
         }
     }
 
@@ -1058,16 +1081,37 @@ fn parse_processor(entry: &Value, at: &str) -> Result<Processor, ConfigError> {
     }
 }
 
-/// Why a built-in processor failed for a record; the record goes to `processing-failed/` with this code.
+/// Why a built-in processor failed for a record; the record goes to the error prefix [`ProcessorError::output`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessorError {
     /// The simulator's error code (AWS does not document the built-in processors' codes).
     pub code: &'static str,
     /// What went wrong.
     pub message: String,
+    /// `decompression-failed` for Decompression and CloudWatchLogProcessing, `processing-failed` otherwise.
+    pub output: ErrorOutputType,
 }
 
+/// The message of a record Decompression or CloudWatchLogProcessing could not read (as captured from the service).
+pub const MESSAGE_DECOMPRESSION_FAILED: &str = "Decompression failed.";
+
 impl ProcessorError {
+    fn processing(code: &'static str, message: String) -> Self {
+        ProcessorError {
+            code,
+            message,
+            output: ErrorOutputType::ProcessingFailed,
+        }
+    }
+
+    fn decompression(code: &'static str) -> Self {
+        ProcessorError {
+            code,
+            message: MESSAGE_DECOMPRESSION_FAILED.into(),
+            output: ErrorOutputType::DecompressionFailed,
+        }
+    }
+
     /// The `processing-failed` document for a record this processor failed on.
     pub fn error_record(&self, arrival_unix_ms: u64, now_unix_ms: u64, raw: &[u8]) -> ErrorRecord {
         ErrorRecord::new(
@@ -1098,10 +1142,7 @@ pub fn apply_builtin(processor: &Processor, data: &[u8]) -> Result<Vec<Vec<u8>>,
         }
         Processor::Decompression => gzip::decompress(data, DECOMPRESSED_RECORD_BYTES_MAX)
             .map(|d| vec![d])
-            .map_err(|e| ProcessorError {
-                code: "Decompression.InvalidData",
-                message: format!("The record could not be decompressed as GZIP: {e}."),
-            }),
+            .map_err(|_| ProcessorError::decompression("Decompression.InvalidGzip")),
         Processor::CloudWatchLogProcessing {
             data_message_extraction,
         } => cloudwatch_log_processing(data, *data_message_extraction),
@@ -1109,18 +1150,15 @@ pub fn apply_builtin(processor: &Processor, data: &[u8]) -> Result<Vec<Vec<u8>>,
     }
 }
 
-/// CloudWatchLogProcessing on a decompressed subscription message: a `CONTROL_MESSAGE` becomes no record; a
-/// `DATA_MESSAGE` stays one record, or with `DataMessageExtraction` becomes one record per log event holding
-/// only its `message` followed by a newline.
+/// CloudWatchLogProcessing on a decompressed subscription message: a `CONTROL_MESSAGE` becomes no record (captures
+/// of the service show an empty record instead, which delivers no bytes either); a `DATA_MESSAGE` stays one
+/// record, with `DataMessageExtraction` holding only its log events' messages, each followed by a newline.
 pub fn cloudwatch_log_processing(
     data: &[u8],
     data_message_extraction: bool,
 ) -> Result<Vec<Vec<u8>>, ProcessorError> {
-    let fail = |why: &str| ProcessorError {
-        code: "CloudWatchLogProcessing.InvalidData",
-        message: format!("The record is not a CloudWatch Logs subscription message: {why}."),
-    };
-    let value: Value = serde_json::from_slice(data).map_err(|_| fail("not JSON"))?;
+    let fail = || ProcessorError::decompression("CloudWatchLogProcessing.InvalidMessage");
+    let value: Value = serde_json::from_slice(data).map_err(|_| fail())?;
     match value.get("messageType").and_then(Value::as_str) {
         Some(CLOUDWATCH_CONTROL_MESSAGE) => Ok(Vec::new()),
         Some(CLOUDWATCH_DATA_MESSAGE) => {
@@ -1128,22 +1166,20 @@ pub fn cloudwatch_log_processing(
                 return Ok(vec![data.to_vec()]);
             }
             let Some(Value::Array(events)) = value.get("logEvents") else {
-                return Err(fail("no logEvents"));
+                return Err(fail());
             };
-            events
-                .iter()
-                .map(|event| {
-                    let message = event
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| fail("a log event has no message"))?;
-                    let mut out = message.as_bytes().to_vec();
-                    out.push(b'\n');
-                    Ok(out)
-                })
-                .collect()
+            let mut out = Vec::new();
+            for event in events {
+                let message = event
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .ok_or_else(fail)?;
+                out.extend_from_slice(message.as_bytes());
+                out.push(b'\n');
+            }
+            Ok(vec![out])
         }
-        _ => Err(fail("unknown messageType")),
+        _ => Err(fail()),
     }
 }
 
@@ -1157,16 +1193,18 @@ pub fn deaggregate(data: &[u8], kind: &SubRecordType) -> Result<Vec<Vec<u8>>, Pr
             let mut start = 0usize;
             let mut stream = stream;
             while let Some(next) = stream.next() {
-                let value = next.map_err(|e| ProcessorError {
-                    code: "RecordDeAggregation.InvalidJson",
-                    message: format!("The record is not a sequence of JSON objects: {e}."),
+                let value = next.map_err(|e| {
+                    ProcessorError::processing(
+                        "RecordDeAggregation.InvalidJson",
+                        format!("The record is not a sequence of JSON objects: {e}."),
+                    )
                 })?;
                 if !value.is_object() {
-                    return Err(ProcessorError {
-                        code: "RecordDeAggregation.InvalidJson",
-                        message: "The record is not a sequence of JSON objects: a value is not an object."
+                    return Err(ProcessorError::processing(
+                        "RecordDeAggregation.InvalidJson",
+                        "The record is not a sequence of JSON objects: a value is not an object."
                             .into(),
-                    });
+                    ));
                 }
                 let end = stream.byte_offset();
                 let piece = data.get(start..end).unwrap_or(&[]);
@@ -1215,15 +1253,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// built-in transform): the record as a JSON object holding only `fields`, in the order given, missing ones
 /// skipped.
 pub fn keep_json_fields(data: &[u8], fields: &[&str]) -> Result<Vec<u8>, ProcessorError> {
-    let value: Value = serde_json::from_slice(data).map_err(|_| ProcessorError {
-        code: "KeepJsonFields.InvalidJson",
-        message: "The record is not a JSON object.".into(),
-    })?;
+    let not_object = || {
+        ProcessorError::processing(
+            "KeepJsonFields.InvalidJson",
+            "The record is not a JSON object.".into(),
+        )
+    };
+    let value: Value = serde_json::from_slice(data).map_err(|_| not_object())?;
     let Value::Object(map) = value else {
-        return Err(ProcessorError {
-            code: "KeepJsonFields.InvalidJson",
-            message: "The record is not a JSON object.".into(),
-        });
+        return Err(not_object());
     };
     let mut parts = Vec::new();
     for field in fields {
@@ -1297,6 +1335,7 @@ mod tests {
         assert_eq!(doc.attempts_made, 3);
         assert_eq!(doc.error_code, CODE_JSON_PROCESSING);
         assert_eq!(doc.attempt_ending_timestamp, 7);
+        assert_eq!(doc.error_message, MESSAGE_JSON_PROCESSING);
         assert_eq!(doc.lambda_arn.as_deref(), Some("arn:f"));
     }
 
