@@ -5,7 +5,8 @@
 //!   ([`sim::SimRng`]) and a timer queue with a stable tie-break. Depends on nothing else in the crate.
 //! - [`streams`]: Kinesis Data Streams building blocks: partition-key routing (MD5 to 128-bit hash keys), sequence
 //!   numbers and per-shard throughput limits on simulated time.
-//! - [`firehose`]: Amazon Data Firehose: delivery streams, buffering, the flush pipeline and a simulated S3.
+//! - [`firehose`]: Amazon Data Firehose: delivery streams, buffering, the flush pipeline, a simulated S3,
+//!   transformation, dynamic partitioning, the HTTP endpoint destination and simulated sources (CloudWatch Logs, IoT).
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`workload`]: client-library actors on simulated time: a KPL-style producer, KCL-style consumer groups,
 //!   Lambda-style event-source mappings.
