@@ -477,3 +477,105 @@ proptest! {
         prop_assert!(fh.metric_total("p", FirehoseMetric::DeliveryToS3DataFreshness) <= u64::from(interval_s) * 1_000);
     }
 }
+
+#[test]
+fn dynamic_partitioning_writes_one_object_per_partition_and_failures_to_the_error_prefix() {
+    let mut w = World::new(WorldConfig::with_seed(9));
+    let mut d = destination(64, 60);
+    d["Prefix"] = json!("customer=!{partitionKeyFromQuery:customer}/");
+    d["ErrorOutputPrefix"] = json!("errors/!{firehose:error-output-type}/");
+    d["DynamicPartitioningConfiguration"] = json!({"Enabled": true});
+    d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [
+        {"Type": "MetadataExtraction", "Parameters": [
+            {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{customer:.c}"},
+            {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"}]},
+        {"Type": "AppendDelimiterToRecord", "Parameters": []}]});
+    create(&mut w, "parts", d);
+    put_batch(
+        &mut w,
+        6_000,
+        "parts",
+        &[
+            b"{\"c\":\"a\",\"n\":1}".to_vec(),
+            b"{\"c\":\"b\",\"n\":2}".to_vec(),
+            b"not json".to_vec(),
+            b"{\"c\":\"a\",\"n\":3}".to_vec(),
+        ],
+    );
+    w.advance_to(t(100_000));
+    let objs = objects(&w, "bucket-1");
+    let keys: Vec<&str> = objs.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(objs.len(), 3, "{keys:?}");
+    let body_of = |prefix: &str| {
+        objs.iter()
+            .find(|(k, _)| k.starts_with(prefix))
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        body_of("customer=a/"),
+        "{\"c\":\"a\",\"n\":1}\n{\"c\":\"a\",\"n\":3}\n"
+    );
+    assert_eq!(body_of("customer=b/"), "{\"c\":\"b\",\"n\":2}\n");
+    let error: Value = serde_json::from_str(body_of("errors/partitioning-failed/").trim()).unwrap();
+    assert_eq!(error["rawData"], STANDARD.encode("not json"));
+    assert_eq!(
+        error["errorCode"],
+        "DynamicPartitioning.MetadataExtractionFailed"
+    );
+}
+
+#[test]
+fn a_lambda_transform_is_a_pending_invocation_the_shell_completes() {
+    use kinesim::firehose::service::TransformedRecord;
+    let mut w = World::new(WorldConfig::with_seed(10));
+    let mut d = destination(5, 60);
+    d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
+        {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:up"},
+        {"ParameterName": "NumberOfRetries", "ParameterValue": "1"}]}]});
+    create(&mut w, "lam", d);
+    put_batch(
+        &mut w,
+        6_000,
+        "lam",
+        &[b"a".to_vec(), b"b".to_vec(), b"c".to_vec()],
+    );
+    w.advance_to(t(70_000));
+    assert!(
+        objects(&w, "bucket-1").is_empty(),
+        "waiting for the function"
+    );
+    let request = w
+        .firehose_service_mut()
+        .poll_transform()
+        .expect("an invocation");
+    assert_eq!(request.records.len(), 3);
+    assert_eq!(request.attempt, 1);
+    let answers = vec![
+        TransformedRecord {
+            record_id: request.records[0].0.clone(),
+            result: "Ok".into(),
+            data: b"A".to_vec(),
+        },
+        TransformedRecord {
+            record_id: request.records[1].0.clone(),
+            result: "Dropped".into(),
+            data: Vec::new(),
+        },
+        TransformedRecord {
+            record_id: request.records[2].0.clone(),
+            result: "ProcessingFailed".into(),
+            data: Vec::new(),
+        },
+    ];
+    w.firehose_service_mut()
+        .complete_transform(t(70_000), "lam", &request.invocation_id, Ok(answers))
+        .unwrap();
+    let objs = objects(&w, "bucket-1");
+    assert_eq!(objs.len(), 2, "{objs:?}");
+    assert!(objs.iter().any(|(_, b)| b == b"A"));
+    assert!(
+        objs.iter()
+            .any(|(k, _)| k.starts_with("processing-failed/2026/01/01/00/lam-1-"))
+    );
+}

@@ -17,18 +17,20 @@
 #![deny(clippy::float_arithmetic)]
 
 use super::error::{ACCOUNT_ID, FirehoseError, FirehoseErrorType, REGION};
+use super::error_record::{ErrorOutputType, ErrorRecord, to_object_body};
 use super::metrics::{DeliveryMetrics, FirehoseMetric};
+use super::partition::PartitionQuery;
 use super::prefix::{
     PrefixContext, PrefixTemplate, default_time_prefix, object_suffix, random_string_from_bits,
     uuid_from_bits, validate_prefixes,
 };
 use super::s3::SimS3;
+use super::transform::ProcessingConfiguration;
 use crate::sim::{SimDuration, SimRng, SimTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
-use std::io::Write;
 
 /// One MiB, in bytes.
 pub const MIB_BYTES: u64 = 1_048_576;
@@ -169,6 +171,39 @@ impl S3Destination {
         self.bucket_arn
             .rsplit_once(":::")
             .map_or(self.bucket_arn.as_str(), |(_, b)| b)
+    }
+
+    /// The processing configuration in the shape the transform stage reads ([`ProcessingConfiguration`]).
+    pub fn processing(&self) -> Result<ProcessingConfiguration, super::transform::ConfigError> {
+        let processors: Vec<serde_json::Value> = self
+            .processors
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "Type": p.processor_type,
+                    "Parameters": p.parameters.iter().map(|(n, v)| serde_json::json!({
+                        "ParameterName": n, "ParameterValue": v,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        ProcessingConfiguration::from_json(
+            &serde_json::json!({"Enabled": self.processing_enabled, "Processors": processors}),
+            if self.extended {
+                "extendedS3DestinationConfiguration.processingConfiguration"
+            } else {
+                "s3DestinationConfiguration.processingConfiguration"
+            },
+        )
+    }
+
+    /// The compiled MetadataExtraction query, when dynamic partitioning is on and one is configured.
+    fn partition_query(&self) -> Option<PartitionQuery> {
+        if !self.dynamic_partitioning {
+            return None;
+        }
+        let processing = self.processing().ok()?;
+        PartitionQuery::compile(processing.metadata_extraction_query()?).ok()
     }
 
     fn processor(&self, kind: &str) -> Option<&Processor> {
@@ -537,6 +572,20 @@ impl DeliveryStreams {
             d.dynamic_partitioning,
         )
         .map_err(FirehoseError::invalid_argument)?;
+        let processing = d.processing().map_err(|e| {
+            let kind = if e.error_type == "ValidationException" {
+                FirehoseErrorType::ValidationException
+            } else {
+                FirehoseErrorType::InvalidArgumentException
+            };
+            FirehoseError::new(kind, e.message)
+        })?;
+        if d.dynamic_partitioning
+            && let Some(query) = processing.metadata_extraction_query()
+        {
+            PartitionQuery::compile(query)
+                .map_err(|e| FirehoseError::invalid_argument(e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -746,11 +795,33 @@ impl DeliveryStreams {
         let mut ids = Vec::with_capacity(records.len());
         let size_bytes = u64::from(s.destination.size_mib) * MIB_BYTES;
         let interval = SimDuration::from_secs(u64::from(s.destination.interval_seconds));
-        for record in records {
+        let query = s.destination.partition_query();
+        for mut record in records {
             let id = record_id(s);
             let bytes = record.data.len() as u64;
             s.metrics.record(now, FirehoseMetric::IncomingRecords, 1);
             s.metrics.record(now, FirehoseMetric::IncomingBytes, bytes);
+            if let Some(query) = &query {
+                match query.evaluate(&record.data) {
+                    Ok(keys) => record.partition_keys.extend(keys),
+                    Err(e) => {
+                        let unix_now = epoch.saturating_add(now.as_millis());
+                        let doc = e.error_record(unix_now, unix_now, &record.data);
+                        write_error_documents(
+                            s,
+                            &mut self.s3,
+                            &mut self.events,
+                            epoch,
+                            now,
+                            now,
+                            vec![doc],
+                            e.error_output_type(),
+                        );
+                        ids.push(id);
+                        continue;
+                    }
+                }
+            }
             let key = name_of_partition(&record.partition_keys);
             let buffer = s.buffers.entry(key.clone()).or_insert_with(|| Buffer {
                 partition_keys: record.partition_keys.clone(),
@@ -1325,6 +1396,45 @@ fn flush(
             bytes: buffer.bytes,
         },
     });
+    let mut buffer = buffer;
+    if let Ok(processing) = s.destination.processing()
+        && processing.enabled
+    {
+        // Built-in processors that run before the Lambda function; a record may become several, or none.
+        let unix_now = epoch.saturating_add(now.as_millis());
+        let mut kept = Vec::with_capacity(buffer.records.len());
+        let mut failed: BTreeMap<ErrorOutputType, Vec<ErrorRecord>> = BTreeMap::new();
+        for record in std::mem::take(&mut buffer.records) {
+            match processing.before_lambda(&record.data) {
+                Ok(parts) if parts.len() == 1 && parts[0] == record.data => kept.push(record),
+                Ok(parts) => {
+                    for (i, data) in parts.into_iter().enumerate() {
+                        kept.push(BufferedRecord {
+                            record_id: if i == 0 {
+                                record.record_id.clone()
+                            } else {
+                                format!("{}.{i}", record.record_id)
+                            },
+                            arrival: record.arrival,
+                            data,
+                        });
+                    }
+                }
+                Err(e) => {
+                    let arrival = epoch.saturating_add(record.arrival.as_millis());
+                    failed.entry(e.output).or_default().push(e.error_record(
+                        arrival,
+                        unix_now,
+                        &record.data,
+                    ));
+                }
+            }
+        }
+        for (output, docs) in failed {
+            write_error_documents(s, s3, events, epoch, now, now, docs, output);
+        }
+        buffer.records = kept;
+    }
     if s.destination.processor("Lambda").is_some() {
         let invocation_id = uuid_from_bits(s.rng.next_u64(), s.rng.next_u64());
         s.next_invocation += 1;
@@ -1356,13 +1466,6 @@ fn flush(
     );
 }
 
-fn unescape_delimiter(text: &str) -> Vec<u8> {
-    text.replace("\\n", "\n")
-        .replace("\\t", "\t")
-        .replace("\\r", "\r")
-        .into_bytes()
-}
-
 /// Built-in processors, then the S3 object.
 fn deliver(
     s: &mut DeliveryStream,
@@ -1376,16 +1479,11 @@ fn deliver(
     let Some(oldest) = records.iter().map(|r| r.arrival).min() else {
         return;
     };
-    let delimiter = s.destination.processor("AppendDelimiterToRecord").map(|p| {
-        p.parameter("Delimiter")
-            .map_or_else(|| b"\n".to_vec(), unescape_delimiter)
-    });
-    let mut raw = Vec::with_capacity(records.iter().map(|r| r.data.len()).sum());
+    let processing = s.destination.processing().unwrap_or_default();
+    let mut raw = Vec::with_capacity(records.iter().map(|r| r.data.len() + 1).sum());
     for r in &records {
-        raw.extend_from_slice(&r.data);
-        if let Some(d) = &delimiter {
-            raw.extend_from_slice(d);
-        }
+        // Built-in processors that run after the Lambda function (AppendDelimiterToRecord).
+        raw.extend_from_slice(&processing.after_lambda(&r.data));
     }
     let raw_bytes = raw.len() as u64;
     let body = compress(s.destination.compression, raw);
@@ -1479,20 +1577,11 @@ fn content_type(_compression: Compression) -> &'static str {
 pub fn compress(compression: Compression, raw: Vec<u8>) -> Vec<u8> {
     match compression {
         Compression::Uncompressed => raw,
-        Compression::Gzip => {
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(raw.len() / 4 + 64),
-                flate2::Compression::default(),
-            );
-            // Writing to a Vec cannot fail.
-            let _ = encoder.write_all(&raw);
-            encoder.finish().unwrap_or_default()
-        }
+        Compression::Gzip => super::gzip::compress(&raw),
     }
 }
 
-/// Failed records as one error object under the error prefix: JSON lines with the documented fields
-/// (attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp, rawData, lambdaArn).
+/// Failed records as one error object under the error prefix (documents of [`ErrorRecord`]).
 #[allow(clippy::too_many_arguments)]
 fn write_error_records(
     s: &mut DeliveryStream,
@@ -1510,22 +1599,59 @@ fn write_error_records(
     let Some(oldest) = records.iter().map(|r| r.arrival).min() else {
         return;
     };
-    let mut body = Vec::new();
-    for r in records {
-        let mut line = serde_json::json!({
-            "attemptsMade": attempts,
-            "arrivalTimestamp": epoch.saturating_add(r.arrival.as_millis()),
-            "errorCode": code,
-            "errorMessage": message,
-            "attemptEndingTimestamp": epoch.saturating_add(now.as_millis()),
-            "rawData": STANDARD.encode(&r.data),
-        });
-        if !lambda_arn.is_empty() {
-            line["lambdaArn"] = serde_json::Value::String(lambda_arn.to_string());
-        }
-        body.extend_from_slice(line.to_string().as_bytes());
-        body.push(b'\n');
+    let unix_now = epoch.saturating_add(now.as_millis());
+    let docs = records
+        .iter()
+        .map(|r| {
+            let mut doc = ErrorRecord::new(
+                attempts,
+                epoch.saturating_add(r.arrival.as_millis()),
+                code,
+                message,
+                unix_now,
+                &r.data,
+            );
+            if !lambda_arn.is_empty() {
+                doc.lambda_arn = Some(lambda_arn.to_string());
+            }
+            doc
+        })
+        .collect();
+    write_error_documents_as(s, s3, events, epoch, now, oldest, docs, error_output_type);
+}
+
+/// Error documents as one object under the error prefix, its key evaluated for `error_output_type` at the
+/// oldest record's arrival.
+#[allow(clippy::too_many_arguments)]
+fn write_error_documents(
+    s: &mut DeliveryStream,
+    s3: &mut SimS3,
+    events: &mut Vec<FirehoseEvent>,
+    epoch: u64,
+    now: SimTime,
+    oldest: SimTime,
+    docs: Vec<ErrorRecord>,
+    output: ErrorOutputType,
+) {
+    write_error_documents_as(s, s3, events, epoch, now, oldest, docs, output.as_str());
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_error_documents_as(
+    s: &mut DeliveryStream,
+    s3: &mut SimS3,
+    events: &mut Vec<FirehoseEvent>,
+    epoch: u64,
+    now: SimTime,
+    oldest: SimTime,
+    docs: Vec<ErrorRecord>,
+    error_output_type: &str,
+) {
+    if docs.is_empty() {
+        return;
     }
+    let count = docs.len() as u64;
+    let body = to_object_body(&docs);
     let timestamp = epoch.saturating_add(oldest.as_millis());
     let random = random_string_from_bits(s.rng.next_u64());
     let uuid = uuid_from_bits(s.rng.next_u64(), s.rng.next_u64());
@@ -1566,7 +1692,7 @@ fn write_error_records(
             kind: FirehoseEventKind::ErrorOutput {
                 error_output_type: error_output_type.to_string(),
                 key,
-                records: records.len() as u64,
+                records: count,
             },
         });
     }
