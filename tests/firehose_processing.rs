@@ -78,6 +78,23 @@ fn invalid_answers_get_firehose_error_codes() {
     )
     .expect("valid");
     assert!(partial[0].is_some() && partial[1].is_none());
+    let two = ["a", "b"].map(|id| TransformInput {
+        record_id: id.into(),
+        arrival_unix_ms: 1,
+        data: id.as_bytes().to_vec(),
+        kinesis: None,
+    });
+    let mut batch = TransformBatch::new("i", "arn:f", two.to_vec(), 3);
+    let BatchStep::Finished(out) = batch.complete(
+        InvocationOutcome::Returned(&response(&[entry("a", "Ok", b"A")])),
+        9,
+    ) else {
+        panic!("a missing id is not retried");
+    };
+    assert!(matches!(&out[0].outcome, RecordOutcome::Ok { .. }));
+    assert!(
+        matches!(&out[1].outcome, RecordOutcome::Failed(doc) if doc.error_code == CODE_MISSING_RECORD_ID && doc.attempts_made == 1)
+    );
     assert_eq!(
         code(&response(&[
             entry("a", "Ok", b"x"),
