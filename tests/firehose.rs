@@ -527,7 +527,7 @@ fn dynamic_partitioning_writes_one_object_per_partition_and_failures_to_the_erro
 
 #[test]
 fn a_lambda_transform_is_a_pending_invocation_the_shell_completes() {
-    use kinesim::firehose::service::TransformedRecord;
+    use kinesim::firehose::transform::InvocationOutcome;
     let mut w = World::new(WorldConfig::with_seed(10));
     let mut d = destination(5, 60);
     d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
@@ -551,25 +551,35 @@ fn a_lambda_transform_is_a_pending_invocation_the_shell_completes() {
         .expect("an invocation");
     assert_eq!(request.records.len(), 3);
     assert_eq!(request.attempt, 1);
-    let answers = vec![
-        TransformedRecord {
-            record_id: request.records[0].0.clone(),
-            result: "Ok".into(),
-            data: b"A".to_vec(),
-        },
-        TransformedRecord {
-            record_id: request.records[1].0.clone(),
-            result: "Dropped".into(),
-            data: Vec::new(),
-        },
-        TransformedRecord {
-            record_id: request.records[2].0.clone(),
-            result: "ProcessingFailed".into(),
-            data: Vec::new(),
-        },
-    ];
+    let event: Value = serde_json::from_str(&request.event_json).unwrap();
+    assert_eq!(event["invocationId"], request.invocation_id.as_str());
+    assert_eq!(event["records"].as_array().map(Vec::len), Some(3));
+    // A function error first: retried (NumberOfRetries 1) under a fresh invocation id.
     w.firehose_service_mut()
-        .complete_transform(t(70_000), "lam", &request.invocation_id, Ok(answers))
+        .complete_transform(
+            t(70_000),
+            "lam",
+            &request.invocation_id,
+            InvocationOutcome::FunctionError,
+        )
+        .unwrap();
+    let retry = w.firehose_service_mut().poll_transform().expect("a retry");
+    assert_eq!(retry.attempt, 2);
+    assert_ne!(retry.invocation_id, request.invocation_id);
+    let ids: Vec<&str> = retry.records.iter().map(|r| r.0.as_str()).collect();
+    let answer = json!({"records": [
+        {"recordId": ids[0], "result": "Ok", "data": STANDARD.encode("A")},
+        {"recordId": ids[1], "result": "Dropped", "data": ""},
+        {"recordId": ids[2], "result": "ProcessingFailed", "data": STANDARD.encode("c")},
+    ]})
+    .to_string();
+    w.firehose_service_mut()
+        .complete_transform(
+            t(71_000),
+            "lam",
+            &retry.invocation_id,
+            InvocationOutcome::Returned(answer.as_bytes()),
+        )
         .unwrap();
     let objs = objects(&w, "bucket-1");
     assert_eq!(objs.len(), 2, "{objs:?}");

@@ -25,7 +25,10 @@ use super::prefix::{
     uuid_from_bits, validate_prefixes,
 };
 use super::s3::SimS3;
-use super::transform::ProcessingConfiguration;
+use super::transform::{
+    BatchStep, InvocationContext, InvocationOutcome, ProcessingConfiguration, RecordOutcome,
+    TransformBatch, TransformInput,
+};
 use crate::sim::{SimDuration, SimRng, SimTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -406,17 +409,9 @@ pub struct TransformRequest {
     pub records: Vec<(String, u64, Vec<u8>)>,
     /// Which attempt this is, from 1.
     pub attempt: u32,
-}
-
-/// A transform's answer for one record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TransformedRecord {
-    /// `recordId`.
-    pub record_id: String,
-    /// `result`: `Ok`, `Dropped` or `ProcessingFailed`.
-    pub result: String,
-    /// The new data.
-    pub data: Vec<u8>,
+    /// The invocation event, exactly as Firehose sends it to the function (`{"invocationId": ..., "records":
+    /// [...]}`).
+    pub event_json: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1203,50 +1198,61 @@ impl DeliveryStreams {
 
     // ----- Transform stage: pending invocations the shell completes. -----
 
-    /// The next transform invocation not yet handed out, if any.
+    /// The next transform invocation not yet handed out, if any. The shell runs the function on
+    /// [`TransformRequest::event_json`] (isolated, under a time limit) and reports how it ended with
+    /// [`DeliveryStreams::complete_transform`].
     pub fn poll_transform(&mut self) -> Option<TransformRequest> {
         let epoch = self.epoch_unix_ms;
         for s in self.streams.values_mut() {
-            let lambda_arn = s
-                .destination
-                .processor("Lambda")
-                .and_then(|p| p.parameter("LambdaArn"))
-                .unwrap_or_default()
-                .to_string();
-            if let Some(f) = s.in_flight.iter_mut().find(|f| !f.handed_out) {
-                f.handed_out = true;
-                return Some(TransformRequest {
-                    delivery_stream: s.name.clone(),
-                    invocation_id: f.invocation_id.clone(),
-                    lambda_arn,
-                    delivery_stream_arn: s.arn.clone(),
-                    records: f
-                        .records
-                        .iter()
-                        .map(|r| {
-                            (
-                                r.record_id.clone(),
-                                epoch + r.arrival.as_millis(),
-                                r.data.clone(),
-                            )
-                        })
-                        .collect(),
-                    attempt: f.attempt,
-                });
-            }
+            let Some(f) = s.in_flight.iter_mut().find(|f| !f.handed_out) else {
+                continue;
+            };
+            f.handed_out = true;
+            let (lambda_arn, _) = lambda_settings(&s.destination);
+            let batch = transform_batch(f, &lambda_arn, 0, epoch);
+            let source_arn = match &s.source {
+                SourceConfig::KinesisStream { stream_arn, .. } => Some(stream_arn.as_str()),
+                SourceConfig::DirectPut => None,
+            };
+            let event_json = batch.request_json(&InvocationContext {
+                delivery_stream_arn: &s.arn,
+                region: REGION,
+                source_kinesis_stream_arn: source_arn,
+            });
+            return Some(TransformRequest {
+                delivery_stream: s.name.clone(),
+                invocation_id: f.invocation_id.clone(),
+                lambda_arn,
+                delivery_stream_arn: s.arn.clone(),
+                records: f
+                    .records
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.record_id.clone(),
+                            epoch + r.arrival.as_millis(),
+                            r.data.clone(),
+                        )
+                    })
+                    .collect(),
+                attempt: f.attempt,
+                event_json,
+            });
         }
         None
     }
 
-    /// Completes a transform invocation: `Ok` with the function's records (each input record id must come back
-    /// once), or `Err` with why the invocation failed (it is retried up to `NumberOfRetries`, then the records go
-    /// to the error prefix as `processing-failed`).
+    /// Completes a transform invocation with how it ended: the function's answer (validated by the Lambda
+    /// contract of [`super::transform`]: every record id back once, `result` Ok, Dropped or ProcessingFailed, base64
+    /// data), an error or a throttle. A failed invocation is offered again (a fresh `invocationId`) while
+    /// `NumberOfRetries` allows, then its records go to the error prefix as `processing-failed`; records the
+    /// function failed go there at once; the others are delivered (grouped by the partition keys it returned).
     pub fn complete_transform(
         &mut self,
         now: SimTime,
         name: &str,
         invocation_id: &str,
-        outcome: Result<Vec<TransformedRecord>, String>,
+        outcome: InvocationOutcome<'_>,
     ) -> Result<(), FirehoseError> {
         let epoch = self.epoch_unix_ms;
         let s = self
@@ -1256,95 +1262,118 @@ impl DeliveryStreams {
         let Some(at) = s
             .in_flight
             .iter()
-            .position(|f| f.invocation_id == invocation_id)
+            .position(|f| f.invocation_id == invocation_id && f.handed_out)
         else {
             return Err(FirehoseError::invalid_argument(format!(
                 "No transform invocation {invocation_id} is pending for {name}."
             )));
         };
-        let retries = s
-            .destination
-            .processor("Lambda")
-            .and_then(|p| p.parameter("NumberOfRetries"))
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(LAMBDA_RETRIES_DEFAULT);
-        let lambda_arn = s
-            .destination
-            .processor("Lambda")
-            .and_then(|p| p.parameter("LambdaArn"))
-            .unwrap_or_default()
-            .to_string();
+        let (lambda_arn, retries) = lambda_settings(&s.destination);
         let Some(mut f) = s.in_flight.remove(at) else {
             return Ok(());
         };
-        match outcome {
-            Err(message) if f.attempt <= retries => {
+        let mut batch = transform_batch(&f, &lambda_arn, retries, epoch);
+        let unix_now = epoch.saturating_add(now.as_millis());
+        match batch.complete(outcome, unix_now) {
+            BatchStep::Retry => {
                 f.attempt += 1;
                 f.handed_out = false;
-                let _ = message;
+                f.invocation_id = uuid_from_bits(s.rng.next_u64(), s.rng.next_u64());
                 s.in_flight.insert(at, f);
             }
-            Err(message) => {
-                let failed: Vec<_> = f.records.iter().collect();
-                write_error_records(
-                    s,
-                    &mut self.s3,
-                    &mut self.events,
-                    epoch,
-                    now,
-                    &failed,
-                    "processing-failed",
-                    "Lambda.FunctionError",
-                    &message,
-                    f.attempt,
-                    &lambda_arn,
-                );
-            }
-            Ok(answers) => {
-                let mut by_id: BTreeMap<&str, &TransformedRecord> = BTreeMap::new();
-                for a in &answers {
-                    by_id.insert(a.record_id.as_str(), a);
-                }
-                let mut ok = Vec::new();
+            BatchStep::Finished(processed) => {
+                let by_id: BTreeMap<&str, &BufferedRecord> = f
+                    .records
+                    .iter()
+                    .map(|r| (r.record_id.as_str(), r))
+                    .collect();
+                let mut groups: BTreeMap<String, (BTreeMap<String, String>, Vec<BufferedRecord>)> =
+                    BTreeMap::new();
                 let mut failed = Vec::new();
-                for r in &f.records {
-                    match by_id.get(r.record_id.as_str()) {
-                        Some(a) if a.result == "Ok" => ok.push(BufferedRecord {
-                            data: a.data.clone(),
-                            ..r.clone()
-                        }),
-                        Some(a) if a.result == "Dropped" => {}
-                        _ => failed.push(r),
+                for p in processed {
+                    let Some(original) = by_id.get(p.record_id.as_str()) else {
+                        continue;
+                    };
+                    match p.outcome {
+                        RecordOutcome::Ok {
+                            data,
+                            partition_keys,
+                        } => {
+                            let mut keys = f.partition_keys.clone();
+                            keys.extend(partition_keys);
+                            groups
+                                .entry(name_of_partition(&keys))
+                                .or_insert_with(|| (keys, Vec::new()))
+                                .1
+                                .push(BufferedRecord {
+                                    data,
+                                    ..(*original).clone()
+                                });
+                        }
+                        RecordOutcome::Dropped => {}
+                        RecordOutcome::Failed(doc) => failed.push((original.arrival, doc)),
                     }
                 }
-                if !failed.is_empty() {
-                    write_error_records(
+                if let Some(oldest) = failed.iter().map(|(a, _)| *a).min() {
+                    let docs = failed.into_iter().map(|(_, d)| d).collect();
+                    write_error_documents(
                         s,
                         &mut self.s3,
                         &mut self.events,
                         epoch,
                         now,
-                        &failed,
-                        "processing-failed",
-                        "Lambda.ProcessingFailed",
-                        "The Lambda function marked the record ProcessingFailed or did not return it.",
-                        f.attempt,
-                        &lambda_arn,
+                        oldest,
+                        docs,
+                        ErrorOutputType::ProcessingFailed,
                     );
                 }
-                deliver(
-                    s,
-                    &mut self.s3,
-                    &mut self.events,
-                    epoch,
-                    now,
-                    &f.partition_keys,
-                    ok,
-                );
+                for (_, (keys, records)) in groups {
+                    deliver(
+                        s,
+                        &mut self.s3,
+                        &mut self.events,
+                        epoch,
+                        now,
+                        &keys,
+                        records,
+                    );
+                }
             }
         }
         Ok(())
     }
+}
+
+/// The Lambda processor's ARN and retries.
+fn lambda_settings(d: &S3Destination) -> (String, u32) {
+    d.processing()
+        .ok()
+        .and_then(|p| {
+            p.lambda()
+                .map(|l| (l.lambda_arn.clone(), l.number_of_retries))
+        })
+        .unwrap_or_else(|| (String::new(), LAMBDA_RETRIES_DEFAULT))
+}
+
+/// The transform stage's batch for an in-flight flush, replayed to its attempt count (the batch itself is not
+/// part of the persisted state: the in-flight records and the attempt number are).
+fn transform_batch(f: &InFlight, lambda_arn: &str, retries: u32, epoch: u64) -> TransformBatch {
+    let inputs = f
+        .records
+        .iter()
+        .map(|r| TransformInput {
+            record_id: r.record_id.clone(),
+            arrival_unix_ms: epoch.saturating_add(r.arrival.as_millis()),
+            data: r.data.clone(),
+            kinesis: None,
+        })
+        .collect();
+    let mut batch = TransformBatch::new(&f.invocation_id, lambda_arn, inputs, retries);
+    for _ in 1..f.attempt {
+        // Earlier attempts failed (that is why this one exists); replaying them only counts them.
+        let _ = batch.complete(InvocationOutcome::FunctionError, 0);
+    }
+    batch
 }
 
 fn too_many_tags() -> FirehoseError {
