@@ -323,7 +323,7 @@ class Boto3AgainstKinesim(unittest.TestCase):
         listed = self.s3.list_objects_v2(Bucket="fh-landing", Prefix="events/year=2026/")
         self.assertEqual(listed["KeyCount"], 1)
         key = listed["Contents"][0]["Key"]
-        self.assertRegex(key, r"^events/year=2026/to-s3-1-2026-01-01-00-00-\d\d-[0-9a-f-]{36}\.gz$")
+        self.assertRegex(key, r"^events/year=2026/to-s3-1-2026-01-01-\d\d-\d\d-\d\d-[0-9a-f-]{36}\.gz$")
         head = self.s3.head_object(Bucket="fh-landing", Key=key)
         self.assertEqual(head["ContentLength"], listed["Contents"][0]["Size"])
         body = self.s3.get_object(Bucket="fh-landing", Key=key)["Body"].read()
