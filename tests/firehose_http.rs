@@ -236,15 +236,15 @@ fn answered_500_then_200_retries_once_after_about_a_second_with_the_same_request
 }
 
 #[test]
-fn answered_413_fails_at_once_into_the_error_prefix() {
+fn answered_413_is_permanent_and_not_sent_to_the_error_bucket() {
     let (url, _seen, server) = serve(vec![Answer::Status(413)]);
     let mut rng = SimRng::new(14);
     let mut d = delivery(&url, 300, &mut rng);
     let (step, attempts) = drive(&mut d, &mut rng);
     server.join().expect("server thread");
     assert_eq!(attempts.len(), 1, "413 is permanent: no retry");
-    let DeliveryStep::Failed(docs) = step else {
-        panic!("413 must fail, got {step:?}");
+    let DeliveryStep::Discarded(docs) = step else {
+        panic!("413 discards the batch, got {step:?}");
     };
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0].error_code, CODE_DESTINATION_EXCEPTION);
@@ -259,6 +259,28 @@ fn answered_413_fails_at_once_into_the_error_prefix() {
     assert_eq!(docs[0].raw_bytes(), b"{\"n\":1}");
     assert_eq!(docs[1].arrival_timestamp, 1_767_225_600_200);
     assert_eq!(docs[0].attempt_ending_timestamp, 1_767_225_605_000);
+}
+
+#[test]
+fn answered_500_until_the_retry_duration_ends_goes_to_the_error_prefix() {
+    // 5 s of retry budget: back-offs of about 1 and 2 s fit, the next (4 s) does not: three attempts.
+    let (url, _seen, server) = serve(vec![Answer::Status(500); 3]);
+    let mut rng = SimRng::new(17);
+    let mut d = delivery(&url, 5, &mut rng);
+    let (step, attempts) = drive(&mut d, &mut rng);
+    server.join().expect("server thread");
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    let DeliveryStep::Failed(docs) = step else {
+        panic!("must go to the error prefix, got {step:?}");
+    };
+    assert_eq!(docs[0].error_code, CODE_DESTINATION_EXCEPTION);
+    assert!(
+        docs[0].error_message.contains("500: {"),
+        "{}",
+        docs[0].error_message
+    );
+    assert!(docs[0].error_message.contains("\"errorMessage\":\"no\""));
+    assert_eq!(docs[0].attempts_made, 3);
 }
 
 #[test]
@@ -286,6 +308,11 @@ fn wrong_request_id_is_retried_within_the_retry_duration_then_fails() {
     let last = attempts.last().expect("attempts").as_millis();
     for doc in &docs {
         assert_eq!(doc.error_code, CODE_INVALID_RESPONSE);
+        assert!(doc.error_message.starts_with(
+            "The response received from the specified endpoint is invalid. Contact the owner of the endpoint to \
+             resolve the issue. Response for request "
+        ));
+        assert!(doc.error_message.ends_with("Raw response received: 200 {\"requestId\":\"not-the-one\",\"timestamp\":1767225600000}"), "{}", doc.error_message);
         assert_eq!(doc.attempts_made, 5);
         assert_eq!(
             doc.attempt_ending_timestamp,

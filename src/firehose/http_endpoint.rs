@@ -13,12 +13,17 @@
 //! (same across retries), `X-Amz-Firehose-Source-Arn`, `X-Amz-Firehose-Access-Key`,
 //! `X-Amz-Firehose-Common-Attributes`, `Content-Type: application/json`, `Content-Encoding: gzip` only when
 //! enabled; response `{requestId, timestamp, errorMessage?}` whose requestId must match; 3 minutes to answer; only
-//! 200 succeeds; 413 is a permanent failure), "Troubleshooting HTTP Endpoints" (`HttpEndpoint.DestinationException`
-//! and its message; 2xx other than 200 are failures too), the service model (`HttpEndpointRetryDurationInSeconds`
-//! 0..7200, `HttpEndpointBufferingSizeInMBs` 1..64, `HttpEndpointBufferingIntervalInSeconds` 0..900) and the
-//! partner pages for the presets. The messages of `InvalidResponseFromDestination`, `ConnectionFailed` and
-//! `RequestTimeout` are as remembered from AWS's troubleshooting page, not re-verified in this build. AWS says a
-//! 413 batch is not retried; this simulator then writes it to the error prefix like any failed batch.
+//! 200 succeeds, with `Content-Type: application/json`, no `Content-Encoding`, a body of at most 1 MiB holding
+//! `requestId` (matching) and a numeric `timestamp`; "Response code 413 (size exceeded) is considered as a
+//! permanent failure and the record batch is not sent to error bucket if configured"; at most 10,000 records per
+//! request; back-off "initial 1 second, jitter 15%, multiplier 2, capped at 2 minutes"), "Troubleshooting HTTP
+//! Endpoints" (`HttpEndpoint.DestinationException` and `InvalidResponseFromDestination` with their messages,
+//! `RequestTimeout`, `ResponseTooLarge`, `ConnectionFailed`; 2xx other than 200 are failures too), the service
+//! model (`HttpEndpointRetryDurationInSeconds` 0..7200, `HttpEndpointBufferingSizeInMBs` 1..64,
+//! `HttpEndpointBufferingIntervalInSeconds` 0..900) and the partner pages for the presets. AWS documents no
+//! message text for `ConnectionFailed`, `RequestTimeout` and `ResponseTooLarge`: theirs here are the
+//! simulator's. Splunk's HEC acknowledgement flow (indexer acknowledgements) is not simulated: a 200 with
+//! `"code":0` counts as delivered.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -54,20 +59,31 @@ pub const BACKOFF_JITTER_PERMILLE: u64 = 150;
 pub const RESPONSE_TIMEOUT_MS: u64 = 180_000;
 /// Longest access key, in bytes ("Firehose limits the size of the access key to 4096 bytes").
 pub const ACCESS_KEY_BYTES_MAX: u64 = 4_096;
+/// Largest response body, in bytes ("The response body must be 1 MiB or less in size").
+pub const RESPONSE_BODY_BYTES_MAX: u64 = 1_048_576;
+/// Most records in one request (`maxItems: 10000` of the request body schema).
+pub const RECORDS_PER_REQUEST_MAX: u32 = 10_000;
+/// Largest request body before compression, in bytes ("up to a maximum of 64 MiB, before compression").
+pub const REQUEST_BODY_BYTES_MAX: u64 = 64 * 1_048_576;
 /// Characters of a response body quoted in an error message (AWS logs "a truncated response payload").
 pub const QUOTED_BODY_CHARS_MAX: u64 = 1_024;
 
 /// `HttpEndpoint.DestinationException`: the endpoint answered with a status other than 200.
 pub const CODE_DESTINATION_EXCEPTION: &str = "HttpEndpoint.DestinationException";
-/// `HttpEndpoint.InvalidResponseFromDestination`: a 200 whose body is not the response format or whose requestId
-/// does not match.
+/// `HttpEndpoint.InvalidResponseFromDestination`: a 200 that does not follow the response specification (not
+/// JSON, no or another `requestId`, no numeric `timestamp`, no `application/json` content type, content-encoded).
 pub const CODE_INVALID_RESPONSE: &str = "HttpEndpoint.InvalidResponseFromDestination";
-/// Message of [`CODE_INVALID_RESPONSE`].
+/// First sentence of the message of [`CODE_INVALID_RESPONSE`]; see [`invalid_response_message`].
 pub const MESSAGE_INVALID_RESPONSE: &str = "The response received from the specified endpoint is invalid. Contact \
      the owner of the endpoint to resolve the issue.";
+/// `HttpEndpoint.ResponseTooLarge`: a response body over [`RESPONSE_BODY_BYTES_MAX`].
+pub const CODE_RESPONSE_TOO_LARGE: &str = "HttpEndpoint.ResponseTooLarge";
+/// Message of [`CODE_RESPONSE_TOO_LARGE`] (the simulator's words; AWS documents only the code).
+pub const MESSAGE_RESPONSE_TOO_LARGE: &str =
+    "The response received from the endpoint is too large. The response must be less than 1 MiB.";
 /// `HttpEndpoint.ConnectionFailed`: no connection could be made.
 pub const CODE_CONNECTION_FAILED: &str = "HttpEndpoint.ConnectionFailed";
-/// Message of [`CODE_CONNECTION_FAILED`].
+/// Message of [`CODE_CONNECTION_FAILED`] (the simulator's words; AWS documents only the code).
 pub const MESSAGE_CONNECTION_FAILED: &str = "Unable to connect to the destination endpoint. Contact the owner of \
      the destination endpoint to resolve this issue.";
 /// `HttpEndpoint.RequestTimeout`: no answer within [`RESPONSE_TIMEOUT_MS`].
@@ -267,8 +283,29 @@ impl HttpRequest {
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
+    /// Headers as received.
+    pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response with `Content-Type: application/json` and this body.
+    pub fn json(status: u16, body: &str) -> Self {
+        HttpResponse {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// The value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// How an attempt ended.
@@ -294,7 +331,7 @@ pub enum Verdict {
         /// Error message.
         message: String,
     },
-    /// Failed for good (413): no retry.
+    /// Failed for good (413): no retry, and AWS does not write the batch to the error bucket.
     Permanent {
         /// Error code.
         code: &'static str,
@@ -309,8 +346,21 @@ fn quoted_body(body: &[u8]) -> String {
     text.chars().take(limit).collect()
 }
 
-/// Judges an attempt: for Firehose's format only a 200 whose JSON body carries the same `requestId` succeeds;
-/// Splunk succeeds on 200 with `"code":0`. 413 is permanent; everything else is retried.
+/// The message of an invalid response, as AWS logs it: the documented sentence, the request id and the raw
+/// response (status and truncated body).
+pub fn invalid_response_message(request_id: &str, response: &HttpResponse) -> String {
+    format!(
+        "{MESSAGE_INVALID_RESPONSE} Response for request {request_id} is not recognized as valid JSON or has \
+         unexpected fields. Raw response received: {} {}",
+        response.status,
+        quoted_body(&response.body)
+    )
+}
+
+/// Judges an attempt. For Firehose's format only a 200 that follows the response specification succeeds
+/// (`Content-Type: application/json`, no `Content-Encoding`, at most 1 MiB, a JSON object whose `requestId` is
+/// ours and whose `timestamp` is a number); Splunk succeeds on 200 with `"code":0`. 413 is permanent; everything
+/// else is retried.
 pub fn judge(format: RequestFormat, request_id: &str, outcome: &Transport) -> Verdict {
     let response = match outcome {
         Transport::Response(r) => r,
@@ -327,6 +377,12 @@ pub fn judge(format: RequestFormat, request_id: &str, outcome: &Transport) -> Ve
             };
         }
     };
+    if u64::try_from(response.body.len()).unwrap_or(u64::MAX) > RESPONSE_BODY_BYTES_MAX {
+        return Verdict::Retry {
+            code: CODE_RESPONSE_TOO_LARGE,
+            message: MESSAGE_RESPONSE_TOO_LARGE.into(),
+        };
+    }
     if response.status != 200 {
         let message = format!(
             "The following response was received from the endpoint destination. {}: {}",
@@ -348,10 +404,20 @@ pub fn judge(format: RequestFormat, request_id: &str, outcome: &Transport) -> Ve
     let body: Option<Value> = serde_json::from_slice(&response.body).ok();
     let valid = match format {
         RequestFormat::Firehose => {
-            body.as_ref()
-                .and_then(|b| b.get("requestId"))
-                .and_then(Value::as_str)
-                == Some(request_id)
+            let json_type = response.header("Content-Type").is_some_and(|t| {
+                t.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
+            let encoded = response.header("Content-Encoding").is_some_and(|e| {
+                !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity")
+            });
+            json_type
+                && !encoded
+                && body.as_ref().is_some_and(|b| {
+                    b.get("requestId").and_then(Value::as_str) == Some(request_id)
+                        && b.get("timestamp").is_some_and(Value::is_number)
+                })
         }
         RequestFormat::SplunkEvent | RequestFormat::SplunkRaw => {
             body.as_ref()
@@ -365,7 +431,7 @@ pub fn judge(format: RequestFormat, request_id: &str, outcome: &Transport) -> Ve
     } else {
         Verdict::Retry {
             code: CODE_INVALID_RESPONSE,
-            message: MESSAGE_INVALID_RESPONSE.into(),
+            message: invalid_response_message(request_id, response),
         }
     }
 }
@@ -415,6 +481,26 @@ pub enum DeliveryStep {
     RetryAt(SimTime),
     /// Given up: these documents go to `http-endpoint-failed/`.
     Failed(Vec<ErrorRecord>),
+    /// The endpoint answered 413: a permanent failure, and AWS does NOT send the batch to the error bucket (the
+    /// records are lost). The documents describe what was discarded, for the UI and for invariant checks.
+    Discarded(Vec<ErrorRecord>),
+}
+
+/// Splits records, in order, into request batches of at most [`RECORDS_PER_REQUEST_MAX`] records.
+pub fn split_into_requests(records: Vec<DeliveryRecord>) -> Vec<Vec<DeliveryRecord>> {
+    let per = usize::try_from(RECORDS_PER_REQUEST_MAX).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    for record in records {
+        if current.len() >= per {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push(record);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// One batch on its way to an HTTP endpoint.
@@ -593,21 +679,25 @@ impl HttpDelivery {
             }
         }
         let ending = epoch.unix_ms_at(now);
-        DeliveryStep::Failed(
-            self.records
-                .iter()
-                .map(|r| {
-                    ErrorRecord::new(
-                        self.attempts_made,
-                        r.arrival_unix_ms,
-                        code,
-                        &message,
-                        ending,
-                        &r.data,
-                    )
-                })
-                .collect(),
-        )
+        let documents = self
+            .records
+            .iter()
+            .map(|r| {
+                ErrorRecord::new(
+                    self.attempts_made,
+                    r.arrival_unix_ms,
+                    code,
+                    &message,
+                    ending,
+                    &r.data,
+                )
+            })
+            .collect();
+        if permanent {
+            DeliveryStep::Discarded(documents)
+        } else {
+            DeliveryStep::Failed(documents)
+        }
     }
 }
 
@@ -634,10 +724,10 @@ mod tests {
     }
 
     fn ok(id: &str) -> Transport {
-        Transport::Response(HttpResponse {
-            status: 200,
-            body: format!("{{\"requestId\":\"{id}\",\"timestamp\":1}}").into_bytes(),
-        })
+        Transport::Response(HttpResponse::json(
+            200,
+            &format!("{{\"requestId\":\"{id}\",\"timestamp\":1}}"),
+        ))
     }
 
     #[test]
@@ -671,12 +761,31 @@ mod tests {
                 ..
             }
         ));
-        let r = |status| {
-            Transport::Response(HttpResponse {
-                status,
-                body: b"x".to_vec(),
-            })
-        };
+        let r = |status| Transport::Response(HttpResponse::json(status, "x"));
+        // A 200 that breaks the specification: a string timestamp, no content type, gzip-encoded, too large.
+        let string_ts = HttpResponse::json(200, "{\"requestId\":\"rid\",\"timestamp\":\"1\"}");
+        let mut untyped = HttpResponse::json(200, "{\"requestId\":\"rid\",\"timestamp\":1}");
+        untyped.headers.clear();
+        let mut encoded = HttpResponse::json(200, "{\"requestId\":\"rid\",\"timestamp\":1}");
+        encoded
+            .headers
+            .push(("Content-Encoding".into(), "gzip".into()));
+        for bad in [string_ts, untyped, encoded] {
+            let verdict = judge(RequestFormat::Firehose, "rid", &Transport::Response(bad));
+            let Verdict::Retry { code, message } = verdict else {
+                panic!("must be retried");
+            };
+            assert_eq!(code, CODE_INVALID_RESPONSE);
+            assert!(message.contains("Response for request rid is not recognized as valid JSON"));
+        }
+        let huge = HttpResponse::json(200, &" ".repeat(1_048_577));
+        assert!(matches!(
+            judge(RequestFormat::Firehose, "rid", &Transport::Response(huge)),
+            Verdict::Retry {
+                code: CODE_RESPONSE_TOO_LARGE,
+                ..
+            }
+        ));
         assert!(matches!(
             judge(RequestFormat::Firehose, "rid", &r(413)),
             Verdict::Permanent { .. }
@@ -710,7 +819,9 @@ mod tests {
                     assert_eq!(docs[0].attempts_made, d.attempts_made());
                     break;
                 }
-                DeliveryStep::Delivered { .. } => panic!("cannot succeed"),
+                DeliveryStep::Delivered { .. } | DeliveryStep::Discarded(_) => {
+                    panic!("a refused connection is retried, then fails")
+                }
             }
         }
         for (i, delay) in delays.iter().enumerate() {

@@ -8,7 +8,8 @@
 //!
 //! Sources: "Partition streaming data in Amazon Data Firehose" / "Use inline parsing" (queries such as
 //! `{customer_id:.customer_id}`, prefixes with `!{partitionKeyFromQuery:customer_id}`), "Use an AWS Lambda
-//! function" for `!{partitionKeyFromLambda:KEY}` and "Buffer data for dynamic partitioning" (500 active partitions
+//! function" for `!{partitionKeyFromLambda:KEY}`, real error documents (`DynamicPartitioning.MetadataExtractionFailed`,
+//! "partitionKeys values must not be null or empty") and "Buffer data for dynamic partitioning" (500 active partitions
 //! per stream by default, up to 5,000 by request; records beyond go to the `activePartitionExceeded` error prefix).
 //!
 //! Limits of this implementation: a query is bounded in length (the processor parameter's 5,120 characters) and
@@ -46,6 +47,10 @@ pub const IMPURE_FUNCTIONS: [&str; 6] = [
     "input",
     "inputs",
 ];
+
+/// The message Firehose gives when a query yields a null or empty partition key value (as seen in its error
+/// logs).
+pub const MESSAGE_NULL_OR_EMPTY: &str = "partitionKeys values must not be null or empty";
 
 /// Why partition keys could not be computed, or a record could not get a partition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,17 +233,16 @@ impl PartitionQuery {
             let value = match v {
                 Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
                 Val::Num(_) | Val::Bool(_) => v.to_string(),
-                Val::Null => {
-                    return Err(PartitionError::QueryFailed(format!(
-                        "partition key {name} is null"
-                    )));
-                }
+                Val::Null => return Err(PartitionError::QueryFailed(MESSAGE_NULL_OR_EMPTY.into())),
                 _ => {
                     return Err(PartitionError::QueryFailed(format!(
                         "partition key {name} is not a string, number or boolean"
                     )));
                 }
             };
+            if value.is_empty() {
+                return Err(PartitionError::QueryFailed(MESSAGE_NULL_OR_EMPTY.into()));
+            }
             keys.insert(name, value);
         }
         Ok(keys)

@@ -6,13 +6,13 @@
 //! on yet, so an `https://` URL is reported as a failed connection with a message that says so. Local test
 //! endpoints (`http://127.0.0.1:PORT/...`) work.
 
-use kinesim::firehose::http_endpoint::{HttpRequest, HttpResponse, RESPONSE_TIMEOUT_MS, Transport};
+use kinesim::firehose::http_endpoint::{
+    HttpRequest, HttpResponse, RESPONSE_BODY_BYTES_MAX, RESPONSE_TIMEOUT_MS, Transport,
+};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// Largest response body read, in bytes (AWS reads only a short acknowledgement; this bounds a hostile endpoint).
-pub const RESPONSE_BODY_BYTES_MAX: u64 = 1_048_576;
 /// How long connecting may take, in milliseconds.
 pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
 
@@ -144,6 +144,7 @@ fn read_response(stream: TcpStream) -> std::io::Result<HttpResponse> {
         .ok_or_else(|| bad("malformed status line"))?;
     let mut content_length: Option<u64> = None;
     let mut chunked = false;
+    let mut headers = Vec::new();
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
@@ -155,6 +156,7 @@ fn read_response(stream: TcpStream) -> std::io::Result<HttpResponse> {
         }
         if let Some((name, value)) = header.split_once(':') {
             let value = value.trim();
+            headers.push((name.trim().to_string(), value.to_string()));
             if name.eq_ignore_ascii_case("content-length") {
                 content_length = value.parse().ok();
             } else if name.eq_ignore_ascii_case("transfer-encoding")
@@ -164,6 +166,9 @@ fn read_response(stream: TcpStream) -> std::io::Result<HttpResponse> {
             }
         }
     }
+    // Read at most one byte past the limit, so the destination can tell a too-large answer
+    // (HttpEndpoint.ResponseTooLarge) without this client holding an unbounded body.
+    let keep = RESPONSE_BODY_BYTES_MAX + 1;
     let mut body = Vec::new();
     if chunked {
         loop {
@@ -174,24 +179,24 @@ fn read_response(stream: TcpStream) -> std::io::Result<HttpResponse> {
             if size == 0 {
                 break;
             }
-            if u64::try_from(body.len())
-                .unwrap_or(u64::MAX)
-                .saturating_add(size)
-                > RESPONSE_BODY_BYTES_MAX
-            {
-                return Err(bad("response body too large"));
+            let held = u64::try_from(body.len()).unwrap_or(u64::MAX);
+            let room = keep.saturating_sub(held);
+            (&mut reader).take(size.min(room)).read_to_end(&mut body)?;
+            if size >= room {
+                break;
             }
-            (&mut reader).take(size).read_to_end(&mut body)?;
             line.clear();
             reader.read_line(&mut line)?;
         }
     } else {
-        let limit = content_length
-            .unwrap_or(RESPONSE_BODY_BYTES_MAX)
-            .min(RESPONSE_BODY_BYTES_MAX);
+        let limit = content_length.unwrap_or(keep).min(keep);
         reader.take(limit).read_to_end(&mut body)?;
     }
-    Ok(HttpResponse { status, body })
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 #[cfg(test)]
