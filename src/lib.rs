@@ -7,6 +7,8 @@
 //!   numbers and per-shard throughput limits on simulated time.
 //! - [`analytics`]: Kinesis Data Analytics SQL on simulated time: sqlparser front end with a dialect rewrite layer,
 //!   tumbling/sliding/stagger/hop/session windows with watermarks, aggregates, HyperLogLog, golden-tested.
+//! - [`firehose`]: Amazon Data Firehose: delivery streams, buffering, the flush pipeline, a simulated S3,
+//!   transformation, dynamic partitioning, the HTTP endpoint destination and simulated sources (CloudWatch Logs, IoT).
 //! - [`api`]: AWS-shaped dispatch: operation name and JSON body in, JSON body or AWS error out.
 //! - [`cost`]: the cost meter: usage read from the services' exact billing counters, priced with an editable
 //!   table (us-east-1 defaults with their sources) into a bill itemised the way AWS bills.
@@ -40,6 +42,7 @@
 pub mod analytics;
 pub mod api;
 pub mod cost;
+pub mod firehose;
 pub mod persist;
 pub mod sim;
 pub mod streams;

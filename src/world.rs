@@ -9,9 +9,12 @@
 //! (notes, alarms, tickers, random draws) are what scripted scenarios and the UI's clock demo drive today.
 #![deny(clippy::float_arithmetic)]
 
-use crate::api::{ApiResponse, kinesis};
+use crate::api::{ApiResponse, firehose as firehose_api, kinesis};
+use crate::firehose::service::{DirectRecord, FirehoseEvent};
+use crate::firehose::{DeliveryStreams, FirehoseConfig};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
+use crate::streams::service::{IteratorRequest, IteratorType};
 use crate::streams::{DataStreams, KinesisError};
 use crate::workload::lambda::{
     EsmConfig, EventSourceMapping, FunctionResult, Invocation, LambdaError,
@@ -49,6 +52,9 @@ pub struct WorldConfig {
     pub events_retained_max: u32,
     /// Kinesis Data Streams settings (delays, limits). Its `token_key` is derived from the seed.
     pub streams: StreamsConfig,
+    /// Firehose settings (delays, classic buffering).
+    #[serde(default)]
+    pub firehose: FirehoseConfig,
 }
 
 impl WorldConfig {
@@ -60,6 +66,7 @@ impl WorldConfig {
             timers_pending_max: TIMERS_PENDING_MAX_DEFAULT,
             events_retained_max: EVENTS_RETAINED_MAX_DEFAULT,
             streams: StreamsConfig::default(),
+            firehose: FirehoseConfig::default(),
         }
     }
 }
@@ -305,6 +312,11 @@ pub struct World {
     /// Lambda event-source mappings, by UUID: actors on simulated time whose function runs in the shell.
     #[serde(default)]
     lambda_mappings: BTreeMap<String, EventSourceMapping>,
+    firehose: DeliveryStreams,
+    /// What Firehose did on its own (flushes and their reasons, deliveries, error output), most recent last. Kept
+    /// apart from `events` so that shells matching on [`EventKind`] need no change; each one is still folded into
+    /// the event-log hash.
+    firehose_log: VecDeque<FirehoseEvent>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -321,6 +333,12 @@ impl World {
         };
         World {
             streams: DataStreams::new(streams_config, config.epoch.unix_ms),
+            firehose: DeliveryStreams::new(
+                config.firehose.clone(),
+                rng.fork("firehose"),
+                config.epoch.unix_ms,
+            ),
+            firehose_log: VecDeque::new(),
             rng,
             timers: TimerQueue::new(config.timers_pending_max),
             config,
@@ -349,10 +367,16 @@ impl World {
     /// mapping poll, if any.
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let transition = self.streams.next_transition(self.now);
-        [self.timers.next_due(), transition, self.next_mapping_due()]
-            .into_iter()
-            .flatten()
-            .min()
+        let firehose = self.firehose.next_transition(self.now);
+        [
+            self.timers.next_due(),
+            transition,
+            firehose,
+            self.next_mapping_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The earliest time an event-source mapping wants to run, never before now.
@@ -372,6 +396,222 @@ impl World {
                 esm.handle_timeout(now, &mut self.streams);
             }
         }
+    }
+
+    /// Answers one Firehose API call at `now` (after moving time forward to it): the operation as in
+    /// `X-Amz-Target` (`PutRecordBatch`), the JSON body, and the JSON answer or AWS error. Recorded in the event
+    /// log, with whatever Firehose did because of it (a flush when a buffer filled up).
+    ///
+    /// A delivery stream created with a Kinesis data stream as its source starts reading each open shard of that
+    /// stream at LATEST right away, then once a second per shard through [`DataStreams::get_records`], so the
+    /// reads count against the shard's read limits.
+    pub fn firehose(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        self.advance_to(now);
+        let response = if operation == "CreateDeliveryStream" {
+            match self.check_kinesis_source(body) {
+                Some(refusal) => refusal,
+                None => firehose_api::dispatch(&mut self.firehose, self.now, operation, body),
+            }
+        } else {
+            firehose_api::dispatch(&mut self.firehose, self.now, operation, body)
+        };
+        if operation == "CreateDeliveryStream" && response.status == 200 {
+            self.start_kinesis_sources();
+        }
+        self.record_firehose_events();
+        let error = response.error_type.map(str::to_string);
+        let digest = Sha256::digest(response.body.as_bytes());
+        self.record(EventKind::ApiCall {
+            service: "firehose".into(),
+            operation: operation.to_string(),
+            status: response.status,
+            error,
+            response_sha256: hex_digest::encode_prefix(&digest, 8),
+        });
+        response
+    }
+
+    /// The Firehose service (with its simulated S3), read-only.
+    pub fn firehose_service(&self) -> &DeliveryStreams {
+        &self.firehose
+    }
+
+    /// The Firehose service for typed calls that bypass JSON (benchmarks, Rust tests, the S3 endpoint's
+    /// CreateBucket, completing transform invocations). Such calls are not recorded in the event log until the
+    /// next time the world records Firehose events.
+    pub fn firehose_service_mut(&mut self) -> &mut DeliveryStreams {
+        &mut self.firehose
+    }
+
+    /// A CreateDeliveryStream that names a Kinesis data stream that does not exist is refused.
+    fn check_kinesis_source(&mut self, body: &str) -> Option<ApiResponse> {
+        let parsed: serde_json::Value = serde_json::from_str(body).ok()?;
+        let arn = parsed
+            .get("KinesisStreamSourceConfiguration")?
+            .get("KinesisStreamARN")?
+            .as_str()?;
+        let name = firehose_api::stream_name_of_arn(arn)?;
+        if self.streams.describe(self.now, name).is_ok() {
+            return None;
+        }
+        Some(firehose_api::error_response(
+            &crate::firehose::FirehoseError::invalid_argument(format!(
+                "Stream {name} under account {} not found.",
+                crate::firehose::error::ACCOUNT_ID
+            )),
+        ))
+    }
+
+    /// Opens an iterator at LATEST on every open shard of each new Kinesis source.
+    fn start_kinesis_sources(&mut self) {
+        let now = self.now;
+        for (delivery, arn, started) in self.firehose.kinesis_sources() {
+            if started {
+                continue;
+            }
+            let Some(name) = firehose_api::stream_name_of_arn(&arn) else {
+                continue;
+            };
+            let Ok((shards, _)) = self.streams.describe_shards(now, name, u32::MAX, None) else {
+                continue;
+            };
+            for shard in shards.iter().filter(|s| s.ending_sequence_number.is_none()) {
+                let request = IteratorRequest {
+                    shard_id: &shard.shard_id,
+                    iterator_type: IteratorType::Latest,
+                    starting_sequence_number: None,
+                    timestamp_unix_ms: None,
+                };
+                if let Ok(iterator) = self.streams.get_shard_iterator(now, name, request) {
+                    let first = now.saturating_add(SimDuration::from_millis(
+                        crate::firehose::service::SOURCE_POLL_INTERVAL_MS,
+                    ));
+                    self.firehose
+                        .set_source_shard(&delivery, &shard.shard_id, iterator, first);
+                }
+            }
+        }
+    }
+
+    /// Runs the Firehose side up to `until`, instant by instant: each due read of a source shard (through the
+    /// Data Streams service, at its due time), and each buffer whose interval ran out.
+    fn run_firehose(&mut self, until: SimTime) {
+        let mut cursor = self.now.min(until);
+        while let Some(due) = self.firehose.next_transition(cursor) {
+            if due > until || due < cursor {
+                break;
+            }
+            cursor = due;
+            self.streams.advance(due);
+            self.firehose.advance(due);
+            for (delivery, shard, iterator, at) in self.firehose.source_polls_due(due) {
+                self.read_source_shard(at, &delivery, &shard, &iterator);
+            }
+            self.firehose.advance(due);
+            self.record_firehose_events();
+            if self
+                .firehose
+                .next_transition(due)
+                .is_some_and(|next| next <= due)
+            {
+                // Nothing stays due at the instant it was handled (reads move on a second, flushed buffers are
+                // gone); should it, stop rather than spin.
+                break;
+            }
+        }
+        self.firehose.advance(until);
+        self.record_firehose_events();
+    }
+
+    fn read_source_shard(&mut self, at: SimTime, delivery: &str, shard: &str, iterator: &str) {
+        let Some(name) = self
+            .firehose
+            .kinesis_sources()
+            .into_iter()
+            .find(|(d, _, _)| d == delivery)
+            .and_then(|(_, arn, _)| firehose_api::stream_name_of_arn(&arn).map(str::to_string))
+        else {
+            return;
+        };
+        match self.streams.get_records(at, iterator, 10_000) {
+            Ok(result) => {
+                let records = result
+                    .records
+                    .into_iter()
+                    .map(|(_, r)| DirectRecord {
+                        data: r.data,
+                        ..DirectRecord::default()
+                    })
+                    .collect();
+                let finished = result.next_shard_iterator.is_none();
+                self.firehose
+                    .source_read(at, delivery, shard, records, result.next_shard_iterator);
+                if finished {
+                    for child in result.child_shards {
+                        if self.firehose.reads_shard(delivery, &child.shard_id) {
+                            continue;
+                        }
+                        let request = IteratorRequest {
+                            shard_id: &child.shard_id,
+                            iterator_type: IteratorType::TrimHorizon,
+                            starting_sequence_number: None,
+                            timestamp_unix_ms: None,
+                        };
+                        if let Ok(it) = self.streams.get_shard_iterator(at, &name, request) {
+                            self.firehose.set_source_shard(
+                                delivery,
+                                &child.shard_id,
+                                it,
+                                at.saturating_add(SimDuration::from_millis(
+                                    crate::firehose::service::SOURCE_POLL_INTERVAL_MS,
+                                )),
+                            );
+                        }
+                    }
+                }
+            }
+            // Throttled (the shard's read limits) or the stream is gone for now: try again a second later with
+            // the same iterator.
+            Err(_) => {
+                self.firehose.source_read(
+                    at,
+                    delivery,
+                    shard,
+                    Vec::new(),
+                    Some(iterator.to_string()),
+                );
+            }
+        }
+    }
+
+    fn record_firehose_events(&mut self) {
+        for event in self.firehose.drain_events() {
+            let mut hasher = Sha256::new();
+            hasher.update(self.event_log_digest);
+            hasher.update(b"firehose:");
+            // Serializing plain structs of strings and integers cannot fail.
+            if let Ok(line) = serde_json::to_vec(&event) {
+                hasher.update(&line);
+            }
+            hasher.update(b"\n");
+            self.event_log_digest.copy_from_slice(&hasher.finalize());
+            if self.config.events_retained_max == 0 {
+                continue;
+            }
+            if self.firehose_log.len() >= self.config.events_retained_max as usize {
+                self.firehose_log.pop_front();
+            }
+            self.firehose_log.push_back(event);
+        }
+    }
+
+    /// What Firehose did on its own, oldest first (at most [`WorldConfig::events_retained_max`]): each flush with
+    /// its reason, each S3 object written, records sent to the error prefix, transform invocations requested.
+    /// Every one of them is part of [`World::event_log_hash`].
+    pub fn firehose_events(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = &FirehoseEvent> + ExactSizeIterator {
+        self.firehose_log.iter()
     }
 
     /// CreateEventSourceMapping at `now`: a Lambda-style mapping that polls a Kinesis stream and asks the shell to
@@ -497,8 +737,7 @@ impl World {
     pub fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse {
         match target.split_once('.') {
             Some((kinesis::TARGET_PREFIX, operation)) => self.kinesis(now, operation, body),
-            // Firehose (`Firehose_20150804.*`) lands here at merge, one line:
-            // Some((firehose::TARGET_PREFIX, operation)) => self.firehose(now, operation, body),
+            Some((firehose_api::TARGET_PREFIX, operation)) => self.firehose(now, operation, body),
             _ => {
                 self.advance_to(now);
                 let response = ApiResponse::error(&KinesisError::new(
@@ -584,6 +823,7 @@ impl World {
                 .filter(|&t| t <= now);
             let timer_first = match (timer_due, mapping_due) {
                 (None, None) => {
+                    self.run_firehose(now);
                     self.now = self.now.max(now);
                     self.streams.advance(self.now);
                     return Advance {
@@ -596,9 +836,11 @@ impl World {
                 (None, Some(_)) => false,
             };
             if let Some(timer) = timer_first.then(|| self.timers.pop_due(now)).flatten() {
+                self.run_firehose(timer.due);
                 self.now = self.now.max(timer.due);
                 self.fire(timer.payload);
             } else if let Some(m) = mapping_due {
+                self.run_firehose(m);
                 self.now = self.now.max(m);
                 self.streams.advance(self.now);
                 self.run_mappings();
@@ -609,6 +851,7 @@ impl World {
         let reached = self.timers.next_due().is_none_or(|due| due > now)
             && self.next_mapping_due().is_none_or(|due| due > now);
         if reached {
+            self.run_firehose(now);
             self.now = self.now.max(now);
         }
         self.streams.advance(self.now);

@@ -2,6 +2,7 @@
 //! the JSON body and returning the JSON response or an AWS error. The UI, the JS API and the tests all go
 //! through here.
 
+pub mod firehose;
 pub mod kinesis;
 pub mod wire;
 

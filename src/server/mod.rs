@@ -1,5 +1,6 @@
-//! `kinesim serve`: a local HTTP endpoint that speaks the Kinesis JSON 1.1 protocol, so the AWS CLI, boto3 and
-//! the AWS SDKs use it as they use AWS (any credentials are accepted). Native only.
+//! `kinesim serve`: a local HTTP endpoint that speaks the Kinesis and Firehose JSON 1.1 protocol (routed on
+//! `X-Amz-Target`), and the read side of the S3 REST API (path-style) over the buckets Firehose writes, so the
+//! AWS CLI, boto3 and the AWS SDKs use it as they use AWS (any credentials are accepted). Native only.
 //!
 //! This is a shell, like the UI: the wall clock enters here and becomes simulated time (`--speed` times real
 //! time, plus whatever `POST /_kinesim/advance` added). One thread answers requests in arrival order; the World
@@ -7,9 +8,15 @@
 //! (see [`subscription`]), so the World still sees one call at a time.
 
 mod eventstream;
+// Performs the Firehose HTTP endpoint destination's requests; the delivery-stream wiring calls it and
+// tests/firehose_http.rs includes it, so parts of it are unused in the binary for now.
+#[allow(dead_code)]
+pub mod http_client;
+mod s3;
 mod subscription;
 
 use kinesim::api::ApiResponse;
+use kinesim::api::firehose::TARGET_PREFIX as FIREHOSE_TARGET_PREFIX;
 use kinesim::api::kinesis::TARGET_PREFIX;
 use kinesim::sim::SimTime;
 use kinesim::streams::{ErrorType, KinesisError};
@@ -248,6 +255,16 @@ fn handle(shared: &Arc<Mutex<Shared>>, open: &Arc<AtomicUsize>, id: u64, mut req
         .find(|h| h.field.equiv("X-Amz-Target"))
         .map(|h| h.value.to_string())
         .unwrap_or_default();
+    if target.is_empty() && !(*request.method() == Method::Post && url == "/") {
+        let method = request.method().as_str().to_string();
+        let answer = {
+            let mut state = lock(shared);
+            let now = state.clock.now();
+            s3::handle(&mut state.world, now, &method, &url, &request_id(id))
+        };
+        respond_s3(request, answer, id);
+        return;
+    }
     let answer = match target.split_once('.') {
         Some((prefix, "SubscribeToShard")) if prefix == TARGET_PREFIX => {
             subscribe(shared, open, id, request, &body);
@@ -258,6 +275,11 @@ fn handle(shared: &Arc<Mutex<Shared>>, open: &Arc<AtomicUsize>, id: u64, mut req
             let now = state.clock.now();
             state.world.kinesis(now, operation, &body)
         }
+        Some((prefix, operation)) if prefix == FIREHOSE_TARGET_PREFIX => {
+            let mut state = lock(shared);
+            let now = state.clock.now();
+            state.world.firehose(now, operation, &body)
+        }
         _ => ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, "")),
     };
     respond(
@@ -267,6 +289,31 @@ fn handle(shared: &Arc<Mutex<Shared>>, open: &Arc<AtomicUsize>, id: u64, mut req
         answer.body,
         id,
     );
+}
+
+fn respond_s3(request: Request, answer: s3::S3Response, id: u64) {
+    let mut response = Response::from_data(answer.body).with_status_code(answer.status);
+    let request_id = request_id(id);
+    let fixed = [
+        ("x-amz-request-id", request_id.as_str()),
+        ("Access-Control-Allow-Origin", "*"),
+        (
+            "Access-Control-Expose-Headers",
+            "ETag, x-amz-request-id, Last-Modified",
+        ),
+    ];
+    for (name, value) in answer
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .chain(fixed)
+    {
+        if let Some(h) = header(name, value) {
+            response.add_header(h);
+        }
+    }
+    // The client may have gone away; nothing to do about it.
+    let _ = request.respond(response);
 }
 
 /// SubscribeToShard: a refusal is an ordinary JSON error; a success streams events on a thread of its own.

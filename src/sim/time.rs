@@ -195,7 +195,7 @@ pub fn format_unix_ms_java_date(unix_ms: u64) -> String {
 /// Year, month (1..=12) and day (1..=31) of the day `days` after 1970-01-01.
 ///
 /// Howard Hinnant's `civil_from_days`, restricted to non-negative day numbers, in unsigned integers.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     // Shift the epoch to 0000-03-01 so leap days fall at the end of a cycle year.
     let z = days + 719_468;
     let era = z / 146_097;

@@ -45,6 +45,12 @@ class Boto3AgainstKinesim(unittest.TestCase):
             config=Config(retries={"total_max_attempts": 1}, read_timeout=READ_TIMEOUT_S, connect_timeout=5),
         )
 
+        common = dict(endpoint_url=cls.endpoint, region_name="us-east-1", aws_access_key_id="any",
+                      aws_secret_access_key="any", config=Config(retries={"total_max_attempts": 1},
+                                                                 s3={"addressing_style": "path"}))
+        cls.firehose = boto3.client("firehose", **common)
+        cls.s3 = boto3.client("s3", **common)
+
     @classmethod
     def tearDownClass(cls):
         cls.server.kill()
@@ -273,6 +279,78 @@ class Boto3AgainstKinesim(unittest.TestCase):
         response.close()
         connection.close()
         self.wait_until_no_subscription_is_open(advance_ms=5_000)  # a heartbeat event to write each time
+
+    def test_firehose_delivers_gzip_objects_that_s3_lists_and_serves(self):
+        import gzip
+        self.s3.create_bucket(Bucket="fh-landing")
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        self.assertIn("fh-landing", names)
+        with self.assertRaises(ClientError) as caught:
+            self.s3.create_bucket(Bucket="fh-landing")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "BucketAlreadyOwnedByYou")
+
+        arn = self.firehose.create_delivery_stream(
+            DeliveryStreamName="to-s3",
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                "BucketARN": "arn:aws:s3:::fh-landing",
+                "Prefix": "events/year=!{timestamp:yyyy}/",
+                "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+                "CompressionFormat": "GZIP",
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [
+                    {"Type": "AppendDelimiterToRecord", "Parameters": []}]},
+            },
+        )["DeliveryStreamARN"]
+        self.assertEqual(arn, "arn:aws:firehose:us-east-1:000000000000:deliverystream/to-s3")
+        self.advance(10_000)
+        description = self.firehose.describe_delivery_stream(DeliveryStreamName="to-s3")["DeliveryStreamDescription"]
+        self.assertEqual(description["DeliveryStreamStatus"], "ACTIVE")
+        self.assertEqual(description["VersionId"], "1")
+        self.assertIn("to-s3", self.firehose.list_delivery_streams()["DeliveryStreamNames"])
+
+        one = self.firehose.put_record(DeliveryStreamName="to-s3", Record={"Data": b'{"n":0}'})
+        self.assertTrue(one["RecordId"])
+        batch = self.firehose.put_record_batch(
+            DeliveryStreamName="to-s3", Records=[{"Data": ('{"n":%d}' % i).encode()} for i in range(1, 5)])
+        self.assertEqual(batch["FailedPutCount"], 0)
+        self.assertEqual(len(batch["RequestResponses"]), 4)
+        self.assertEqual(self.s3.list_objects_v2(Bucket="fh-landing").get("KeyCount"), 0, "still buffering")
+
+        self.advance(70_000)
+        top = self.s3.list_objects_v2(Bucket="fh-landing", Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in top["CommonPrefixes"]], ["events/"])
+        listed = self.s3.list_objects_v2(Bucket="fh-landing", Prefix="events/year=2026/")
+        self.assertEqual(listed["KeyCount"], 1)
+        key = listed["Contents"][0]["Key"]
+        self.assertRegex(key, r"^events/year=2026/to-s3-1-2026-01-01-\d\d-\d\d-\d\d-[0-9a-f-]{36}\.gz$")
+        head = self.s3.head_object(Bucket="fh-landing", Key=key)
+        self.assertEqual(head["ContentLength"], listed["Contents"][0]["Size"])
+        body = self.s3.get_object(Bucket="fh-landing", Key=key)["Body"].read()
+        lines = gzip.decompress(body).decode().splitlines()
+        self.assertEqual([json.loads(line)["n"] for line in lines], [0, 1, 2, 3, 4])
+
+        with self.assertRaises(ClientError) as caught:
+            self.s3.get_object(Bucket="fh-landing", Key="nope")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "NoSuchKey")
+        with self.assertRaises(ClientError) as caught:
+            self.firehose.update_destination(
+                DeliveryStreamName="to-s3", CurrentDeliveryStreamVersionId="7",
+                DestinationId="destinationId-000000000001", ExtendedS3DestinationUpdate={"Prefix": "x/"})
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ConcurrentModificationException")
+        with self.assertRaises(ClientError) as caught:
+            self.firehose.describe_delivery_stream(DeliveryStreamName="missing")
+        self.assertEqual(caught.exception.response["Error"]["Code"], "ResourceNotFoundException")
+
+        # Pages of one key each, through continuation tokens.
+        for i in range(3):
+            self.firehose.put_record(DeliveryStreamName="to-s3", Record={"Data": b"more"})
+            self.advance(61_000)
+        paginator = self.s3.get_paginator("list_objects_v2")
+        keys = [c["Key"] for page in paginator.paginate(Bucket="fh-landing", PaginationConfig={"PageSize": 1})
+                for c in page.get("Contents", [])]
+        self.assertEqual(len(keys), 4)
+        self.assertEqual(keys, sorted(keys))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,972 @@
+//! The Firehose API (`Firehose_20150804`): operation name and JSON body in, JSON body or AWS error out.
+//!
+//! Member names and constraints follow the service model (`aws-models/firehose-service-2.json`). As on the
+//! Kinesis side, a request is read in three steps: types (SerializationException), every model constraint (one
+//! ValidationException listing up to ten failures), then the operation. Destinations: S3 and ExtendedS3 (the
+//! others are refused with InvalidArgumentException until they are simulated). Sources: Direct PUT and a Kinesis
+//! data stream.
+
+use super::ApiResponse;
+use super::wire::{Checked, Reader, Rule, Validation, is_name, parse_body};
+use crate::firehose::service::{
+    BUFFER_INTERVAL_SECONDS_DEFAULT, BUFFER_INTERVAL_SECONDS_MAX, BUFFER_SIZE_MIB_DEFAULT,
+    BUFFER_SIZE_MIB_MAX, BUFFER_SIZE_MIB_MIN, Compression, CreateRequest, DESTINATION_ID,
+    DeliveryStreamView, DirectRecord, MIB_BYTES, PUT_RECORD_BATCH_BYTES_MAX,
+    PUT_RECORD_BATCH_RECORDS_MAX, Processor, RECORD_DATA_BYTES_MAX, S3Destination,
+    S3DestinationUpdate, SourceConfig,
+};
+use crate::firehose::{DeliveryStreams, FirehoseError};
+use crate::sim::SimTime;
+use crate::streams::{ErrorType, KinesisError};
+use serde_json::{Map, Value, json};
+
+/// The `X-Amz-Target` prefix of the Firehose API.
+pub const TARGET_PREFIX: &str = "Firehose_20150804";
+/// Default page size of ListDeliveryStreams. Source: API reference, `Limit` (default 10).
+pub const LIST_DELIVERY_STREAMS_LIMIT_DEFAULT: u32 = 10;
+/// Largest page of ListDeliveryStreams. Source: service model, `ListDeliveryStreamsInputLimit` max 10,000.
+pub const LIST_DELIVERY_STREAMS_LIMIT_MAX: i64 = 10_000;
+/// Default page size of ListTagsForDeliveryStream. Source: service model, `ListTagsForDeliveryStreamInputLimit`.
+pub const LIST_TAGS_LIMIT_DEFAULT: u32 = 50;
+/// Most tags one TagDeliveryStream or CreateDeliveryStream carries. Source: service model, max 50.
+pub const TAGS_PER_REQUEST_MAX: u64 = 50;
+
+const NAME_PATTERN: &str = "[a-zA-Z0-9_.-]+";
+const NAME_RULES: [Rule; 3] = [
+    Rule::Pattern(NAME_PATTERN, is_name),
+    Rule::LengthMin(1),
+    Rule::LengthMax(64),
+];
+const STREAM_TYPES: &[&str] = &[
+    "DirectPut",
+    "KinesisStreamAsSource",
+    "MSKAsSource",
+    "DatabaseAsSource",
+];
+const COMPRESSION_FORMATS: &[&str] = &["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"];
+const PROCESSOR_TYPES: &[&str] = &[
+    "RecordDeAggregation",
+    "Decompression",
+    "CloudWatchLogProcessing",
+    "Lambda",
+    "MetadataExtraction",
+    "AppendDelimiterToRecord",
+];
+const PROCESSOR_PARAMETER_NAMES: &[&str] = &[
+    "LambdaArn",
+    "NumberOfRetries",
+    "MetadataExtractionQuery",
+    "JsonParsingEngine",
+    "RoleArn",
+    "BufferSizeInMBs",
+    "BufferIntervalInSeconds",
+    "SubRecordType",
+    "Delimiter",
+    "CompressionFormat",
+    "DataMessageExtraction",
+];
+/// Destinations of the model this simulator does not deliver to yet.
+const OTHER_DESTINATIONS: &[&str] = &[
+    "RedshiftDestinationConfiguration",
+    "ElasticsearchDestinationConfiguration",
+    "AmazonopensearchserviceDestinationConfiguration",
+    "SplunkDestinationConfiguration",
+    "HttpEndpointDestinationConfiguration",
+    "AmazonOpenSearchServerlessDestinationConfiguration",
+    "SnowflakeDestinationConfiguration",
+    "IcebergDestinationConfiguration",
+];
+
+/// The operations this dispatch serves.
+pub const OPERATIONS: &[&str] = &[
+    "CreateDeliveryStream",
+    "DeleteDeliveryStream",
+    "DescribeDeliveryStream",
+    "ListDeliveryStreams",
+    "PutRecord",
+    "PutRecordBatch",
+    "UpdateDestination",
+    "TagDeliveryStream",
+    "UntagDeliveryStream",
+    "ListTagsForDeliveryStream",
+];
+
+/// An error of either side as an API response (the wire reader speaks in Kinesis errors: same JSON protocol).
+enum Failure {
+    Wire(KinesisError),
+    Service(FirehoseError),
+}
+
+impl From<KinesisError> for Failure {
+    fn from(e: KinesisError) -> Self {
+        Failure::Wire(e)
+    }
+}
+
+impl From<FirehoseError> for Failure {
+    fn from(e: FirehoseError) -> Self {
+        Failure::Service(e)
+    }
+}
+
+/// A Firehose error as an AWS JSON error response.
+pub fn error_response(error: &FirehoseError) -> ApiResponse {
+    let kind = error.error_type.as_str();
+    let body = if error.message.is_empty() {
+        json!({ "__type": kind })
+    } else {
+        json!({"__type": kind, "message": error.message})
+    };
+    ApiResponse {
+        status: error.error_type.http_status(),
+        body: body.to_string(),
+        error_type: Some(kind),
+        subscription: None,
+    }
+}
+
+/// Runs one Firehose operation at simulated time `now`.
+pub fn dispatch(
+    firehose: &mut DeliveryStreams,
+    now: SimTime,
+    operation: &str,
+    body: &str,
+) -> ApiResponse {
+    if !OPERATIONS.contains(&operation) {
+        return ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, ""));
+    }
+    let ctx = Ctx {
+        now,
+        epoch_unix_ms: firehose.epoch_unix_ms(),
+    };
+    let result = parse_body(body).map_err(Failure::from).and_then(|map| {
+        let r = Reader::new(&map);
+        match operation {
+            "CreateDeliveryStream" => create(firehose, &ctx, &r),
+            "DeleteDeliveryStream" => delete(firehose, &ctx, &r),
+            "DescribeDeliveryStream" => describe(firehose, &ctx, &r),
+            "ListDeliveryStreams" => list(firehose, &ctx, &r),
+            "PutRecord" => put_record(firehose, &ctx, &r),
+            "PutRecordBatch" => put_record_batch(firehose, &ctx, &r),
+            "UpdateDestination" => update_destination(firehose, &ctx, &r),
+            "TagDeliveryStream" => tag(firehose, &ctx, &r),
+            "UntagDeliveryStream" => untag(firehose, &ctx, &r),
+            _ => list_tags(firehose, &ctx, &r),
+        }
+    });
+    match result {
+        Ok(value) => ApiResponse::ok(&value),
+        Err(Failure::Wire(e)) => ApiResponse::error(&e),
+        Err(Failure::Service(e)) => error_response(&e),
+    }
+}
+
+struct Ctx {
+    now: SimTime,
+    epoch_unix_ms: u64,
+}
+
+impl Ctx {
+    fn timestamp(&self, t: SimTime) -> Value {
+        let unix_ms = self.epoch_unix_ms.saturating_add(t.as_millis());
+        #[allow(clippy::cast_precision_loss)] // exact below 2^53 ms
+        let seconds = unix_ms as f64 / 1_000.0;
+        json!(seconds)
+    }
+}
+
+fn string_value(v: &Option<String>) -> Checked<'_> {
+    v.as_deref().map_or(Checked::Null, Checked::Str)
+}
+
+fn int_value(v: Option<i64>) -> Checked<'static> {
+    v.map_or(Checked::Null, Checked::Int)
+}
+
+fn any(_: &str) -> bool {
+    true
+}
+
+fn is_bucket_arn(s: &str) -> bool {
+    s.starts_with("arn:")
+        && s.split_once(":s3:::").is_some_and(|(_, b)| {
+            (1..=255).contains(&b.len())
+                && b.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '-')
+        })
+}
+
+fn is_role_arn(s: &str) -> bool {
+    s.starts_with("arn:")
+        && s.split_once(":iam::").is_some_and(|(_, rest)| {
+            rest.split_once(":role/").is_some_and(|(account, role)| {
+                account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && !role.is_empty()
+                    && role
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c))
+            })
+        })
+}
+
+fn is_kinesis_stream_arn(s: &str) -> bool {
+    s.starts_with("arn:")
+        && s.split_once(":kinesis:").is_some_and(|(_, rest)| {
+            rest.split_once(":stream/")
+                .is_some_and(|(_, name)| is_name(name))
+        })
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_destination_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The name of a Kinesis data stream from its ARN.
+pub fn stream_name_of_arn(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":stream/").map(|(_, n)| n)
+}
+
+/// Destination members read from a configuration or an update structure.
+struct DestinationFields {
+    role_arn: Option<String>,
+    bucket_arn: Option<String>,
+    prefix: Option<String>,
+    error_output_prefix: Option<String>,
+    size_mib: Option<i64>,
+    interval_seconds: Option<i64>,
+    compression: Option<String>,
+    processing: Option<(bool, Vec<Processor>)>,
+    dynamic_partitioning: Option<bool>,
+    file_extension: Option<String>,
+    custom_time_zone: Option<String>,
+}
+
+fn read_destination(
+    r: &Reader<'_>,
+    path: &str,
+    v: &mut Validation,
+) -> Result<DestinationFields, KinesisError> {
+    let hints = r.structure("BufferingHints")?;
+    let (size_mib, interval_seconds) = match &hints {
+        Some(h) => (h.integer("SizeInMBs")?, h.integer("IntervalInSeconds")?),
+        None => (None, None),
+    };
+    let processing = match r.structure("ProcessingConfiguration")? {
+        None => None,
+        Some(p) => {
+            let enabled = p.boolean("Enabled")?.unwrap_or(false);
+            let mut processors = Vec::new();
+            for (i, item) in p
+                .list_of_structures("Processors")?
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+            {
+                let pr = Reader::new(item);
+                let kind = pr.string("Type")?;
+                v.check(
+                    &format!(
+                        "{path}.processingConfiguration.processors.{}.member.type",
+                        i + 1
+                    ),
+                    string_value(&kind),
+                    &[Rule::NotNull, Rule::Enum(PROCESSOR_TYPES)],
+                );
+                let mut parameters = Vec::new();
+                for (j, param) in pr
+                    .list_of_structures("Parameters")?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                {
+                    let pp = Reader::new(param);
+                    let pname = pp.string("ParameterName")?;
+                    let pvalue = pp.string("ParameterValue")?;
+                    let at = format!(
+                        "{path}.processingConfiguration.processors.{}.member.parameters.{}.member",
+                        i + 1,
+                        j + 1
+                    );
+                    v.check(
+                        &format!("{at}.parameterName"),
+                        string_value(&pname),
+                        &[Rule::NotNull, Rule::Enum(PROCESSOR_PARAMETER_NAMES)],
+                    );
+                    v.check(
+                        &format!("{at}.parameterValue"),
+                        string_value(&pvalue),
+                        &[Rule::NotNull, Rule::LengthMin(1), Rule::LengthMax(5120)],
+                    );
+                    parameters.push((pname.unwrap_or_default(), pvalue.unwrap_or_default()));
+                }
+                processors.push(Processor {
+                    processor_type: kind.unwrap_or_default(),
+                    parameters,
+                });
+            }
+            Some((enabled, processors))
+        }
+    };
+    let dynamic_partitioning = match r.structure("DynamicPartitioningConfiguration")? {
+        Some(d) => Some(d.boolean("Enabled")?.unwrap_or(false)),
+        None => None,
+    };
+    let fields = DestinationFields {
+        role_arn: r.string("RoleARN")?,
+        bucket_arn: r.string("BucketARN")?,
+        prefix: r.string("Prefix")?,
+        error_output_prefix: r.string("ErrorOutputPrefix")?,
+        size_mib,
+        interval_seconds,
+        compression: r.string("CompressionFormat")?,
+        processing,
+        dynamic_partitioning,
+        file_extension: r.string("FileExtension")?,
+        custom_time_zone: r.string("CustomTimeZone")?,
+    };
+    v.check(
+        &format!("{path}.roleARN"),
+        string_value(&fields.role_arn),
+        &[
+            Rule::LengthMin(1),
+            Rule::LengthMax(512),
+            Rule::Pattern(
+                "arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+",
+                is_role_arn,
+            ),
+        ],
+    );
+    v.check(
+        &format!("{path}.bucketARN"),
+        string_value(&fields.bucket_arn),
+        &[
+            Rule::LengthMin(1),
+            Rule::LengthMax(2048),
+            Rule::Pattern("arn:.*:s3:::[\\w\\.\\-]{1,255}", is_bucket_arn),
+        ],
+    );
+    v.check(
+        &format!("{path}.prefix"),
+        string_value(&fields.prefix),
+        &[Rule::LengthMax(1024), Rule::Pattern(".*", any)],
+    );
+    v.check(
+        &format!("{path}.errorOutputPrefix"),
+        string_value(&fields.error_output_prefix),
+        &[Rule::LengthMax(1024), Rule::Pattern(".*", any)],
+    );
+    v.check(
+        &format!("{path}.bufferingHints.sizeInMBs"),
+        int_value(fields.size_mib),
+        &[
+            Rule::Min(i64::from(BUFFER_SIZE_MIB_MIN)),
+            Rule::Max(i64::from(BUFFER_SIZE_MIB_MAX)),
+        ],
+    );
+    v.check(
+        &format!("{path}.bufferingHints.intervalInSeconds"),
+        int_value(fields.interval_seconds),
+        &[
+            Rule::Min(0),
+            Rule::Max(i64::from(BUFFER_INTERVAL_SECONDS_MAX)),
+        ],
+    );
+    v.check(
+        &format!("{path}.compressionFormat"),
+        string_value(&fields.compression),
+        &[Rule::Enum(COMPRESSION_FORMATS)],
+    );
+    v.check(
+        &format!("{path}.fileExtension"),
+        string_value(&fields.file_extension),
+        &[Rule::LengthMax(128)],
+    );
+    Ok(fields)
+}
+
+fn compression_of(text: Option<&str>) -> Result<Option<Compression>, FirehoseError> {
+    match text {
+        None => Ok(None),
+        Some("UNCOMPRESSED") => Ok(Some(Compression::Uncompressed)),
+        Some("GZIP") => Ok(Some(Compression::Gzip)),
+        Some(other) => Err(FirehoseError::invalid_argument(format!(
+            "CompressionFormat {other} is not simulated yet; use UNCOMPRESSED or GZIP."
+        ))),
+    }
+}
+
+fn narrow(v: Option<i64>) -> Option<u32> {
+    v.and_then(|v| u32::try_from(v).ok())
+}
+
+fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let name = r.string("DeliveryStreamName")?;
+    let stream_type = r.string("DeliveryStreamType")?;
+    let source = match r.structure("KinesisStreamSourceConfiguration")? {
+        Some(k) => Some((k.string("KinesisStreamARN")?, k.string("RoleARN")?)),
+        None => None,
+    };
+    let mut v = Validation::new();
+    let s3 = r.structure("S3DestinationConfiguration")?;
+    let ext = r.structure("ExtendedS3DestinationConfiguration")?;
+    let fields = match (&ext, &s3) {
+        (Some(e), _) => Some((
+            true,
+            read_destination(e, "extendedS3DestinationConfiguration", &mut v)?,
+        )),
+        (None, Some(s)) => Some((
+            false,
+            read_destination(s, "s3DestinationConfiguration", &mut v)?,
+        )),
+        (None, None) => None,
+    };
+    let mut tags = Vec::new();
+    let tag_items = r.list_of_structures("Tags")?;
+    if let Some(items) = &tag_items {
+        v.check(
+            "tags",
+            Checked::Items(items.len() as u64),
+            &[Rule::LengthMin(1), Rule::LengthMax(TAGS_PER_REQUEST_MAX)],
+        );
+        tags = read_tags(items, &mut v)?;
+    }
+    v.check(
+        "deliveryStreamName",
+        string_value(&name),
+        &[
+            Rule::NotNull,
+            Rule::LengthMin(1),
+            Rule::LengthMax(64),
+            Rule::Pattern(NAME_PATTERN, is_name),
+        ],
+    );
+    v.check(
+        "deliveryStreamType",
+        string_value(&stream_type),
+        &[Rule::Enum(STREAM_TYPES)],
+    );
+    if let Some((arn, role)) = &source {
+        v.check(
+            "kinesisStreamSourceConfiguration.kinesisStreamARN",
+            string_value(arn),
+            &[
+                Rule::NotNull,
+                Rule::LengthMin(1),
+                Rule::LengthMax(512),
+                Rule::Pattern(
+                    "arn:.*:kinesis:[a-zA-Z0-9\\-]+:\\d{12}:stream/[a-zA-Z0-9_.-]+",
+                    is_kinesis_stream_arn,
+                ),
+            ],
+        );
+        v.check(
+            "kinesisStreamSourceConfiguration.roleARN",
+            string_value(role),
+            &[
+                Rule::NotNull,
+                Rule::LengthMin(1),
+                Rule::LengthMax(512),
+                Rule::Pattern(
+                    "arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+",
+                    is_role_arn,
+                ),
+            ],
+        );
+    }
+    if let Some((_, d)) = &fields {
+        let path = if ext.is_some() {
+            "extendedS3DestinationConfiguration"
+        } else {
+            "s3DestinationConfiguration"
+        };
+        v.check(
+            &format!("{path}.roleARN"),
+            string_value(&d.role_arn),
+            &[Rule::NotNull],
+        );
+        v.check(
+            &format!("{path}.bucketARN"),
+            string_value(&d.bucket_arn),
+            &[Rule::NotNull],
+        );
+    }
+    v.finish()?;
+    let name = name.unwrap_or_default();
+    if let Some(other) = OTHER_DESTINATIONS
+        .iter()
+        .find(|d| r.structure(d).ok().flatten().is_some())
+    {
+        return Err(FirehoseError::invalid_argument(format!(
+            "{other} is not simulated yet; configure ExtendedS3DestinationConfiguration or S3DestinationConfiguration."
+        ))
+        .into());
+    }
+    let source = match (stream_type.as_deref().unwrap_or("DirectPut"), source) {
+        ("DirectPut", None) => SourceConfig::DirectPut,
+        ("KinesisStreamAsSource", Some((arn, role))) => SourceConfig::KinesisStream {
+            stream_arn: arn.unwrap_or_default(),
+            role_arn: role.unwrap_or_default(),
+        },
+        ("KinesisStreamAsSource", None) => {
+            return Err(FirehoseError::invalid_argument(
+                "KinesisStreamSourceConfiguration is required when DeliveryStreamType is KinesisStreamAsSource.",
+            )
+            .into());
+        }
+        ("DirectPut", Some(_)) => {
+            return Err(FirehoseError::invalid_argument(
+                "KinesisStreamSourceConfiguration is only allowed when DeliveryStreamType is KinesisStreamAsSource.",
+            )
+            .into());
+        }
+        (other, _) => {
+            return Err(FirehoseError::invalid_argument(format!(
+                "DeliveryStreamType {other} is not simulated yet; use DirectPut or KinesisStreamAsSource."
+            ))
+            .into());
+        }
+    };
+    let Some((extended, d)) = fields else {
+        return Err(FirehoseError::invalid_argument(
+            "Exactly one destination configuration must be provided; this simulator delivers to ExtendedS3DestinationConfiguration or S3DestinationConfiguration.",
+        )
+        .into());
+    };
+    let destination = S3Destination {
+        extended,
+        role_arn: d.role_arn.unwrap_or_default(),
+        bucket_arn: d.bucket_arn.unwrap_or_default(),
+        prefix: d.prefix.unwrap_or_default(),
+        error_output_prefix: d.error_output_prefix,
+        size_mib: narrow(d.size_mib).unwrap_or(BUFFER_SIZE_MIB_DEFAULT),
+        interval_seconds: narrow(d.interval_seconds).unwrap_or(BUFFER_INTERVAL_SECONDS_DEFAULT),
+        compression: compression_of(d.compression.as_deref())?.unwrap_or(Compression::Uncompressed),
+        processing_enabled: d.processing.as_ref().is_some_and(|p| p.0),
+        processors: d.processing.map(|p| p.1).unwrap_or_default(),
+        dynamic_partitioning: d.dynamic_partitioning.unwrap_or(false),
+        file_extension: d.file_extension,
+        custom_time_zone: d.custom_time_zone,
+    };
+    let arn = f.create(
+        ctx.now,
+        CreateRequest {
+            name,
+            source,
+            destination,
+            tags,
+        },
+    )?;
+    Ok(json!({ "DeliveryStreamARN": arn }))
+}
+
+fn read_tags(
+    items: &[&Map<String, Value>],
+    v: &mut Validation,
+) -> Result<Vec<(String, String)>, KinesisError> {
+    let mut tags = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let t = Reader::new(item);
+        let key = t.string("Key")?;
+        let value = t.string("Value")?;
+        v.check(
+            &format!("tags.{}.member.key", i + 1),
+            string_value(&key),
+            &[Rule::NotNull, Rule::LengthMin(1), Rule::LengthMax(128)],
+        );
+        v.check(
+            &format!("tags.{}.member.value", i + 1),
+            string_value(&value),
+            &[Rule::LengthMax(256)],
+        );
+        tags.push((key.unwrap_or_default(), value.unwrap_or_default()));
+    }
+    Ok(tags)
+}
+
+fn stream_name(r: &Reader<'_>, v: &mut Validation) -> Result<String, KinesisError> {
+    let name = r.string("DeliveryStreamName")?;
+    v.check(
+        "deliveryStreamName",
+        string_value(&name),
+        &[Rule::NotNull, NAME_RULES[1], NAME_RULES[2], NAME_RULES[0]],
+    );
+    Ok(name.unwrap_or_default())
+}
+
+fn delete(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let mut v = Validation::new();
+    r.boolean("AllowForceDelete")?;
+    let name = stream_name(r, &mut v)?;
+    v.finish()?;
+    f.delete(ctx.now, &name)?;
+    Ok(json!({}))
+}
+
+fn destination_json(d: &S3Destination, extended: bool) -> Value {
+    let mut out = json!({
+        "RoleARN": d.role_arn,
+        "BucketARN": d.bucket_arn,
+        "BufferingHints": {"SizeInMBs": d.size_mib, "IntervalInSeconds": d.interval_seconds},
+        "CompressionFormat": d.compression.as_str(),
+        "EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"},
+        "CloudWatchLoggingOptions": {"Enabled": false},
+    });
+    if !d.prefix.is_empty() {
+        out["Prefix"] = json!(d.prefix);
+    }
+    if let Some(p) = &d.error_output_prefix {
+        out["ErrorOutputPrefix"] = json!(p);
+    }
+    if extended {
+        out["S3BackupMode"] = json!("Disabled");
+        if d.processing_enabled || !d.processors.is_empty() {
+            out["ProcessingConfiguration"] = json!({
+                "Enabled": d.processing_enabled,
+                "Processors": d.processors.iter().map(|p| json!({
+                    "Type": p.processor_type,
+                    "Parameters": p.parameters.iter().map(|(n, v)| json!({"ParameterName": n, "ParameterValue": v})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            });
+        }
+        if d.dynamic_partitioning {
+            out["DynamicPartitioningConfiguration"] =
+                json!({"Enabled": true, "RetryOptions": {"DurationInSeconds": 300}});
+        }
+        if let Some(e) = &d.file_extension {
+            out["FileExtension"] = json!(e);
+        }
+        if let Some(z) = &d.custom_time_zone {
+            out["CustomTimeZone"] = json!(z);
+        }
+    }
+    out
+}
+
+fn description_json(ctx: &Ctx, s: &DeliveryStreamView) -> Value {
+    let mut destination = json!({
+        "DestinationId": DESTINATION_ID,
+        "S3DestinationDescription": destination_json(&s.destination, false),
+    });
+    if s.destination.extended {
+        destination["ExtendedS3DestinationDescription"] = destination_json(&s.destination, true);
+    }
+    let mut out = json!({
+        "DeliveryStreamName": s.name,
+        "DeliveryStreamARN": s.arn,
+        "DeliveryStreamStatus": s.status.as_str(),
+        "DeliveryStreamEncryptionConfiguration": {"Status": "DISABLED"},
+        "DeliveryStreamType": s.stream_type,
+        "VersionId": s.version_id.to_string(),
+        "CreateTimestamp": ctx.timestamp(s.created),
+        "Destinations": [destination],
+        "HasMoreDestinations": false,
+    });
+    if let Some(t) = s.last_update {
+        out["LastUpdateTimestamp"] = ctx.timestamp(t);
+    }
+    if let SourceConfig::KinesisStream {
+        stream_arn,
+        role_arn,
+    } = &s.source
+    {
+        out["Source"] = json!({"KinesisStreamSourceDescription": {
+            "KinesisStreamARN": stream_arn,
+            "RoleARN": role_arn,
+            "DeliveryStartTimestamp": ctx.timestamp(s.created),
+        }});
+    }
+    out
+}
+
+fn describe(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let mut v = Validation::new();
+    let limit = r.integer("Limit")?;
+    let start = r.string("ExclusiveStartDestinationId")?;
+    let name = stream_name(r, &mut v)?;
+    v.check(
+        "limit",
+        int_value(limit),
+        &[Rule::Min(1), Rule::Max(10_000)],
+    );
+    v.check(
+        "exclusiveStartDestinationId",
+        string_value(&start),
+        &[
+            Rule::LengthMin(1),
+            Rule::LengthMax(100),
+            Rule::Pattern("[a-zA-Z0-9-]+", is_destination_id),
+        ],
+    );
+    v.finish()?;
+    let view = f.describe(ctx.now, &name)?;
+    Ok(json!({ "DeliveryStreamDescription": description_json(ctx, &view) }))
+}
+
+fn list(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let limit = r.integer("Limit")?;
+    let stream_type = r.string("DeliveryStreamType")?;
+    let start = r.string("ExclusiveStartDeliveryStreamName")?;
+    let mut v = Validation::new();
+    v.check(
+        "limit",
+        int_value(limit),
+        &[Rule::Min(1), Rule::Max(LIST_DELIVERY_STREAMS_LIMIT_MAX)],
+    );
+    v.check(
+        "deliveryStreamType",
+        string_value(&stream_type),
+        &[Rule::Enum(STREAM_TYPES)],
+    );
+    v.check(
+        "exclusiveStartDeliveryStreamName",
+        string_value(&start),
+        &NAME_RULES,
+    );
+    v.finish()?;
+    let (names, more) = f.list(
+        ctx.now,
+        narrow(limit).unwrap_or(LIST_DELIVERY_STREAMS_LIMIT_DEFAULT),
+        stream_type.as_deref(),
+        start.as_deref(),
+    );
+    Ok(json!({"DeliveryStreamNames": names, "HasMoreDeliveryStreams": more}))
+}
+
+fn put_record(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let record = r.structure("Record")?;
+    let data = match &record {
+        Some(rec) => rec.blob("Data")?,
+        None => None,
+    };
+    let mut v = Validation::new();
+    let name = stream_name(r, &mut v)?;
+    match &record {
+        None => v.check("record", Checked::Null, &[Rule::NotNull]),
+        Some(_) => v.check(
+            "record.data",
+            data.as_ref()
+                .map_or(Checked::Null, |d| Checked::Blob(d.len() as u64)),
+            &[Rule::NotNull, Rule::LengthMax(RECORD_DATA_BYTES_MAX)],
+        ),
+    }
+    v.finish()?;
+    let ids = f.put_records(
+        ctx.now,
+        &name,
+        vec![DirectRecord {
+            data: data.unwrap_or_default(),
+            ..DirectRecord::default()
+        }],
+    )?;
+    Ok(json!({"RecordId": ids.into_iter().next().unwrap_or_default(), "Encrypted": false}))
+}
+
+fn put_record_batch(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let items = r.list_of_structures("Records")?;
+    let decoded_max = match &items {
+        Some(list) if list.len() as u64 > PUT_RECORD_BATCH_RECORDS_MAX => {
+            super::wire::VALIDATION_ERRORS_MAX
+        }
+        _ => usize::MAX,
+    };
+    let mut records = Vec::new();
+    for item in items.iter().flatten().take(decoded_max) {
+        records.push(Reader::new(item).blob("Data")?);
+    }
+    let mut v = Validation::new();
+    let name = stream_name(r, &mut v)?;
+    match &items {
+        None => v.check("records", Checked::Null, &[Rule::NotNull]),
+        Some(list) => v.check(
+            "records",
+            Checked::Items(list.len() as u64),
+            &[
+                Rule::LengthMin(1),
+                Rule::LengthMax(PUT_RECORD_BATCH_RECORDS_MAX),
+            ],
+        ),
+    }
+    for (i, data) in records.iter().enumerate() {
+        v.check(
+            &format!("records.{}.member.data", i + 1),
+            data.as_ref()
+                .map_or(Checked::Null, |d| Checked::Blob(d.len() as u64)),
+            &[Rule::NotNull, Rule::LengthMax(RECORD_DATA_BYTES_MAX)],
+        );
+    }
+    v.finish()?;
+    let total: u64 = records.iter().flatten().map(|d| d.len() as u64).sum();
+    if total > PUT_RECORD_BATCH_BYTES_MAX {
+        return Err(FirehoseError::invalid_argument(format!(
+            "Records size exceeds {} MB limit",
+            PUT_RECORD_BATCH_BYTES_MAX / MIB_BYTES
+        ))
+        .into());
+    }
+    let ids = f.put_records(
+        ctx.now,
+        &name,
+        records
+            .into_iter()
+            .map(|d| DirectRecord {
+                data: d.unwrap_or_default(),
+                ..DirectRecord::default()
+            })
+            .collect(),
+    )?;
+    Ok(json!({
+        "FailedPutCount": 0,
+        "Encrypted": false,
+        "RequestResponses": ids.into_iter().map(|id| json!({"RecordId": id})).collect::<Vec<_>>(),
+    }))
+}
+
+fn update_destination(
+    f: &mut DeliveryStreams,
+    ctx: &Ctx,
+    r: &Reader<'_>,
+) -> Result<Value, Failure> {
+    let version = r.string("CurrentDeliveryStreamVersionId")?;
+    let destination_id = r.string("DestinationId")?;
+    let mut v = Validation::new();
+    let ext = r.structure("ExtendedS3DestinationUpdate")?;
+    let s3 = r.structure("S3DestinationUpdate")?;
+    let fields = match (&ext, &s3) {
+        (Some(e), _) => Some((
+            true,
+            read_destination(e, "extendedS3DestinationUpdate", &mut v)?,
+        )),
+        (None, Some(s)) => Some((false, read_destination(s, "s3DestinationUpdate", &mut v)?)),
+        (None, None) => None,
+    };
+    let name = stream_name(r, &mut v)?;
+    v.check(
+        "currentDeliveryStreamVersionId",
+        string_value(&version),
+        &[
+            Rule::NotNull,
+            Rule::LengthMin(1),
+            Rule::LengthMax(50),
+            Rule::Pattern("[0-9]+", is_digits),
+        ],
+    );
+    v.check(
+        "destinationId",
+        string_value(&destination_id),
+        &[
+            Rule::NotNull,
+            Rule::LengthMin(1),
+            Rule::LengthMax(100),
+            Rule::Pattern("[a-zA-Z0-9-]+", is_destination_id),
+        ],
+    );
+    v.finish()?;
+    let version = version
+        .as_deref()
+        .unwrap_or("0")
+        .parse::<u64>()
+        .unwrap_or(u64::MAX);
+    if let Some(other) = OTHER_DESTINATIONS
+        .iter()
+        .map(|d| d.replace("Configuration", "Update"))
+        .find(|d| r.structure(d).ok().flatten().is_some())
+    {
+        return Err(FirehoseError::invalid_argument(format!(
+            "{other} is not simulated yet; update the S3 destination."
+        ))
+        .into());
+    }
+    let update = match fields {
+        None => S3DestinationUpdate::default(),
+        Some((extended, d)) => S3DestinationUpdate {
+            extended,
+            role_arn: d.role_arn,
+            bucket_arn: d.bucket_arn,
+            prefix: d.prefix,
+            error_output_prefix: d.error_output_prefix,
+            size_mib: narrow(d.size_mib),
+            interval_seconds: narrow(d.interval_seconds),
+            compression: compression_of(d.compression.as_deref())?,
+            processing: d.processing,
+            dynamic_partitioning: d.dynamic_partitioning,
+            file_extension: d.file_extension,
+        },
+    };
+    f.update_destination(
+        ctx.now,
+        &name,
+        version,
+        destination_id.as_deref().unwrap_or(""),
+        update,
+    )?;
+    Ok(json!({}))
+}
+
+fn tag(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let items = r.list_of_structures("Tags")?;
+    let mut v = Validation::new();
+    let name = stream_name(r, &mut v)?;
+    let tags = match &items {
+        None => {
+            v.check("tags", Checked::Null, &[Rule::NotNull]);
+            Vec::new()
+        }
+        Some(items) => {
+            v.check(
+                "tags",
+                Checked::Items(items.len() as u64),
+                &[Rule::LengthMin(1), Rule::LengthMax(TAGS_PER_REQUEST_MAX)],
+            );
+            read_tags(items, &mut v)?
+        }
+    };
+    v.finish()?;
+    f.tag(ctx.now, &name, tags)?;
+    Ok(json!({}))
+}
+
+fn untag(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let keys = r.list_of_strings("TagKeys")?;
+    let mut v = Validation::new();
+    let name = stream_name(r, &mut v)?;
+    match &keys {
+        None => v.check("tagKeys", Checked::Null, &[Rule::NotNull]),
+        Some(k) => v.check(
+            "tagKeys",
+            Checked::Items(k.len() as u64),
+            &[Rule::LengthMin(1), Rule::LengthMax(TAGS_PER_REQUEST_MAX)],
+        ),
+    }
+    v.finish()?;
+    f.untag(ctx.now, &name, &keys.unwrap_or_default())?;
+    Ok(json!({}))
+}
+
+fn list_tags(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
+    let start = r.string("ExclusiveStartTagKey")?;
+    let limit = r.integer("Limit")?;
+    let mut v = Validation::new();
+    let name = stream_name(r, &mut v)?;
+    v.check(
+        "exclusiveStartTagKey",
+        string_value(&start),
+        &[Rule::LengthMin(1), Rule::LengthMax(128)],
+    );
+    v.check("limit", int_value(limit), &[Rule::Min(1), Rule::Max(50)]);
+    v.finish()?;
+    let (tags, more) = f.list_tags(
+        ctx.now,
+        &name,
+        start.as_deref(),
+        narrow(limit).unwrap_or(LIST_TAGS_LIMIT_DEFAULT),
+    )?;
+    Ok(json!({
+        "Tags": tags.into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+        "HasMoreTags": more,
+    }))
+}

@@ -1,0 +1,350 @@
+//! The Firehose HTTP endpoint destination end to end: a real HTTP server on 127.0.0.1 (std `TcpListener` in a
+//! thread, a free port), the native shell's client performing the requests the pure [`HttpDelivery`] asks for,
+//! simulated time for the retry schedule, and the `http-endpoint-failed` documents at the end.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "../src/server/http_client.rs"]
+#[allow(dead_code)]
+mod http_client;
+
+use kinesim::firehose::error_record::ErrorRecord;
+use kinesim::firehose::gzip;
+use kinesim::firehose::http_endpoint::{
+    CODE_DESTINATION_EXCEPTION, CODE_INVALID_RESPONSE, ContentEncoding, DeliveryRecord,
+    DeliveryStep, EndpointConfig, HttpDelivery, Transport, backoff_base_ms, new_request_id,
+};
+use kinesim::sim::{DisplayEpoch, SimRng, SimTime};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::mpsc;
+use std::thread;
+
+/// How the test server answers one request.
+#[derive(Clone, Debug)]
+enum Answer {
+    /// 200 with the request id echoed, as a correct endpoint does.
+    Ok,
+    /// This status with a Firehose-style error body.
+    Status(u16),
+    /// 200 with a different request id.
+    WrongRequestId,
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    request_line: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Starts a server that answers the scripted requests in order, then stops. Returns its URL and a receiver of
+/// what it saw.
+fn serve(answers: Vec<Answer>) -> (String, mpsc::Receiver<Seen>, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("local addr").port();
+    let (tx, rx) = mpsc::channel();
+    let handle = thread::spawn(move || {
+        for answer in answers {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).expect("request line");
+            let mut headers = Vec::new();
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).expect("header");
+                let line = line.trim_end().to_string();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        length = v.trim().parse().expect("length");
+                    }
+                    headers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+            }
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body).expect("body");
+            let seen = Seen {
+                request_line: request_line.trim_end().to_string(),
+                headers,
+                body,
+            };
+            let request_id = seen
+                .header("X-Amz-Firehose-Request-Id")
+                .unwrap_or("")
+                .to_string();
+            let (status, reason, body) = match answer {
+                Answer::Ok => (
+                    200,
+                    "OK",
+                    format!("{{\"requestId\":\"{request_id}\",\"timestamp\":1767225600000}}"),
+                ),
+                Answer::Status(code) => (
+                    code,
+                    "Error",
+                    format!(
+                        "{{\"requestId\":\"{request_id}\",\"timestamp\":1767225600000,\"errorMessage\":\"no\"}}"
+                    ),
+                ),
+                Answer::WrongRequestId => (
+                    200,
+                    "OK",
+                    "{\"requestId\":\"not-the-one\",\"timestamp\":1767225600000}".to_string(),
+                ),
+            };
+            tx.send(seen).expect("report");
+            let mut stream = stream;
+            let response = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            stream.write_all(response.as_bytes()).expect("answer");
+        }
+    });
+    (format!("http://127.0.0.1:{port}/firehose"), rx, handle)
+}
+
+fn records() -> Vec<DeliveryRecord> {
+    vec![
+        DeliveryRecord {
+            data: b"{\"n\":1}".to_vec(),
+            arrival_unix_ms: 1_767_225_600_100,
+        },
+        DeliveryRecord {
+            data: b"{\"n\":2}".to_vec(),
+            arrival_unix_ms: 1_767_225_600_200,
+        },
+    ]
+}
+
+const ARN: &str = "arn:aws:firehose:us-east-1:000000000000:deliverystream/to-http";
+
+/// Runs a delivery to completion on simulated time; returns the final step and the instants of every attempt.
+fn drive(delivery: &mut HttpDelivery, rng: &mut SimRng) -> (DeliveryStep, Vec<SimTime>) {
+    let mut now = SimTime::from_millis(5_000);
+    let mut attempts = Vec::new();
+    loop {
+        attempts.push(now);
+        let request = delivery.request(now, DisplayEpoch::DEFAULT);
+        let outcome = http_client::perform(&request);
+        match delivery.handle(now, DisplayEpoch::DEFAULT, &outcome, rng) {
+            DeliveryStep::RetryAt(t) => {
+                assert!(t > now);
+                now = t;
+            }
+            done => return (done, attempts),
+        }
+        assert!(attempts.len() < 100, "runaway retries");
+    }
+}
+
+fn delivery(url: &str, retry_duration_seconds: u32, rng: &mut SimRng) -> HttpDelivery {
+    let mut config = EndpointConfig::new(url, ARN);
+    config.access_key = Some("secret-key".into());
+    config.common_attributes = vec![("team".into(), "data".into())];
+    config.retry_duration_seconds = retry_duration_seconds;
+    HttpDelivery::new(config, new_request_id(rng), records())
+}
+
+#[test]
+fn answered_200_delivers_in_the_documented_format() {
+    let (url, seen, server) = serve(vec![Answer::Ok]);
+    let mut rng = SimRng::new(11);
+    let mut d = delivery(&url, 300, &mut rng);
+    let (step, _) = drive(&mut d, &mut rng);
+    assert_eq!(step, DeliveryStep::Delivered { attempts: 1 });
+    let request = seen.recv().expect("one request");
+    server.join().expect("server thread");
+    assert_eq!(request.request_line, "POST /firehose HTTP/1.1");
+    assert_eq!(request.header("Content-Type"), Some("application/json"));
+    assert_eq!(
+        request.header("X-Amz-Firehose-Protocol-Version"),
+        Some("1.0")
+    );
+    assert_eq!(
+        request.header("X-Amz-Firehose-Request-Id"),
+        Some(d.request_id())
+    );
+    assert_eq!(
+        request.header("X-Amz-Firehose-Access-Key"),
+        Some("secret-key")
+    );
+    assert_eq!(request.header("X-Amz-Firehose-Source-Arn"), Some(ARN));
+    assert_eq!(
+        request.header("X-Amz-Firehose-Common-Attributes"),
+        Some("{\"commonAttributes\":{\"team\":\"data\"}}")
+    );
+    assert_eq!(request.header("Content-Encoding"), None);
+    let body: serde_json::Value = serde_json::from_slice(&request.body).expect("JSON body");
+    assert_eq!(body["requestId"], d.request_id());
+    assert_eq!(body["timestamp"], 1_767_225_605_000u64);
+    assert_eq!(body["records"][0]["data"], "eyJuIjoxfQ==");
+    assert_eq!(body["records"][1]["data"], "eyJuIjoyfQ==");
+}
+
+#[test]
+fn gzip_content_encoding_sends_real_gzip() {
+    let (url, seen, server) = serve(vec![Answer::Ok]);
+    let mut rng = SimRng::new(12);
+    let mut d = delivery(&url, 300, &mut rng);
+    let mut config = d.config().clone();
+    config.content_encoding = ContentEncoding::Gzip;
+    d = HttpDelivery::new(config, d.request_id().to_string(), records());
+    let (step, _) = drive(&mut d, &mut rng);
+    assert_eq!(step, DeliveryStep::Delivered { attempts: 1 });
+    let request = seen.recv().expect("one request");
+    server.join().expect("server thread");
+    assert_eq!(request.header("Content-Encoding"), Some("gzip"));
+    let plain = gzip::decompress(&request.body, 1_000_000).expect("gzip body");
+    let body: serde_json::Value = serde_json::from_slice(&plain).expect("JSON body");
+    assert_eq!(body["requestId"], d.request_id());
+}
+
+#[test]
+fn answered_500_then_200_retries_once_after_about_a_second_with_the_same_request_id() {
+    let (url, seen, server) = serve(vec![Answer::Status(500), Answer::Ok]);
+    let mut rng = SimRng::new(13);
+    let mut d = delivery(&url, 300, &mut rng);
+    let (step, attempts) = drive(&mut d, &mut rng);
+    assert_eq!(step, DeliveryStep::Delivered { attempts: 2 });
+    let first = seen.recv().expect("first request");
+    let second = seen.recv().expect("second request");
+    server.join().expect("server thread");
+    assert_eq!(
+        first.header("X-Amz-Firehose-Request-Id"),
+        second.header("X-Amz-Firehose-Request-Id")
+    );
+    let gap = attempts[1].as_millis() - attempts[0].as_millis();
+    assert!(
+        (850..=1_150).contains(&gap),
+        "first back-off {gap} ms is 1 s +-15%"
+    );
+}
+
+#[test]
+fn answered_413_is_permanent_and_not_sent_to_the_error_bucket() {
+    let (url, _seen, server) = serve(vec![Answer::Status(413)]);
+    let mut rng = SimRng::new(14);
+    let mut d = delivery(&url, 300, &mut rng);
+    let (step, attempts) = drive(&mut d, &mut rng);
+    server.join().expect("server thread");
+    assert_eq!(attempts.len(), 1, "413 is permanent: no retry");
+    let DeliveryStep::Discarded(docs) = step else {
+        panic!("413 discards the batch, got {step:?}");
+    };
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0].error_code, CODE_DESTINATION_EXCEPTION);
+    assert!(
+        docs[0].error_message.starts_with(
+            "The following response was received from the endpoint destination. 413: "
+        ),
+        "{}",
+        docs[0].error_message
+    );
+    assert_eq!(docs[0].attempts_made, 1);
+    assert_eq!(docs[0].raw_bytes(), b"{\"n\":1}");
+    assert_eq!(docs[1].arrival_timestamp, 1_767_225_600_200);
+    assert_eq!(docs[0].attempt_ending_timestamp, 1_767_225_605_000);
+}
+
+#[test]
+fn answered_500_until_the_retry_duration_ends_goes_to_the_error_prefix() {
+    // 5 s of retry budget: back-offs of about 1 and 2 s fit, the next (4 s) does not: three attempts.
+    let (url, _seen, server) = serve(vec![Answer::Status(500); 3]);
+    let mut rng = SimRng::new(17);
+    let mut d = delivery(&url, 5, &mut rng);
+    let (step, attempts) = drive(&mut d, &mut rng);
+    server.join().expect("server thread");
+    assert_eq!(attempts.len(), 3, "{attempts:?}");
+    let DeliveryStep::Failed(docs) = step else {
+        panic!("must go to the error prefix, got {step:?}");
+    };
+    assert_eq!(docs[0].error_code, CODE_DESTINATION_EXCEPTION);
+    assert!(
+        docs[0].error_message.contains("500: {"),
+        "{}",
+        docs[0].error_message
+    );
+    assert!(docs[0].error_message.contains("\"errorMessage\":\"no\""));
+    assert_eq!(docs[0].attempts_made, 3);
+}
+
+#[test]
+fn wrong_request_id_is_retried_within_the_retry_duration_then_fails() {
+    // 20 s of retry budget: back-offs of about 1, 2, 4 and 8 s fit (15 s +-15%), the next (16 s) does not.
+    let answers = vec![Answer::WrongRequestId; 5];
+    let (url, _seen, server) = serve(answers);
+    let mut rng = SimRng::new(15);
+    let mut d = delivery(&url, 20, &mut rng);
+    let (step, attempts) = drive(&mut d, &mut rng);
+    server.join().expect("server thread");
+    assert_eq!(attempts.len(), 5, "{attempts:?}");
+    for (i, pair) in attempts.windows(2).enumerate() {
+        let gap = pair[1].as_millis() - pair[0].as_millis();
+        let base = backoff_base_ms(u32::try_from(i + 1).expect("small"));
+        assert!(
+            gap >= base * 850 / 1_000 && gap <= base * 1_150 / 1_000,
+            "back-off {i}: {gap} ms vs base {base} ms"
+        );
+    }
+    assert!(d.backoff_spent_ms() <= 20_000);
+    let DeliveryStep::Failed(docs) = step else {
+        panic!("must give up, got {step:?}");
+    };
+    let last = attempts.last().expect("attempts").as_millis();
+    for doc in &docs {
+        assert_eq!(doc.error_code, CODE_INVALID_RESPONSE);
+        assert!(doc.error_message.starts_with(
+            "The response received from the specified endpoint is invalid. Contact the owner of the endpoint to \
+             resolve the issue. Response for request "
+        ));
+        assert!(doc.error_message.ends_with("Raw response received: 200 {\"requestId\":\"not-the-one\",\"timestamp\":1767225600000}"), "{}", doc.error_message);
+        assert_eq!(doc.attempts_made, 5);
+        assert_eq!(
+            doc.attempt_ending_timestamp,
+            DisplayEpoch::DEFAULT.unix_ms + last
+        );
+    }
+    // The documents parse back as the error prefix's JSON lines.
+    let body = kinesim::firehose::error_record::to_object_body(&docs);
+    let lines: Vec<ErrorRecord> = String::from_utf8(body)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines, docs);
+}
+
+#[test]
+fn refused_connection_and_https_are_reported_not_panicked() {
+    // A port that was free a moment ago: nothing listens there now.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut rng = SimRng::new(16);
+    let d = delivery(&format!("http://127.0.0.1:{port}/"), 0, &mut rng);
+    let outcome = http_client::perform(&d.request(SimTime::ZERO, DisplayEpoch::DEFAULT));
+    assert!(
+        matches!(outcome, Transport::ConnectionFailed(_)),
+        "{outcome:?}"
+    );
+    let https = delivery("https://example.invalid/", 0, &mut rng);
+    let outcome = http_client::perform(&https.request(SimTime::ZERO, DisplayEpoch::DEFAULT));
+    assert!(matches!(outcome, Transport::ConnectionFailed(ref why) if why.contains("https")));
+}
