@@ -326,6 +326,24 @@ fn describe(kind: &crate::EventKind) -> String {
             value,
         } => format!("drew {value} from {stream} (0..{bound})"),
         E::Rejected { error } => format!("refused: {}", error.message),
+        E::ProducerStarted {
+            name,
+            stream,
+            records_per_s,
+        } => format!("producer {name} started on {stream} at {records_per_s} records/s"),
+        E::ProducerStopped {
+            name,
+            acknowledged,
+            throttled,
+        } => format!("producer {name} stopped: {acknowledged} acknowledged, {throttled} throttled"),
+        E::ConsumerStarted {
+            name,
+            stream,
+            iterator_type,
+        } => format!("consumer {name} reading {stream} from {iterator_type}"),
+        E::ConsumerStopped { name, records } => {
+            format!("consumer {name} stopped after {records} records")
+        }
         E::ApiCall {
             service,
             operation,
