@@ -158,7 +158,12 @@ pub fn inspector_page(props: &InspectorProps) -> Html {
                 </div>
                 <p class="hint" id="rows-rendered" data-rendered={(end - first).to_string()}>{ format!("Showing rows {}–{} of {} (only these are in the page).", first, end, count(total)) }</p>
             </section>
-            { detail }
+            { detail.unwrap_or_else(|| html! {
+                <section class="card detail" aria-labelledby="detail-h">
+                    <h2 id="detail-h">{ "Record" }</h2>
+                    <p class="hint">{ "Pick a record (its number in the first column) to see it in full." }</p>
+                </section>
+            }) }
         </div>
     }
 }
