@@ -104,13 +104,21 @@ fn load_colours_go_from_green_to_red() {
 #[wasm_bindgen_test]
 fn forms_refuse_bad_input_with_what_to_change() {
     assert!(validate_stream_name("clicks.v2_a-b").is_ok());
-    assert!(validate_stream_name("").unwrap_err().contains("name"));
-    assert!(validate_stream_name("a b").unwrap_err().contains("' '"));
+    assert!(
+        validate_stream_name("")
+            .expect_err("refused")
+            .contains("name")
+    );
+    assert!(
+        validate_stream_name("a b")
+            .expect_err("refused")
+            .contains("' '")
+    );
     assert!(validate_stream_name(&"x".repeat(129)).is_err());
     assert_eq!(parse_in_range(" 1,000 ", 1, 5_000, "Rate"), Ok(1_000));
     assert!(
         parse_in_range("0", 1, 5, "Shards")
-            .unwrap_err()
+            .expect_err("refused")
             .contains("from 1 to 5")
     );
     assert!(parse_in_range("-3", 1, 5, "Shards").is_err());
@@ -134,13 +142,17 @@ fn forms_refuse_bad_input_with_what_to_change() {
         }
     );
     form.hot = "11".into();
-    assert!(form.validate().unwrap_err().contains("Hot keys"));
+    assert!(form.validate().expect_err("refused").contains("Hot keys"));
     form.hot = "3".into();
     form.record_template = "${oops}".into();
-    assert!(form.validate().unwrap_err().contains("Unknown placeholder"));
+    assert!(
+        form.validate()
+            .expect_err("refused")
+            .contains("Unknown placeholder")
+    );
     form.record_template = "ok".into();
     form.rate = "0".into();
-    assert!(form.validate().unwrap_err().contains("Rate"));
+    assert!(form.validate().expect_err("refused").contains("Rate"));
 
     assert_eq!(
         start_position("TRIM_HORIZON", "", "", ""),
