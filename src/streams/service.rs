@@ -1357,6 +1357,14 @@ impl DataStreams {
         })
     }
 
+    /// One shard's value of `metric` in minute `minute` (minutes since simulated zero); 0 when none was recorded.
+    pub fn shard_metric_minute(&self, name: &str, shard: &str, minute: u64, metric: Metric) -> u64 {
+        self.streams
+            .get(name)
+            .and_then(|s| s.shard(shard))
+            .map_or(0, |sh| sh.metrics.minute_value(minute, metric))
+    }
+
     /// The sequence number of the record at `index` in a shard (the UI's record inspector).
     pub fn record_sequence_number(&self, name: &str, shard: &str, index: u64) -> Option<String> {
         let s = self.streams.get(name)?;

@@ -10,6 +10,8 @@ use yew_router::prelude::*;
 pub struct ClockProps {
     /// The simulation.
     pub sim: Sim,
+    /// Simulated time now, in ms (so the bar re-renders every frame while pages refresh less often).
+    pub now_ms: u64,
     /// Whether time is running.
     pub running: bool,
     /// Whether the clock is behind real time (too many timers for one frame).

@@ -37,6 +37,13 @@ pub const SEED_DEFAULT: u64 = 1;
 pub const FIRINGS_PER_FRAME_MAX: u32 = 20_000;
 /// How far a single step moves when no timer is pending, in milliseconds.
 const IDLE_STEP_MS: u64 = 1_000;
+/// Real milliseconds one frame may spend advancing the world; past it the clock falls behind instead of
+/// blocking the page (the "catching up" badge shows).
+pub const FRAME_WORK_BUDGET_MS: f64 = 10.0;
+/// Simulated milliseconds advanced between two looks at the frame's work budget.
+const SLICE_MS: u64 = 50;
+/// While time runs, pages re-render at most this often (real milliseconds); the clock every frame.
+pub const PAGE_REFRESH_MS: f64 = 100.0;
 
 /// Mounts the app on the page's body.
 pub fn start() {
@@ -163,6 +170,8 @@ pub struct App {
     running: bool,
     behind: bool,
     frame: Option<AnimationFrame>,
+    /// `performance.now()` of the last page refresh while running.
+    published_ms: f64,
 }
 
 /// A run as the page starts it: empty, with a note naming the seed.
@@ -199,6 +208,7 @@ impl Component for App {
             running: false,
             behind: false,
             frame: None,
+            published_ms: 0.0,
         }
     }
 
@@ -210,15 +220,37 @@ impl Component for App {
                     return false;
                 }
                 let advance_ms = self.pacer.tick(real_us(timestamp_ms));
+                let started_ms = performance_now_ms();
                 let mut world = self.world.borrow_mut();
                 let target = world
                     .now()
                     .saturating_add(SimDuration::from_millis(advance_ms));
-                let advance = world.advance_to_bounded(target, FIRINGS_PER_FRAME_MAX);
+                let mut fired = 0u32;
+                let mut reached = true;
+                // Slices, so a heavy frame stops at the work budget and the clock falls behind, never blocks.
+                while world.now() < target {
+                    let slice = world
+                        .now()
+                        .saturating_add(SimDuration::from_millis(SLICE_MS))
+                        .min(target);
+                    let advance = world.advance_to_bounded(slice, FIRINGS_PER_FRAME_MAX - fired);
+                    fired += advance.fired;
+                    if !advance.reached
+                        || fired >= FIRINGS_PER_FRAME_MAX
+                        || performance_now_ms() - started_ms > FRAME_WORK_BUDGET_MS
+                    {
+                        reached = world.now() >= target;
+                        break;
+                    }
+                }
                 drop(world);
-                self.behind = !advance.reached;
+                self.behind = !reached;
                 self.request_frame(ctx);
-                advance_ms > 0 || advance.fired > 0
+                if timestamp_ms - self.published_ms >= PAGE_REFRESH_MS {
+                    self.published_ms = timestamp_ms;
+                    self.version = self.version.wrapping_add(1);
+                }
+                return advance_ms > 0 || fired > 0;
             }
             Msg::Play => {
                 if self.running {
@@ -290,6 +322,7 @@ impl Component for App {
         };
         let clock = clock::ClockProps {
             sim: sim.clone(),
+            now_ms: self.world.borrow().now().as_millis(),
             running: self.running,
             behind: self.behind,
             speed: self.pacer.speed(),
@@ -394,6 +427,13 @@ mod nav {
             </nav>
         }
     }
+}
+
+/// `performance.now()` in milliseconds (0 when the page has no performance clock).
+fn performance_now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// A `performance.now()` timestamp in whole microseconds (the one place a float becomes simulated time).

@@ -169,29 +169,19 @@ pub fn producers_card(props: &ProducersProps) -> Html {
         })
     };
 
-    // A dropped log file: its lines become the command's payload.
-    let on_drop = {
-        let (sim, message, stream, reader, dragging, form) = (
+    // A log file (dropped or chosen): its lines become the command's payload.
+    let start_file = {
+        let (sim, message, stream, reader, form) = (
             sim.clone(),
             message.clone(),
             stream.clone(),
             reader.clone(),
-            dragging.clone(),
             form.clone(),
         );
-        Callback::from(move |e: DragEvent| {
-            e.prevent_default();
-            dragging.set(false);
-            let Some(file) = e
-                .data_transfer()
-                .and_then(|d| d.files())
-                .and_then(|f| f.get(0))
-            else {
-                return;
-            };
+        Callback::from(move |file: web_sys::File| {
             if file.size() > LOG_FILE_BYTES_MAX {
                 message.set(Some(Err(
-                    "That file is over 16 MiB; drop a smaller log file.".into(),
+                    "That file is over 16 MiB; use a smaller log file.".into(),
                 )));
                 return;
             }
@@ -233,6 +223,30 @@ pub fn producers_card(props: &ProducersProps) -> Html {
                 Err(e) => message.set(Some(Err(format!("Could not read the file: {e}")))),
             });
             *reader.borrow_mut() = Some(read);
+        })
+    };
+    let on_drop = {
+        let (dragging, start_file) = (dragging.clone(), start_file.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(false);
+            if let Some(file) = e
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|f| f.get(0))
+            {
+                start_file.emit(file);
+            }
+        })
+    };
+    let on_file = {
+        let start_file = start_file.clone();
+        Callback::from(move |e: Event| {
+            let input = e.target_unchecked_into::<HtmlInputElement>();
+            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                start_file.emit(file);
+            }
+            input.set_value("");
         })
     };
     let on_drag_over = {
@@ -334,6 +348,10 @@ pub fn producers_card(props: &ProducersProps) -> Html {
             <div class={classes!("dropzone", dragging.then_some("over"))} ondrop={on_drop} ondragover={on_drag_over} ondragleave={on_drag_leave}
                 aria-label="Drop a log file here to stream its lines">
                 { "Drop a log file here: each line becomes a record, sent at the rate above (a Kinesis Agent tailing a file)." }
+                <div class="file-pick">
+                    <label for="log-file">{ "…or choose one: " }</label>
+                    <input id="log-file" type="file" accept=".log,.txt,text/plain" onchange={on_file} />
+                </div>
             </div>
             { feedback(&message) }
         </section>

@@ -71,15 +71,7 @@ pub fn shard_stats(world: &World, stream: &str) -> Vec<ShardStat> {
                     (n + 1, b + (x.data.len() + x.partition_key.len()) as u64)
                 })
             });
-            let metric = |m: Metric| {
-                streams
-                    .shard_metrics(stream, &view.shard_id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(t, k, _)| *k == m && t.as_millis() / 60_000 == minute)
-                    .map(|(_, _, v)| v)
-                    .sum::<u64>()
-            };
+            let metric = |m: Metric| streams.shard_metric_minute(stream, &view.shard_id, minute, m);
             ShardStat {
                 range: view.hash_key_range,
                 open,

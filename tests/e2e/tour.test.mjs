@@ -150,6 +150,18 @@ test('the record inspector renders only the rows in view and shows data as text'
   await shot('5-inspector');
 });
 
+test('an agent-style producer streams the lines of a log file, then finishes', async () => {
+  await page.click('.crumbs a');
+  await page.waitForSelector('#log-file');
+  const lines = Array.from({ length: 30 }, (_, i) => `2026-01-01 INFO request ${i} <b>not html</b>`).join('\n');
+  await page.setInputFiles('#log-file', { name: 'app.log', mimeType: 'text/plain', buffer: Buffer.from(lines) });
+  await page.waitForSelector('li[data-producer="agent:app.log"]');
+  await runFor(2_000);
+  assert.equal(await number('li[data-producer="agent:app.log"] .acked'), 30);
+  assert.match(await page.textContent('li[data-producer="agent:app.log"] .badge'), /FINISHED/);
+  assert.equal(await page.locator('b:has-text("not html")').count(), 0, 'record data is never markup');
+});
+
 test('no console errors, failed requests or page errors', () => {
   assert.deepEqual(problems, []);
 });
