@@ -134,6 +134,10 @@ pub fn consumers_card(props: &ConsumersProps) -> Html {
     };
 
     let world = sim.world.borrow();
+    let has_consumers = world
+        .consumers()
+        .values()
+        .any(|e| e.consumer.stream == stream);
     let now_s = world.now().as_millis() / 1_000;
     let rows: Html = world
         .consumers()
@@ -214,7 +218,7 @@ pub fn consumers_card(props: &ConsumersProps) -> Html {
         <section class="card" aria-labelledby="consumers-h">
             <h2 id="consumers-h">{ "Consumers" }</h2>
             <ul class="actors" id="consumers">{ rows }</ul>
-            <details class="form-box" open=true>
+            <details class="form-box" open={!has_consumers}>
                 <summary>{ "Start a polling consumer" }</summary>
                 <form class="form grid-form" onsubmit={on_submit}>
                     <label for="c-name">{ "Name" }</label>

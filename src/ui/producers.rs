@@ -262,6 +262,10 @@ pub fn producers_card(props: &ProducersProps) -> Html {
     };
 
     let world = sim.world.borrow();
+    let has_producers = world
+        .producers()
+        .values()
+        .any(|e| e.producer.stream == stream);
     let rows: Html = world
         .producers()
         .iter()
@@ -310,7 +314,7 @@ pub fn producers_card(props: &ProducersProps) -> Html {
         <section class="card" aria-labelledby="producers-h">
             <h2 id="producers-h">{ "Producers" }</h2>
             <ul class="actors" id="producers">{ rows }</ul>
-            <details class="form-box" open=true>
+            <details class="form-box" open={!has_producers}>
                 <summary>{ "Start a producer" }</summary>
                 <form class="form grid-form" onsubmit={on_submit}>
                     <label for="p-template">{ "Workload" }</label>
