@@ -183,3 +183,23 @@ fn a_log_file_producer_streams_its_lines_then_stops() {
         Some(b"line 24".to_vec())
     );
 }
+
+#[test]
+fn a_producer_that_would_generate_too_much_is_refused() {
+    let mut w = World::new(WorldConfig::with_seed(4));
+    let mut spec = GeneratorSpec::from_template(Template::Metrics);
+    spec.record_bytes = 1_048_576;
+    let err = w
+        .apply(
+            t(0),
+            Command::StartProducer {
+                name: "huge".into(),
+                stream: "s".into(),
+                records_per_s: 100_000,
+                spec,
+            },
+        )
+        .expect_err("too many bytes a second");
+    assert!(err.message.contains("64 MiB/s"), "{err}");
+    assert!(w.producers().is_empty());
+}

@@ -165,7 +165,7 @@ pub fn consumers_card(props: &ConsumersProps) -> Html {
                     <li>
                         <span class="mono">{ id.trim_start_matches("shardId-") }</span>
                         { format!(" {} read, {} behind", count(cur.records), millis(cur.millis_behind_latest)) }
-                        if let Some(cp) = &cur.checkpoint { <span class="mono sub-text" title={cp.clone()}>{ format!(" …{}", &cp[cp.len().saturating_sub(8)..]) }</span> }
+                        if let Some(cp) = &cur.checkpoint { <span class="mono sub-text" title={cp.clone()}>{ format!(" …{}", cp.get(cp.len().saturating_sub(8)..).unwrap_or(cp)) }</span> }
                         if cur.iterator.is_none() { <span class="sub-text">{ " (done)" }</span> }
                     </li>
                 })

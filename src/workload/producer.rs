@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 pub const PUT_RECORDS_ENTRIES_MAX: usize = 500;
 /// Highest rate a producer may have, in records per second.
 pub const PRODUCER_RECORDS_PER_S_MAX: u32 = 100_000;
+/// Most bytes a producer may generate per second (rate times record size): a bound on the work and memory one
+/// producer can ask of the simulator (a shard takes 1 MiB/s, so 64 MiB/s saturates 64 shards).
+pub const PRODUCER_BYTES_PER_S_MAX: u64 = 64 * 1_048_576;
 /// How often a producer sends a batch, in milliseconds.
 pub const PRODUCER_BATCH_INTERVAL_MS: u64 = 100;
 
@@ -60,6 +63,22 @@ impl Producer {
         if records_per_s == 0 || records_per_s > PRODUCER_RECORDS_PER_S_MAX {
             return Err(format!(
                 "The rate must be 1 to {PRODUCER_RECORDS_PER_S_MAX} records per second; it is {records_per_s}."
+            ));
+        }
+        let spec = generator.spec();
+        let longest_line = spec
+            .lines
+            .as_ref()
+            .and_then(|lines| lines.iter().map(String::len).max())
+            .unwrap_or(0);
+        let record_bytes = (spec.record_bytes as usize)
+            .max(spec.record_template.len())
+            .max(longest_line) as u64;
+        let bytes_per_s = u64::from(records_per_s).saturating_mul(record_bytes);
+        if bytes_per_s > PRODUCER_BYTES_PER_S_MAX {
+            return Err(format!(
+                "{records_per_s} records/s of up to {record_bytes} bytes is {bytes_per_s} bytes/s; a producer may \
+                 generate at most {PRODUCER_BYTES_PER_S_MAX} (64 MiB/s): lower the rate or the record size."
             ));
         }
         Ok(Producer {
