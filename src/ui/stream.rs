@@ -167,9 +167,12 @@ pub fn stream_page(props: &StreamProps) -> Html {
             let write_pct = s.write_ratio() * 100.0;
             #[allow(clippy::cast_precision_loss)]
             let read_pct = s.read_bytes_per_s as f64 / SHARD_READ_BYTES_PER_S_MAX as f64 * 100.0;
+            let short = |id: &String| {
+                crate::streams::service::parse_shard_id(id).map_or_else(|| id.clone(), |n| format!("#{n}"))
+            };
             let lineage = match (&s.parent, &s.adjacent_parent) {
-                (Some(a), Some(b)) => format!("merged from {a} + {b}"),
-                (Some(a), None) => format!("split from {a}"),
+                (Some(a), Some(b)) => format!("merged from {} + {}", short(a), short(b)),
+                (Some(a), None) => format!("split from {}", short(a)),
                 _ => String::new(),
             };
             html! {
@@ -261,9 +264,11 @@ pub fn stream_page(props: &StreamProps) -> Html {
                 <table class="table shards" id="shards-table">
                     <thead><tr>
                         <th scope="col">{ "Shard" }</th><th scope="col">{ "State" }</th><th scope="col" class="num">{ "Keys" }</th>
-                        <th scope="col">{ "Write (last s) vs 1 MiB/s · 1,000 rec/s" }</th><th scope="col">{ "Read vs 2 MiB/s" }</th>
-                        <th scope="col" class="num">{ "Write throttled /min" }</th><th scope="col" class="num">{ "Read throttled /min" }</th>
-                        <th scope="col" class="num">{ "Records kept" }</th><th scope="col"><span class="sr-only">{ "Actions" }</span></th>
+                        <th scope="col" title="Last simulated second, against 1 MiB/s and 1,000 records/s">{ "Write (limit 1 MiB/s, 1,000/s)" }</th>
+                        <th scope="col" title="This minute's average, against 2 MiB/s">{ "Read (limit 2 MiB/s)" }</th>
+                        <th scope="col" class="num" title="Writes refused this minute">{ "Throttled writes" }</th>
+                        <th scope="col" class="num" title="Reads refused this minute">{ "Throttled reads" }</th>
+                        <th scope="col" class="num">{ "Kept" }</th><th scope="col"><span class="sr-only">{ "Actions" }</span></th>
                     </tr></thead>
                     <tbody>{ rows }</tbody>
                 </table>

@@ -31,7 +31,10 @@ after(async () => {
   await server?.close();
 });
 
-const shot = (name) => page.screenshot({ path: join(OUTPUT, `tour-${name}.png`) });
+const shot = async (name, anchor) => {
+  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
+  await page.screenshot({ path: join(OUTPUT, `tour-${name}.png`) });
+};
 const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
 const number = async (selector) => Number((await page.textContent(selector)).replace(/[^0-9]/g, ''));
 const speed = (x) => page.click(`button[data-speed="${x}"]`);
@@ -91,7 +94,7 @@ test('a clickstream producer with hot keys throttles its shard', async () => {
   assert.ok(throttled > 0, `throttled ${throttled}`);
   assert.ok((await number('#throttled-minute')) > 0);
   assert.ok((await page.locator('#hot-keys li').count()) >= 1, 'hot keys are marked on the map');
-  await shot('1-throttling');
+  await shot('1-throttling', '.stream-page .page-head');
 });
 
 test('split the hot shard at its middle: throttling stops', async () => {
@@ -103,7 +106,7 @@ test('split the hot shard at its middle: throttling stops', async () => {
   assert.notEqual(await page.inputValue('#split-key'), '');
   await page.click('#split');
   await page.waitForSelector('#stream-status:has-text("UPDATING")');
-  await shot('2-splitting');
+  await shot('2-splitting', '#map-h');
   await speed(100);
   await play();
   await page.waitForFunction(() => document.querySelector('#open-shards')?.textContent === '3');
@@ -115,8 +118,8 @@ test('split the hot shard at its middle: throttling stops', async () => {
   const after = await number('li[data-producer="clickstream"] .throttled');
   assert.equal(after, before, 'no record throttled after the split');
   assert.equal(await page.locator('#shards-table tr.closed').count(), 1, 'the parent is kept, closed');
-  assert.match(await page.textContent('#shards-table'), /split from shardId-/);
-  await shot('3-split');
+  assert.match(await page.textContent('#shards-table'), /split from #1/);
+  await shot('3-split', '#map-h');
 });
 
 test('a consumer at TRIM_HORIZON reads everything, follows the split, and replays', async () => {
@@ -132,8 +135,7 @@ test('a consumer at TRIM_HORIZON reads everything, follows the split, and replay
   const again = await number('li[data-consumer="reader"] .records-read');
   assert.ok(again - read > 5_000, `read ${read}, then ${again} after the replay`);
   assert.match(await page.textContent('li[data-consumer="reader"] .recent'), /user-/);
-  await page.locator('#consumers-h').scrollIntoViewIfNeeded();
-  await shot('4-consumer');
+  await shot('4-consumer', '#consumers-h');
 });
 
 test('the record inspector renders only the rows in view and shows data as text', async () => {
