@@ -16,9 +16,12 @@ use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue
 use crate::streams::service::StreamsConfig;
 use crate::streams::service::{IteratorRequest, IteratorType};
 use crate::streams::{DataStreams, KinesisError};
+use crate::workload::consumer::{PollingConsumer, StartPosition};
+use crate::workload::generator::{Generator, GeneratorSpec};
 use crate::workload::lambda::{
     EsmConfig, EventSourceMapping, FunctionResult, Invocation, LambdaError,
 };
+use crate::workload::producer::Producer;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
@@ -107,6 +110,45 @@ pub enum Command {
         stream: String,
         /// At least 1.
         bound: u64,
+    },
+    /// Starts a producer that writes generated records to a stream with PutRecords every 100 simulated ms.
+    StartProducer {
+        /// Unique among producers; 1..=128 characters.
+        name: String,
+        /// The stream it writes to.
+        stream: String,
+        /// Records per second.
+        records_per_s: u32,
+        /// What it writes (its random draws come from the RNG stream `producer/{name}`).
+        spec: GeneratorSpec,
+    },
+    /// Stops a producer (its counts stay readable until a producer of the same name starts).
+    StopProducer {
+        /// Its name.
+        name: String,
+    },
+    /// Starts a polling consumer: GetShardIterator on each shard, then GetRecords every `poll_interval_ms`.
+    StartConsumer {
+        /// Unique among consumers; 1..=128 characters.
+        name: String,
+        /// The stream it reads.
+        stream: String,
+        /// Where it starts.
+        start: StartPosition,
+        /// Time between polls.
+        poll_interval_ms: u64,
+    },
+    /// Makes a running consumer start over from another position (replay).
+    ReplayConsumer {
+        /// Its name.
+        name: String,
+        /// Where it starts again.
+        start: StartPosition,
+    },
+    /// Stops a consumer.
+    StopConsumer {
+        /// Its name.
+        name: String,
     },
 }
 
@@ -238,6 +280,40 @@ pub enum EventKind {
         /// The refusal.
         error: CommandError,
     },
+    /// A producer started.
+    ProducerStarted {
+        /// Its name.
+        name: String,
+        /// Its stream.
+        stream: String,
+        /// Records per second.
+        records_per_s: u32,
+    },
+    /// A producer stopped (by command, or at the end of its log file).
+    ProducerStopped {
+        /// Its name.
+        name: String,
+        /// Records acknowledged in all.
+        acknowledged: u64,
+        /// Records throttled in all.
+        throttled: u64,
+    },
+    /// A consumer started or was replayed.
+    ConsumerStarted {
+        /// Its name.
+        name: String,
+        /// Its stream.
+        stream: String,
+        /// The iterator type it started with.
+        iterator_type: String,
+    },
+    /// A consumer stopped.
+    ConsumerStopped {
+        /// Its name.
+        name: String,
+        /// Records read in all.
+        records: u64,
+    },
     /// An AWS API call was answered.
     ApiCall {
         /// `kinesis`, `firehose`, ...
@@ -267,6 +343,40 @@ pub enum EventKind {
 enum TimerAction {
     Alarm { name: String },
     Ticker { name: String },
+    Producer { name: String },
+    Consumer { name: String },
+}
+
+/// A producer the world runs, and whether it is still running.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerEntry {
+    /// The actor.
+    pub producer: Producer,
+    /// Its pending timer while running.
+    timer: Option<TimerId>,
+}
+
+impl ProducerEntry {
+    /// Whether it is running.
+    pub fn running(&self) -> bool {
+        self.timer.is_some()
+    }
+}
+
+/// A consumer the world runs, and whether it is still running.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerEntry {
+    /// The actor.
+    pub consumer: PollingConsumer,
+    /// Its pending timer while running.
+    timer: Option<TimerId>,
+}
+
+impl ConsumerEntry {
+    /// Whether it is running.
+    pub fn running(&self) -> bool {
+        self.timer.is_some()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,6 +427,10 @@ pub struct World {
     /// apart from `events` so that shells matching on [`EventKind`] need no change; each one is still folded into
     /// the event-log hash.
     firehose_log: VecDeque<FirehoseEvent>,
+    #[serde(default)]
+    producers: BTreeMap<String, ProducerEntry>,
+    #[serde(default)]
+    consumers: BTreeMap<String, ConsumerEntry>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -347,6 +461,8 @@ impl World {
             tickers: BTreeMap::new(),
             rng_streams: BTreeMap::new(),
             lambda_mappings: BTreeMap::new(),
+            producers: BTreeMap::new(),
+            consumers: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -776,6 +892,16 @@ impl World {
         &self.streams
     }
 
+    /// Producers, running or stopped, by name.
+    pub fn producers(&self) -> &BTreeMap<String, ProducerEntry> {
+        &self.producers
+    }
+
+    /// Polling consumers, running or stopped, by name.
+    pub fn consumers(&self) -> &BTreeMap<String, ConsumerEntry> {
+        &self.consumers
+    }
+
     /// The Data Streams service for typed calls that bypass JSON (benchmarks, Rust tests). Such calls are not
     /// recorded in the event log.
     pub fn streams_mut(&mut self) -> &mut DataStreams {
@@ -892,7 +1018,9 @@ impl World {
                 due,
                 repeating: false,
             },
-            TimerAction::Ticker { name } => PendingTimer {
+            TimerAction::Ticker { name }
+            | TimerAction::Producer { name }
+            | TimerAction::Consumer { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -983,6 +1111,145 @@ impl World {
                 });
                 Ok(Reply::Drawn { value })
             }
+            Command::StartProducer {
+                name,
+                stream,
+                records_per_s,
+                spec,
+            } => {
+                check_length("name", &name, TIMER_NAME_LENGTH_MAX_CHARS)?;
+                if self
+                    .producers
+                    .get(&name)
+                    .is_some_and(ProducerEntry::running)
+                {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceInUseException,
+                        format!(
+                            "A producer named {name} is running; stop it first or pick another name."
+                        ),
+                    ));
+                }
+                let invalid = |m: String| CommandError::new(ErrorKind::InvalidArgumentException, m);
+                let rng = self.rng.fork(&format!("producer/{name}"));
+                let generator = Generator::new(spec, rng).map_err(invalid)?;
+                let producer =
+                    Producer::new(stream.clone(), records_per_s, generator).map_err(invalid)?;
+                let due = producer.next_due(self.now);
+                let timer = self.schedule(due, TimerAction::Producer { name: name.clone() })?;
+                self.producers.insert(
+                    name.clone(),
+                    ProducerEntry {
+                        producer,
+                        timer: Some(timer),
+                    },
+                );
+                self.record(EventKind::ProducerStarted {
+                    name,
+                    stream,
+                    records_per_s,
+                });
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StopProducer { name } => {
+                let Some(entry) = self.producers.get_mut(&name).filter(|e| e.running()) else {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceNotFoundException,
+                        format!("No producer named {name} is running."),
+                    ));
+                };
+                if let Some(timer) = entry.timer.take() {
+                    self.timers.cancel(timer);
+                }
+                let (acknowledged, throttled) = (
+                    entry.producer.stats.acknowledged,
+                    entry.producer.stats.throttled,
+                );
+                self.record(EventKind::ProducerStopped {
+                    name,
+                    acknowledged,
+                    throttled,
+                });
+                Ok(Reply::Done)
+            }
+            Command::StartConsumer {
+                name,
+                stream,
+                start,
+                poll_interval_ms,
+            } => {
+                check_length("name", &name, TIMER_NAME_LENGTH_MAX_CHARS)?;
+                if self
+                    .consumers
+                    .get(&name)
+                    .is_some_and(ConsumerEntry::running)
+                {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceInUseException,
+                        format!(
+                            "A consumer named {name} is running; stop it first or pick another name."
+                        ),
+                    ));
+                }
+                let invalid = |m: String| CommandError::new(ErrorKind::InvalidArgumentException, m);
+                let mut consumer =
+                    PollingConsumer::new(stream.clone(), start.clone(), poll_interval_ms)
+                        .map_err(invalid)?;
+                let epoch = self.config.epoch.unix_ms;
+                consumer
+                    .begin(&mut self.streams, self.now, epoch, start.clone())
+                    .map_err(invalid)?;
+                let due = consumer.next_due(self.now);
+                let timer = self.schedule(due, TimerAction::Consumer { name: name.clone() })?;
+                self.consumers.insert(
+                    name.clone(),
+                    ConsumerEntry {
+                        consumer,
+                        timer: Some(timer),
+                    },
+                );
+                self.record(EventKind::ConsumerStarted {
+                    name,
+                    stream,
+                    iterator_type: start.iterator_type_name().to_string(),
+                });
+                Ok(Reply::Scheduled { due })
+            }
+            Command::ReplayConsumer { name, start } => {
+                let epoch = self.config.epoch.unix_ms;
+                let now = self.now;
+                let Some(entry) = self.consumers.get_mut(&name).filter(|e| e.running()) else {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceNotFoundException,
+                        format!("No consumer named {name} is running."),
+                    ));
+                };
+                entry
+                    .consumer
+                    .begin(&mut self.streams, now, epoch, start.clone())
+                    .map_err(|m| CommandError::new(ErrorKind::InvalidArgumentException, m))?;
+                let stream = entry.consumer.stream.clone();
+                self.record(EventKind::ConsumerStarted {
+                    name,
+                    stream,
+                    iterator_type: start.iterator_type_name().to_string(),
+                });
+                Ok(Reply::Done)
+            }
+            Command::StopConsumer { name } => {
+                let Some(entry) = self.consumers.get_mut(&name).filter(|e| e.running()) else {
+                    return Err(CommandError::new(
+                        ErrorKind::ResourceNotFoundException,
+                        format!("No consumer named {name} is running."),
+                    ));
+                };
+                if let Some(timer) = entry.timer.take() {
+                    self.timers.cancel(timer);
+                }
+                let records = entry.consumer.stats.records;
+                self.record(EventKind::ConsumerStopped { name, records });
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1057,6 +1324,51 @@ impl World {
                     count,
                     next_due,
                 });
+            }
+            TimerAction::Producer { name } => {
+                let now = self.now;
+                let unix_ms = self.config.epoch.unix_ms_at(now);
+                let Some(entry) = self.producers.get_mut(&name) else {
+                    return;
+                };
+                entry.timer = None;
+                entry.producer.tick(&mut self.streams, now, unix_ms);
+                if entry.producer.finished {
+                    let (acknowledged, throttled) = (
+                        entry.producer.stats.acknowledged,
+                        entry.producer.stats.throttled,
+                    );
+                    self.record(EventKind::ProducerStopped {
+                        name,
+                        acknowledged,
+                        throttled,
+                    });
+                    return;
+                }
+                let due = entry.producer.next_due(now);
+                if let Ok(timer) = self
+                    .timers
+                    .schedule(due, TimerAction::Producer { name: name.clone() })
+                    && let Some(entry) = self.producers.get_mut(&name)
+                {
+                    entry.timer = Some(timer);
+                }
+            }
+            TimerAction::Consumer { name } => {
+                let now = self.now;
+                let Some(entry) = self.consumers.get_mut(&name) else {
+                    return;
+                };
+                entry.timer = None;
+                entry.consumer.tick(&mut self.streams, now);
+                let due = entry.consumer.next_due(now);
+                if let Ok(timer) = self
+                    .timers
+                    .schedule(due, TimerAction::Consumer { name: name.clone() })
+                    && let Some(entry) = self.consumers.get_mut(&name)
+                {
+                    entry.timer = Some(timer);
+                }
             }
         }
     }

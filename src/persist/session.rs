@@ -164,6 +164,16 @@ pub struct Journaled {
     firings_since_snapshot: u64,
 }
 
+/// A journaled world reads as the world: every `&self` method of [`World`] is there. Changes go through the
+/// journaled methods of [`Journaled`] only (there is no `DerefMut`).
+impl std::ops::Deref for Journaled {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        &self.world
+    }
+}
+
 impl Journaled {
     /// A world nothing of which is stored yet (its first commit carries a snapshot).
     pub fn new(world: World) -> Self {

@@ -1475,6 +1475,38 @@ impl DataStreams {
         Ok(())
     }
 
+    /// A stream's summary at `now`, read-only (for the UI, which must not move time itself).
+    pub fn stream_view(&self, name: &str, now: SimTime) -> Option<StreamView> {
+        Some(self.streams.get(name)?.view(now))
+    }
+
+    /// Every shard of a stream still kept at `now` (open, or closed within retention), in id order, read-only;
+    /// with whether each is open and when it was created. For the UI's shard map and lineage.
+    pub fn shard_views(&self, name: &str, now: SimTime) -> Vec<(ShardView, bool, SimTime)> {
+        self.streams.get(name).map_or_else(Vec::new, |s| {
+            s.shards
+                .iter()
+                .filter(|sh| s.is_kept(sh, now))
+                .map(|sh| (shard_view(s, sh), sh.is_open(), sh.created_at))
+                .collect()
+        })
+    }
+
+    /// One shard's value of `metric` in minute `minute` (minutes since simulated zero); 0 when none was recorded.
+    pub fn shard_metric_minute(&self, name: &str, shard: &str, minute: u64, metric: Metric) -> u64 {
+        self.streams
+            .get(name)
+            .and_then(|s| s.shard(shard))
+            .map_or(0, |sh| sh.metrics.minute_value(minute, metric))
+    }
+
+    /// The sequence number of the record at `index` in a shard (the UI's record inspector).
+    pub fn record_sequence_number(&self, name: &str, shard: &str, index: u64) -> Option<String> {
+        let s = self.streams.get(name)?;
+        let sh = s.shard(shard)?;
+        Some(s.sequence_number(sh, index).to_string())
+    }
+
     /// Hash-key ranges of a stream's open shards, in hash-key order.
     pub fn open_ranges(&self, name: &str) -> Vec<HashKeyRange> {
         self.streams.get(name).map_or_else(Vec::new, |s| {

@@ -1,34 +1,152 @@
 //! The Yew shell: the one place where real time enters and becomes simulated time.
 //!
-//! The [`App`] component owns the [`World`]; a `Msg` changes it; the view reads it. While playing, every animation
+//! The [`App`] component owns the [`World`]; a `Msg` changes it; pages read it. While playing, every animation
 //! frame turns the real milliseconds since the previous frame, times the speed, into simulated milliseconds (whole
 //! microseconds are carried between frames, so no time is lost to rounding) and advances the world with a bounded
 //! number of timer firings per frame, so the page stays responsive at any speed.
+//!
+//! Pages get a [`Sim`] context: a read handle on the world (`world.borrow()` in `view`) and a callback that sends
+//! an [`Action`] (an AWS API call or a World command) to the App, which applies it and answers the page's reply
+//! callback. Pages never change the world themselves. Routes use a `HashRouter`, so every page can be bookmarked
+//! and the site works from any sub-path of a plain static host.
 
+pub mod chart;
+pub mod clock;
+pub mod consumers;
+pub mod dashboard;
+pub mod format;
+pub mod geometry;
+pub mod inspector;
+pub mod placeholder;
 pub mod playground;
+pub mod producers;
 pub mod sandbox;
 pub mod sessions;
+pub mod shard_map;
+pub mod stream;
 
+use crate::api::ApiResponse;
 use crate::persist::Journaled;
-use crate::sim::pacer::SPEEDS;
 use crate::sim::{Pacer, SimDuration, SimTime};
-use crate::{Command, World, WorldConfig};
+use crate::{Command, CommandError, Reply, World, WorldConfig};
 use gloo::render::{AnimationFrame, request_animation_frame};
-use web_sys::HtmlInputElement;
+use std::cell::RefCell;
+use std::rc::Rc;
 use yew::prelude::*;
+use yew_router::prelude::*;
 
 /// Seed of the first run after the page loads.
 pub const SEED_DEFAULT: u64 = 1;
 /// Most timer firings one animation frame may process; past it the clock falls behind real time, never skips.
 pub const FIRINGS_PER_FRAME_MAX: u32 = 20_000;
-/// How many recent events the log panel lists.
-const EVENTS_SHOWN: usize = 12;
 /// How far a single step moves when no timer is pending, in milliseconds.
 const IDLE_STEP_MS: u64 = 1_000;
+/// Real milliseconds one frame may spend advancing the world; past it the clock falls behind instead of
+/// blocking the page (the "catching up" badge shows).
+pub const FRAME_WORK_BUDGET_MS: f64 = 10.0;
+/// The work budget of a frame that also re-renders the page, in real milliseconds.
+pub const REFRESH_FRAME_WORK_BUDGET_MS: f64 = 4.0;
+/// Simulated milliseconds advanced between two looks at the frame's work budget.
+const SLICE_MS: u64 = 50;
+/// While time runs, pages re-render at most this often (real milliseconds); the clock every frame.
+pub const PAGE_REFRESH_MS: f64 = 100.0;
 
 /// Mounts the app on the page's body.
 pub fn start() {
     yew::Renderer::<App>::new().render();
+}
+
+/// Every page, with an address that can be bookmarked (`#/streams/clicks`).
+#[derive(Clone, Debug, PartialEq, Routable)]
+pub enum Route {
+    /// The session at a glance.
+    #[at("/")]
+    Dashboard,
+    /// One data stream: shards, producers, consumers, metrics.
+    #[at("/streams/:name")]
+    Stream {
+        /// The stream's name.
+        name: String,
+    },
+    /// One shard's records.
+    #[at("/streams/:name/shards/:shard")]
+    Shard {
+        /// The stream's name.
+        name: String,
+        /// The shard's id.
+        shard: String,
+    },
+    /// Amazon Data Firehose (coming).
+    #[at("/firehose")]
+    Firehose,
+    /// Managed Service for Apache Flink / SQL analytics (coming).
+    #[at("/analytics")]
+    Analytics,
+    /// The AWS SDK playground.
+    #[at("/playground")]
+    Playground,
+    /// Saved sessions.
+    #[at("/sessions")]
+    Sessions,
+    /// Anything else.
+    #[not_found]
+    #[at("/404")]
+    NotFound,
+}
+
+/// Something a page asks the App to do to the world.
+#[derive(Debug)]
+pub enum Action {
+    /// A Kinesis Data Streams API call (`CreateStream`, JSON body), answered as AWS answers.
+    Kinesis {
+        /// The operation, as in `X-Amz-Target`.
+        operation: &'static str,
+        /// The JSON body.
+        body: String,
+        /// Gets the answer.
+        reply: Callback<ApiResponse>,
+    },
+    /// A World command (start a producer, ...).
+    Command {
+        /// The command.
+        command: Command,
+        /// Gets the result.
+        reply: Callback<Result<Reply, CommandError>>,
+    },
+}
+
+/// What pages see of the simulation: the world to read and a way to ask for changes.
+#[derive(Clone, Debug)]
+pub struct Sim {
+    /// The world (journaled for the session store; it reads as a [`World`]); borrow it to read in `view`,
+    /// never to change it.
+    pub world: Rc<RefCell<Journaled>>,
+    /// Bumped on every change, so pages re-render.
+    pub version: u64,
+    /// Sends an [`Action`] to the App.
+    pub act: Callback<Action>,
+}
+
+impl PartialEq for Sim {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version && Rc::ptr_eq(&self.world, &other.world)
+    }
+}
+
+impl Sim {
+    /// Calls a Kinesis operation and hands the answer to `reply`.
+    pub fn kinesis(&self, operation: &'static str, body: String, reply: Callback<ApiResponse>) {
+        self.act.emit(Action::Kinesis {
+            operation,
+            body,
+            reply,
+        });
+    }
+
+    /// Applies a World command and hands the result to `reply`.
+    pub fn command(&self, command: Command, reply: Callback<Result<Reply, CommandError>>) {
+        self.act.emit(Action::Command { command, reply });
+    }
 }
 
 /// Messages that change the app's model.
@@ -44,54 +162,38 @@ pub enum Msg {
     Step,
     /// Simulated milliseconds per real millisecond.
     SetSpeed(u32),
-    /// The seed field changed.
-    SeedInput(String),
-    /// Restart the run with the seed in the field.
-    ApplySeed,
+    /// Restart the run with this seed.
+    Restart(u64),
+    /// A page's request.
+    Act(Action),
     /// Sessions: loading, autosave, the sessions panel.
     Persist(sessions::PersistMsg),
 }
 
-/// The root component.
+/// The root component: owns the world and the clock.
 #[derive(Debug)]
 pub struct App {
-    session: Journaled,
+    world: Rc<RefCell<Journaled>>,
     persistence: sessions::Persistence,
+    version: u64,
     pacer: Pacer,
     running: bool,
     behind: bool,
-    seed_input: String,
-    seed_error: Option<String>,
     frame: Option<AnimationFrame>,
+    /// `performance.now()` of the last page refresh while running.
+    published_ms: f64,
 }
 
-/// A run as the page starts it: a few tickers so there is something to watch on the clock.
-fn demo_world(seed: u64) -> World {
+/// A run as the page starts it: empty, with a note naming the seed.
+fn new_world(seed: u64) -> World {
     let mut world = World::new(WorldConfig::with_seed(seed));
-    let setup = [
+    // Valid by construction; a refusal would still be visible in the event log.
+    let _ = world.apply(
+        SimTime::ZERO,
         Command::Note {
             text: format!("Run started with seed {seed}"),
         },
-        Command::StartTicker {
-            name: "heartbeat".into(),
-            period_ms: 1_000,
-            jitter_ms: 0,
-        },
-        Command::StartTicker {
-            name: "producer".into(),
-            period_ms: 200,
-            jitter_ms: 300,
-        },
-        Command::StartTicker {
-            name: "consumer".into(),
-            period_ms: 1_000,
-            jitter_ms: 250,
-        },
-    ];
-    for command in setup {
-        // These commands are valid by construction; a refusal would still be visible in the event log.
-        let _ = world.apply(SimTime::ZERO, command);
-    }
+    );
     world
 }
 
@@ -102,12 +204,6 @@ impl App {
             link.send_message(Msg::Frame(timestamp_ms))
         }));
     }
-
-    fn restart(&mut self, seed: u64) {
-        self.session = Journaled::new(demo_world(seed));
-        self.pacer.resync();
-        self.behind = false;
-    }
 }
 
 impl Component for App {
@@ -116,42 +212,73 @@ impl Component for App {
 
     fn create(ctx: &Context<Self>) -> Self {
         App {
-            session: Journaled::new(demo_world(SEED_DEFAULT)),
+            world: Rc::new(RefCell::new(Journaled::new(new_world(SEED_DEFAULT)))),
             persistence: sessions::Persistence::new(
                 ctx.link().callback(Msg::Persist),
-                demo_world,
+                new_world,
                 SEED_DEFAULT,
             ),
+            version: 0,
             pacer: Pacer::new(),
             running: false,
             behind: false,
-            seed_input: SEED_DEFAULT.to_string(),
-            seed_error: None,
             frame: None,
+            published_ms: 0.0,
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
-        match msg {
-            Msg::Persist(msg) => self.persistence.update(msg, &mut self.session),
-            Msg::Play | Msg::Step | Msg::ApplySeed if self.persistence.read_only() => false,
+        let changed = match msg {
+            Msg::Persist(msg) => self.persistence.update(msg, &mut self.world.borrow_mut()),
+            // A second tab on the same session only looks: nothing it does may change the world.
+            Msg::Play | Msg::Step | Msg::Restart(_) | Msg::Act(_)
+                if self.persistence.read_only() =>
+            {
+                false
+            }
             Msg::Frame(timestamp_ms) => {
                 if !self.running {
                     self.frame = None;
                     return false;
                 }
                 let advance_ms = self.pacer.tick(real_us(timestamp_ms));
-                let target = self
-                    .session
-                    .world()
+                let started_ms = performance_now_ms();
+                let refresh = timestamp_ms - self.published_ms >= PAGE_REFRESH_MS;
+                let budget_ms = if refresh {
+                    REFRESH_FRAME_WORK_BUDGET_MS
+                } else {
+                    FRAME_WORK_BUDGET_MS
+                };
+                let mut world = self.world.borrow_mut();
+                let target = world
                     .now()
                     .saturating_add(SimDuration::from_millis(advance_ms));
-                let advance = self
-                    .session
-                    .advance_to_bounded(target, FIRINGS_PER_FRAME_MAX);
-                self.behind = !advance.reached;
+                let mut fired = 0u32;
+                let mut reached = true;
+                // Slices, so a heavy frame stops at the work budget and the clock falls behind, never blocks.
+                while world.now() < target {
+                    let slice = world
+                        .now()
+                        .saturating_add(SimDuration::from_millis(SLICE_MS))
+                        .min(target);
+                    let advance = world.advance_to_bounded(slice, FIRINGS_PER_FRAME_MAX - fired);
+                    fired += advance.fired;
+                    if !advance.reached
+                        || fired >= FIRINGS_PER_FRAME_MAX
+                        || performance_now_ms() - started_ms > budget_ms
+                    {
+                        reached = world.now() >= target;
+                        break;
+                    }
+                }
+                drop(world);
+                self.behind = !reached;
                 self.request_frame(ctx);
-                advance_ms > 0 || advance.fired > 0
+                if refresh {
+                    self.published_ms = timestamp_ms;
+                    self.version = self.version.wrapping_add(1);
+                }
+                return advance_ms > 0 || fired > 0;
             }
             Msg::Play => {
                 if self.running {
@@ -169,151 +296,173 @@ impl Component for App {
                 true
             }
             Msg::Step => {
-                if self.session.step().is_none() {
-                    let next = self
-                        .session
-                        .world()
+                let mut world = self.world.borrow_mut();
+                if world.step().is_none() {
+                    let next = world
                         .now()
                         .saturating_add(SimDuration::from_millis(IDLE_STEP_MS));
-                    self.session.advance_to(next);
+                    world.advance_to(next);
                 }
                 true
             }
             Msg::SetSpeed(speed) => self.pacer.set_speed(speed),
-            Msg::SeedInput(text) => {
-                self.seed_input = text;
-                self.seed_error = None;
+            Msg::Restart(seed) => {
+                *self.world.borrow_mut() = Journaled::new(new_world(seed));
+                self.pacer.resync();
+                self.behind = false;
                 true
             }
-            Msg::ApplySeed => {
-                match self.seed_input.trim().parse::<u64>() {
-                    Ok(seed) => {
-                        self.seed_error = None;
-                        self.restart(seed);
-                    }
-                    Err(_) => {
-                        self.seed_error = Some(format!(
-                            "The seed must be a whole number from 0 to {}.",
-                            u64::MAX
-                        ));
-                    }
-                }
+            Msg::Act(Action::Kinesis {
+                operation,
+                body,
+                reply,
+            }) => {
+                let response = {
+                    let mut world = self.world.borrow_mut();
+                    let now = world.now();
+                    world.kinesis(now, operation, &body)
+                };
+                reply.emit(response);
                 true
             }
+            Msg::Act(Action::Command { command, reply }) => {
+                let result = {
+                    let mut world = self.world.borrow_mut();
+                    let now = world.now();
+                    world.apply(now, command)
+                };
+                reply.emit(result);
+                true
+            }
+        };
+        if changed {
+            self.version = self.version.wrapping_add(1);
         }
+        changed
     }
 
     fn view(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
-        let world = self.session.world();
-        let now = world.now();
-        let next_timer = world
-            .poll_timeout()
-            .map_or_else(|| "none".to_string(), |t| t.to_string());
-        let speed_buttons: Html = SPEEDS
-            .iter()
-            .map(|&speed| {
-                let active = self.pacer.speed() == speed;
-                html! {
-                    <button
-                        class={classes!("speed", active.then_some("active"))}
-                        aria-pressed={active.to_string()}
-                        data-speed={speed.to_string()}
-                        onclick={link.callback(move |_| Msg::SetSpeed(speed))}
-                    >{ format!("{speed}×") }</button>
-                }
+        let sim = Sim {
+            world: self.world.clone(),
+            version: self.version,
+            act: link.callback(Msg::Act),
+        };
+        let clock = clock::ClockProps {
+            sim: sim.clone(),
+            now_ms: self.world.borrow().now().as_millis(),
+            running: self.running,
+            behind: self.behind,
+            speed: self.pacer.speed(),
+            on_play: link.callback(|_| Msg::Play),
+            on_pause: link.callback(|_| Msg::Pause),
+            on_step: link.callback(|_| Msg::Step),
+            on_speed: link.callback(Msg::SetSpeed),
+        };
+        let on_restart = link.callback(Msg::Restart);
+        let sessions_panel = self.persistence.view(&link.callback(Msg::Persist));
+        html! {
+            <HashRouter>
+                <ContextProvider<Sim> context={sim}>
+                    <div class="shell">
+                        <clock::ClockBar ..clock />
+                        <nav::Nav />
+                        <main class="content" id="content">
+                            <Switch<Route> render={move |route| switch(route, on_restart.clone(), sessions_panel.clone())} />
+                        </main>
+                    </div>
+                </ContextProvider<Sim>>
+            </HashRouter>
+        }
+    }
+}
+
+fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html {
+    match route {
+        Route::Dashboard => html! { <dashboard::Dashboard {on_restart} /> },
+        Route::Stream { name } => html! { <stream::StreamPage {name} /> },
+        Route::Shard { name, shard } => html! { <inspector::InspectorPage {name} {shard} /> },
+        Route::Firehose => html! { <placeholder::Coming what={placeholder::Soon::Firehose} /> },
+        Route::Analytics => html! { <placeholder::Coming what={placeholder::Soon::Analytics} /> },
+        Route::Playground => html! { <playground::Playground /> },
+        Route::Sessions => sessions_panel,
+        Route::NotFound => html! { <placeholder::NotFound /> },
+    }
+}
+
+/// The side navigation: the session's resources by service.
+mod nav {
+    use super::{Route, Sim};
+    use yew::prelude::*;
+    use yew_router::prelude::*;
+
+    #[component(Nav)]
+    pub fn nav() -> Html {
+        let sim = use_context::<Sim>();
+        let route = use_route::<Route>();
+        let names: Vec<String> = sim
+            .map(|sim| {
+                sim.world
+                    .borrow()
+                    .streams()
+                    .stream_names()
+                    .map(str::to_string)
+                    .collect()
             })
-            .collect();
-        let events: Html = world
-            .events()
-            .rev()
-            .take(EVENTS_SHOWN)
-            .map(|event| {
+            .unwrap_or_default();
+        let current = |r: &Route| {
+            if route.as_ref() == Some(r) {
+                Some("page")
+            } else {
+                None
+            }
+        };
+        let item = |r: Route, label: Html, class: &'static str| {
+            let aria = current(&r);
+            html! {
+                <li class={class}>
+                    <Link<Route> to={r} classes={classes!(aria.map(|_| "active"))}>{ label }</Link<Route>>
+                </li>
+            }
+        };
+        let streams: Html = names
+            .into_iter()
+            .map(|name| {
+                let active = matches!(&route, Some(Route::Stream { name: n } | Route::Shard { name: n, .. }) if *n == name);
                 html! {
-                    <li>
-                        <span class="event-time">{ event.at.to_string() }</span>
-                        <span class="event-text">{ describe(&event.kind) }</span>
+                    <li class="sub">
+                        <Link<Route> to={Route::Stream { name: name.clone() }}
+                            classes={classes!(active.then_some("active"))}>
+                            <span class="dot" aria-hidden="true"></span>{ name }
+                        </Link<Route>>
                     </li>
                 }
             })
             .collect();
-        let on_seed_input = link.callback(|e: InputEvent| {
-            Msg::SeedInput(e.target_unchecked_into::<HtmlInputElement>().value())
-        });
-        let on_seed_submit = link.callback(|e: SubmitEvent| {
-            e.prevent_default();
-            Msg::ApplySeed
-        });
         html! {
-            <main class="app">
-                <header class="masthead">
-                    <h1>{ "kinesim" }</h1>
-                    <p class="tagline">{ "A deterministic Amazon Kinesis simulator, in your browser." }</p>
-                </header>
-
-                <section class="panel clock" aria-label="Simulated clock">
-                    <div class="clock-face">
-                        <output id="sim-time" class="sim-time" data-ms={now.as_millis().to_string()}>
-                            { now.to_string() }
-                        </output>
-                        <div id="sim-calendar" class="sim-calendar">{ world.now_iso8601() }</div>
-                        if self.behind {
-                            <div class="behind" role="status">
-                                { "Catching up: this speed fires more timers than a frame can hold." }
-                            </div>
-                        }
-                    </div>
-                    <div class="controls">
-                        if self.running {
-                            <button id="pause" class="primary" onclick={link.callback(|_| Msg::Pause)}>
-                                { "Pause" }
-                            </button>
-                        } else {
-                            <button id="play" class="primary" onclick={link.callback(|_| Msg::Play)}>
-                                { "Play" }
-                            </button>
-                        }
-                        <button id="step" onclick={link.callback(|_| Msg::Step)}
-                            title="Jump to the next timer">{ "Step" }</button>
-                        <div class="speeds" role="group" aria-label="Speed">{ speed_buttons }</div>
-                    </div>
-                    <form class="seed" onsubmit={on_seed_submit}>
-                        <label for="seed">{ "Seed" }</label>
-                        <input id="seed" type="text" inputmode="numeric" autocomplete="off" spellcheck="false"
-                            value={self.seed_input.clone()} oninput={on_seed_input}
-                            aria-invalid={self.seed_error.is_some().to_string()} />
-                        <button id="restart" type="submit">{ "Restart with seed" }</button>
-                        if let Some(error) = &self.seed_error {
-                            <p class="error" role="alert">{ error }</p>
-                        }
-                    </form>
-                </section>
-
-                <section class="panel stats" aria-label="Run">
-                    <dl>
-                        <div><dt>{ "Seed" }</dt><dd id="run-seed">{ world.config().seed }</dd></div>
-                        <div><dt>{ "Events" }</dt><dd id="event-count">{ world.event_count() }</dd></div>
-                        <div><dt>{ "Next timer" }</dt><dd>{ next_timer }</dd></div>
-                        <div>
-                            <dt>{ "Event log hash" }</dt>
-                            <dd id="event-hash" class="hash" title="Same seed and same actions give the same hash">
-                                { world.event_log_hash().get(..16).unwrap_or_default() }
-                            </dd>
-                        </div>
-                    </dl>
-                </section>
-
-                { self.persistence.view(&link.callback(Msg::Persist)) }
-
-                <section class="panel log" aria-label="Event log">
-                    <h2>{ "Event log" }</h2>
-                    <ol id="events" class="events">{ events }</ol>
-                </section>
-
-                <playground::Playground />
-            </main>
+            <nav class="sidebar" aria-label="Resources">
+                <ul>
+                    { item(Route::Dashboard, html!{ "Dashboard" }, "top") }
+                    <li class="group">{ "Data Streams" }</li>
+                    { streams }
+                    <li class="group">{ "Firehose" }</li>
+                    { item(Route::Firehose, html!{ <>{ "Delivery streams" }<span class="soon">{ "coming" }</span></> }, "sub") }
+                    <li class="group">{ "Analytics" }</li>
+                    { item(Route::Analytics, html!{ <>{ "Applications" }<span class="soon">{ "coming" }</span></> }, "sub") }
+                    <li class="group">{ "Tools" }</li>
+                    { item(Route::Playground, html!{ "SDK playground" }, "sub") }
+                    { item(Route::Sessions, html!{ "Sessions" }, "sub") }
+                </ul>
+            </nav>
         }
     }
+}
+
+/// `performance.now()` in milliseconds (0 when the page has no performance clock).
+fn performance_now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// A `performance.now()` timestamp in whole microseconds (the one place a float becomes simulated time).
@@ -325,47 +474,5 @@ fn real_us(timestamp_ms: f64) -> u64 {
         us
     } else {
         0
-    }
-}
-
-/// One line of text for an event.
-fn describe(kind: &crate::EventKind) -> String {
-    use crate::EventKind as E;
-    match kind {
-        E::Note { text } => text.clone(),
-        E::AlarmSet { name, due } => format!("alarm {name} set for {due}"),
-        E::AlarmFired { name } => format!("alarm {name} fired"),
-        E::TickerStarted {
-            name,
-            period_ms,
-            jitter_ms,
-            ..
-        } => format!("ticker {name} started: every {period_ms} ms + up to {jitter_ms} ms"),
-        E::TickerFired { name, count, .. } => format!("{name} #{count}"),
-        E::Cancelled { name } => format!("{name} cancelled"),
-        E::Drawn {
-            stream,
-            bound,
-            value,
-        } => format!("drew {value} from {stream} (0..{bound})"),
-        E::Rejected { error } => format!("refused: {}", error.message),
-        E::ApiCall {
-            service,
-            operation,
-            status,
-            error,
-            ..
-        } => match error {
-            Some(error) => format!("{service} {operation}: {status} {error}"),
-            None => format!("{service} {operation}: {status}"),
-        },
-        E::LambdaMapping {
-            uuid,
-            action,
-            detail,
-        } => format!(
-            "lambda mapping {}: {action} {detail}",
-            uuid.get(..8).unwrap_or(uuid)
-        ),
     }
 }

@@ -3,6 +3,9 @@
 //! stream and invoke a function with batches. Each actor is a state machine on simulated time: it is told `now`,
 //! calls the service it drives, and says when it next wants to run.
 
+pub mod consumer;
+pub mod generator;
 pub mod kcl;
 pub mod kpl;
 pub mod lambda;
+pub mod producer;

@@ -1,0 +1,88 @@
+// Shared by the end-to-end tests and the browser benchmark: a static server for the built site under a sub-path
+// (as a code host's project page serves it) and Debian's Chromium driven by playwright-core.
+
+import { createServer } from 'node:http';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, normalize, extname, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const DIST = resolve(ROOT, process.env.KINESIM_DIST ?? 'dist');
+export const OUTPUT = resolve(import.meta.dirname, 'output');
+export const SUB_PATH = '/kinesim/';
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+/** A static file server for DIST under SUB_PATH, on 127.0.0.1 and a free port. */
+export function serveStatic() {
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://127.0.0.1').pathname;
+    if (path === SUB_PATH.slice(0, -1)) {
+      res.writeHead(301, { location: SUB_PATH }).end();
+      return;
+    }
+    if (!path.startsWith(SUB_PATH)) {
+      res.writeHead(404).end('not under the sub-path');
+      return;
+    }
+    let file = normalize(join(DIST, decodeURIComponent(path.slice(SUB_PATH.length))));
+    if (!file.startsWith(DIST)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (path.endsWith('/')) file = join(file, 'index.html');
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
+}
+
+/** Headless Chromium with a throwaway profile; `close()` removes the profile. */
+export async function launch({ width = 1280, height = 720 } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'kinesim-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width, height },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const close = async () => {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+/** Collects console errors, page errors, failed requests and HTTP errors of `page` into `problems`. */
+export function watchProblems(page, problems) {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+}
