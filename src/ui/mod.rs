@@ -379,7 +379,13 @@ impl Component for App {
 
 fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html {
     match route {
-        Route::Dashboard => html! { <dashboard::Dashboard {on_restart} /> },
+        // The session card sits on the dashboard too: where the run is saved is part of the session at a glance.
+        Route::Dashboard => html! {
+            <>
+                <dashboard::Dashboard {on_restart} />
+                { sessions_panel }
+            </>
+        },
         Route::Stream { name } => html! { <stream::StreamPage {name} /> },
         Route::Shard { name, shard } => html! { <inspector::InspectorPage {name} {shard} /> },
         Route::Firehose => html! { <placeholder::Coming what={placeholder::Soon::Firehose} /> },
