@@ -390,8 +390,18 @@ fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html
         Route::Shard { name, shard } => html! { <inspector::InspectorPage {name} {shard} /> },
         Route::Firehose => html! { <placeholder::Coming what={placeholder::Soon::Firehose} /> },
         Route::Analytics => html! { <placeholder::Coming what={placeholder::Soon::Analytics} /> },
-        Route::Playground => html! { <playground::Playground /> },
-        Route::Sessions => sessions_panel,
+        Route::Playground => html! {
+            <div class="page">
+                <div class="page-head"><h1>{ "AWS SDK playground" }</h1></div>
+                <playground::Playground />
+            </div>
+        },
+        Route::Sessions => html! {
+            <div class="page">
+                <div class="page-head"><h1>{ "Sessions" }</h1></div>
+                { sessions_panel }
+            </div>
+        },
         Route::NotFound => html! { <placeholder::NotFound /> },
     }
 }
