@@ -167,7 +167,11 @@ fn download(key: &str, body: &[u8]) -> Result<(), String> {
     a.set_attribute("download", &download_name(key))
         .map_err(fail)?;
     a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
+    // Revoked once the browser has had time to start the download (revoking at once can cancel it).
+    gloo::timers::callback::Timeout::new(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
     Ok(())
 }
 
@@ -314,7 +318,7 @@ pub fn s3_browser(props: &S3Props) -> Html {
                 html! { <>
                     <section class="card" aria-labelledby="s3-objects-h">
                         <h2 id="s3-objects-h">{ format!("s3://{bucket}/{}", *prefix) }</h2>
-                        <nav class="crumbs" aria-label="Prefix">{ crumbs }</nav>
+                        <nav class="s3-crumbs" aria-label="Prefix">{ crumbs }</nav>
                         if empty {
                             <p class="empty">{ "Nothing under this prefix." }</p>
                         } else {
