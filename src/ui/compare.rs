@@ -139,28 +139,29 @@ pub fn set_up(
         },
         ignore(),
     );
-    let exists = sim
-        .world
-        .borrow()
-        .firehose_service()
-        .configuration(DEMO_FIREHOSE)
-        .is_some();
-    if show.needs_firehose() && !exists {
-        let form = CreateForm {
-            name: DEMO_FIREHOSE.into(),
-            source_stream: DEMO_STREAM.into(),
-            bucket: DEMO_BUCKET.into(),
-            interval_seconds: "60".into(),
-            ..CreateForm::default()
+    let route = if show.needs_firehose() {
+        let (exists, stream_active) = {
+            let world = sim.world.borrow();
+            (
+                world
+                    .firehose_service()
+                    .configuration(DEMO_FIREHOSE)
+                    .is_some(),
+                stream_active(&world),
+            )
         };
-        match form.body() {
-            Ok(body) => {
-                create_delivery_stream(sim, body, DEMO_FIREHOSE.into(), None, done.clone());
+        if exists {
+            show.route()
+        } else {
+            if stream_active {
+                create_demo_firehose(sim, done);
             }
-            Err(m) => done.emit(Err(m)),
+            // Until the stream is ACTIVE, the delivery stream's page waits for it ([`DemoPending`]).
+            Show::DeliveryStream.route()
         }
-    }
-    let route = show.route();
+    } else {
+        show.route()
+    };
     // The last action's reply comes after every earlier one: then the pages have something to show.
     sim.command(
         Command::Note {
@@ -172,6 +173,62 @@ pub fn set_up(
             }
         }),
     );
+}
+
+/// Whether the demonstration stream is ACTIVE (a delivery stream reads a stream from LATEST once it is).
+fn stream_active(world: &crate::World) -> bool {
+    world
+        .streams()
+        .stream_view(DEMO_STREAM, world.now())
+        .is_some_and(|v| v.status.as_str() == "ACTIVE")
+}
+
+fn create_demo_firehose(sim: &Sim, done: Callback<Result<String, String>>) {
+    let form = CreateForm {
+        name: DEMO_FIREHOSE.into(),
+        source_stream: DEMO_STREAM.into(),
+        bucket: DEMO_BUCKET.into(),
+        interval_seconds: "60".into(),
+        ..CreateForm::default()
+    };
+    match form.body() {
+        Ok(body) => create_delivery_stream(sim, body, DEMO_FIREHOSE.into(), None, done),
+        Err(m) => done.emit(Err(m)),
+    }
+}
+
+/// Properties of [`DemoPending`].
+#[derive(Clone, Debug, PartialEq, Properties)]
+pub struct PendingProps {
+    /// The simulation.
+    pub sim: Sim,
+}
+
+/// Shown at the demonstration delivery stream's address until it exists: waits for the demonstration stream to
+/// become ACTIVE (10 simulated seconds of play), then creates the delivery stream that reads it.
+#[component(DemoPending)]
+pub fn demo_pending(props: &PendingProps) -> Html {
+    let sent = use_mut_ref(|| false);
+    let message = use_state(|| None::<Result<String, String>>);
+    let active = stream_active(&props.sim.world.borrow());
+    {
+        let (sim, message) = (props.sim.clone(), message.clone());
+        use_effect_with((props.sim.version, active), move |(_, active)| {
+            if *active && !*sent.borrow() {
+                *sent.borrow_mut() = true;
+                create_demo_firehose(&sim, Callback::from(move |m| message.set(Some(m))));
+            }
+        });
+    }
+    html! {
+        <div class="page">
+            <div class="page-head"><h1>{ DEMO_FIREHOSE }</h1></div>
+            <section class="card" id="demo-waiting">
+                <p role="status">{ format!("Setting up: the delivery stream reads {DEMO_STREAM} from LATEST once the stream is ACTIVE (10 simulated seconds after it was created). Press play.") }</p>
+                { super::dashboard::feedback(&message) }
+            </section>
+        </div>
+    }
 }
 
 /// The comparison page.

@@ -343,7 +343,7 @@ fn create_form(props: &SimProps) -> Html {
     html! {
         <section class="card" aria-labelledby="fh-create-h">
             <h2 id="fh-create-h">{ "Create a delivery stream" }</h2>
-            <form class="form grid-form" onsubmit={on_submit}>
+            <form class="form grid-form" novalidate=true onsubmit={on_submit}>
                 <label for="fh-name">{ "Name" }</label>
                 <input id="fh-name" value={form.name.clone()} oninput={text(|f, v| f.name = v)} autocomplete="off" spellcheck="false" />
                 <label for="fh-source">{ "Source" }</label>
@@ -458,6 +458,10 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
     let world = sim.world.borrow();
     let fh = world.firehose_service();
     let Some((source, dest)) = fh.configuration(&props.name) else {
+        if props.name == super::compare::DEMO_FIREHOSE {
+            drop(world);
+            return html! { <super::compare::DemoPending sim={sim.clone()} /> };
+        }
         return html! {
             <div class="page">
                 <div class="page-head"><h1>{ "No such delivery stream" }</h1></div>

@@ -123,9 +123,12 @@ test('the comparison sets up a live demonstration and opens its page', async () 
   await page.waitForSelector('#compare');
   await shot('4-compare');
   await page.click('#demo-firehose-1');
-  await page.waitForSelector('#fh-title:has-text("demo-firehose")');
-  assert.match(await page.textContent('.page-head .lead'), /Kinesis: demo-stream/);
+  await page.waitForSelector('#demo-waiting');
   await speed(10);
+  await play();
+  await page.waitForSelector('#fh-title:has-text("demo-firehose")');
+  await pause();
+  assert.match(await page.textContent('.page-head .lead'), /Kinesis: demo-stream/);
   await runFor(20_000);
   assert.ok(Number(await page.textContent('#fh-buffered')) > 0, 'the producer feeds the delivery stream');
   await shot('5-demo', '.page-head');
