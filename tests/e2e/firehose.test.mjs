@@ -130,7 +130,8 @@ test('the comparison sets up a live demonstration and opens its page', async () 
   await pause();
   assert.match(await page.textContent('.page-head .lead'), /Kinesis: demo-stream/);
   await runFor(20_000);
-  assert.ok(Number(await page.textContent('#fh-buffered')) > 0, 'the producer feeds the delivery stream');
+  const buffered = Number((await page.textContent('#fh-buffered')).replace(/[^0-9]/g, ''));
+  assert.ok(buffered > 0, `the producer feeds the delivery stream: ${buffered} buffered`);
   await shot('5-demo', '.page-head');
   await page.click('nav.sidebar a:has-text("Streams vs Firehose")');
   await page.click('#demo-streams-0');
