@@ -211,7 +211,7 @@ pub fn s3_browser(props: &S3Props) -> Html {
                     <Link<Route> to={Route::Bucket { bucket: name.to_string() }} classes={classes!(active.then_some("active"))}>
                         <span class="mono">{ name }</span>
                     </Link<Route>>
-                    <span class="hint">{ format!(" {} objects", count(n)) }</span>
+                    <span class="hint">{ format!(" {} object{}", count(n), if n == 1 { "" } else { "s" }) }</span>
                 </li>
             }
         })
@@ -256,7 +256,7 @@ pub fn s3_browser(props: &S3Props) -> Html {
                             <tr class="folder">
                                 <td><button class="link mono" {onclick}>{ format!("📁 {}", f.name) }</button></td>
                                 <td class="num">{ bytes(f.bytes) }</td>
-                                <td>{ format!("{} objects", count(f.objects)) }</td>
+                                <td>{ format!("{} object{}", count(f.objects), if f.objects == 1 { "" } else { "s" }) }</td>
                             </tr>
                         }
                     })
