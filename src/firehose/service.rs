@@ -1033,6 +1033,16 @@ impl DeliveryStreams {
         self.streams.keys().map(String::as_str)
     }
 
+    /// A delivery stream's source and destination, read-only (for the UI; DescribeDeliveryStream moves time).
+    pub fn configuration(&self, name: &str) -> Option<(&SourceConfig, &S3Destination)> {
+        self.streams.get(name).map(|s| (&s.source, &s.destination))
+    }
+
+    /// A delivery stream's status at `now`, read-only (for the UI).
+    pub fn status(&self, name: &str, now: SimTime) -> Option<DeliveryStreamStatus> {
+        self.streams.get(name).map(|s| Self::status_of(s, now))
+    }
+
     /// The buffers of a delivery stream (for the UI).
     pub fn buffers(&self, name: &str) -> impl Iterator<Item = &Buffer> {
         self.streams

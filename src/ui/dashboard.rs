@@ -1,5 +1,5 @@
 //! The dashboard: the session at a glance. Data streams (create one here), delivery streams and analytics
-//! applications (coming), the run's seed and fingerprint, and the event log.
+//! applications, the run's seed and fingerprint, and the event log.
 
 use super::format::{count, parse_in_range, validate_stream_name};
 use super::{Route, Sim};
@@ -38,11 +38,7 @@ pub fn dashboard(props: &DashboardProps) -> Html {
             </div>
             <StreamsTable sim={sim.clone()} />
             <div class="grid two">
-                <section class="card coming" aria-labelledby="firehose-h">
-                    <h2 id="firehose-h">{ "Firehose delivery streams" }<span class="soon">{ "coming" }</span></h2>
-                    <p>{ "Buffer records by size and time, then deliver them to S3 or an HTTP endpoint. Lands here when the Firehose service is built." }</p>
-                    <Link<Route> to={Route::Firehose}>{ "What it will show →" }</Link<Route>>
-                </section>
+                <FirehoseCard sim={sim.clone()} />
                 <section class="card coming" aria-labelledby="analytics-h">
                     <h2 id="analytics-h">{ "Analytics applications" }<span class="soon">{ "coming" }</span></h2>
                     <p>{ "Continuous SQL over a stream: tumbling and sliding windows, live results and charts." }</p>
@@ -57,6 +53,39 @@ pub fn dashboard(props: &DashboardProps) -> Html {
 #[derive(Clone, Debug, PartialEq, Properties)]
 struct SimProps {
     sim: Sim,
+}
+
+/// The session's delivery streams, with links to them, the S3 browser and the comparison.
+#[component(FirehoseCard)]
+fn firehose_card(props: &SimProps) -> Html {
+    let world = props.sim.world.borrow();
+    let fh = world.firehose_service();
+    let items: Html = fh
+        .names()
+        .map(|name| {
+            let buffered: u64 = fh.buffers(name).map(|b| b.records.len() as u64).sum();
+            html! {
+                <li><Link<Route> to={Route::DeliveryStream { name: name.to_string() }}>{ name }</Link<Route>>
+                    <span class="hint">{ format!(" · {} buffered", count(buffered)) }</span></li>
+            }
+        })
+        .collect();
+    let empty = fh.names().next().is_none();
+    html! {
+        <section class="card" aria-labelledby="firehose-h">
+            <h2 id="firehose-h">{ "Firehose delivery streams" }</h2>
+            if empty {
+                <p>{ "Buffer records by size and time, then deliver them to S3 as objects." }</p>
+            } else {
+                <ul class="plain" id="dashboard-firehose">{ items }</ul>
+            }
+            <p class="actions">
+                <Link<Route> to={Route::Firehose}>{ "Create a delivery stream →" }</Link<Route>>
+                <Link<Route> to={Route::S3}>{ "S3 buckets →" }</Link<Route>>
+                <Link<Route> to={Route::Compare}>{ "Data Streams vs Firehose →" }</Link<Route>>
+            </p>
+        </section>
+    }
 }
 
 /// The create-stream form: provisioned with N shards, or on-demand, through the CreateStream API.

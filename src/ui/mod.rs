@@ -12,14 +12,17 @@
 
 pub mod chart;
 pub mod clock;
+pub mod compare;
 pub mod consumers;
 pub mod dashboard;
+pub mod firehose;
 pub mod format;
 pub mod geometry;
 pub mod inspector;
 pub mod placeholder;
 pub mod playground;
 pub mod producers;
+pub mod s3;
 pub mod sandbox;
 pub mod sessions;
 pub mod shard_map;
@@ -76,9 +79,27 @@ pub enum Route {
         /// The shard's id.
         shard: String,
     },
-    /// Amazon Data Firehose (coming).
+    /// Amazon Data Firehose: the delivery streams and the create form.
     #[at("/firehose")]
     Firehose,
+    /// One delivery stream: buffers, flushes, deliveries, metrics.
+    #[at("/firehose/:name")]
+    DeliveryStream {
+        /// The delivery stream's name.
+        name: String,
+    },
+    /// The simulated S3: buckets.
+    #[at("/s3")]
+    S3,
+    /// One bucket's objects.
+    #[at("/s3/:bucket")]
+    Bucket {
+        /// The bucket's name.
+        bucket: String,
+    },
+    /// Data Streams versus Firehose, each row with a live demonstration.
+    #[at("/compare")]
+    Compare,
     /// Managed Service for Apache Flink / SQL analytics (coming).
     #[at("/analytics")]
     Analytics,
@@ -99,6 +120,15 @@ pub enum Route {
 pub enum Action {
     /// A Kinesis Data Streams API call (`CreateStream`, JSON body), answered as AWS answers.
     Kinesis {
+        /// The operation, as in `X-Amz-Target`.
+        operation: &'static str,
+        /// The JSON body.
+        body: String,
+        /// Gets the answer.
+        reply: Callback<ApiResponse>,
+    },
+    /// An Amazon Data Firehose API call (`CreateDeliveryStream`, JSON body), answered as AWS answers.
+    Firehose {
         /// The operation, as in `X-Amz-Target`.
         operation: &'static str,
         /// The JSON body.
@@ -137,6 +167,15 @@ impl Sim {
     /// Calls a Kinesis operation and hands the answer to `reply`.
     pub fn kinesis(&self, operation: &'static str, body: String, reply: Callback<ApiResponse>) {
         self.act.emit(Action::Kinesis {
+            operation,
+            body,
+            reply,
+        });
+    }
+
+    /// Calls a Firehose operation and hands the answer to `reply`.
+    pub fn firehose(&self, operation: &'static str, body: String, reply: Callback<ApiResponse>) {
+        self.act.emit(Action::Firehose {
             operation,
             body,
             reply,
@@ -325,6 +364,24 @@ impl Component for App {
                 reply.emit(response);
                 true
             }
+            Msg::Act(Action::Firehose {
+                operation,
+                body,
+                reply,
+            }) => {
+                let response = {
+                    let mut world = self.world.borrow_mut();
+                    let now = world.now();
+                    // Journaled through `call`, which journals every AWS target.
+                    world.call(
+                        now,
+                        &format!("{}.{operation}", crate::api::firehose::TARGET_PREFIX),
+                        &body,
+                    )
+                };
+                reply.emit(response);
+                true
+            }
             Msg::Act(Action::Command { command, reply }) => {
                 let result = {
                     let mut world = self.world.borrow_mut();
@@ -388,7 +445,11 @@ fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html
         },
         Route::Stream { name } => html! { <stream::StreamPage {name} /> },
         Route::Shard { name, shard } => html! { <inspector::InspectorPage {name} {shard} /> },
-        Route::Firehose => html! { <placeholder::Coming what={placeholder::Soon::Firehose} /> },
+        Route::Firehose => html! { <firehose::FirehoseList /> },
+        Route::DeliveryStream { name } => html! { <firehose::DeliveryStreamPage {name} /> },
+        Route::S3 => html! { <s3::S3Browser bucket={None::<String>} /> },
+        Route::Bucket { bucket } => html! { <s3::S3Browser bucket={Some(bucket)} /> },
+        Route::Compare => html! { <compare::ComparePage /> },
         Route::Analytics => html! { <placeholder::Coming what={placeholder::Soon::Analytics} /> },
         Route::Playground => html! {
             <div class="page">
@@ -416,14 +477,17 @@ mod nav {
     pub fn nav() -> Html {
         let sim = use_context::<Sim>();
         let route = use_route::<Route>();
-        let names: Vec<String> = sim
+        let (names, deliveries): (Vec<String>, Vec<String>) = sim
             .map(|sim| {
-                sim.world
-                    .borrow()
-                    .streams()
-                    .stream_names()
-                    .map(str::to_string)
-                    .collect()
+                let world = sim.world.borrow();
+                (
+                    world.streams().stream_names().map(str::to_string).collect(),
+                    world
+                        .firehose_service()
+                        .names()
+                        .map(str::to_string)
+                        .collect(),
+                )
             })
             .unwrap_or_default();
         let current = |r: &Route| {
@@ -455,6 +519,22 @@ mod nav {
                 }
             })
             .collect();
+        let deliveries: Html = deliveries
+            .into_iter()
+            .map(|name| {
+                let active =
+                    matches!(&route, Some(Route::DeliveryStream { name: n }) if *n == name);
+                html! {
+                    <li class="sub">
+                        <Link<Route> to={Route::DeliveryStream { name: name.clone() }}
+                            classes={classes!(active.then_some("active"))}>
+                            <span class="dot fh" aria-hidden="true"></span>{ name }
+                        </Link<Route>>
+                    </li>
+                }
+            })
+            .collect();
+        let in_s3 = matches!(&route, Some(Route::S3 | Route::Bucket { .. }));
         html! {
             <nav class="sidebar" aria-label="Resources">
                 <ul>
@@ -462,7 +542,12 @@ mod nav {
                     <li class="group">{ "Data Streams" }</li>
                     { streams }
                     <li class="group">{ "Firehose" }</li>
-                    { item(Route::Firehose, html!{ <>{ "Delivery streams" }<span class="soon">{ "coming" }</span></> }, "sub") }
+                    { item(Route::Firehose, html!{ "Delivery streams" }, "sub") }
+                    { deliveries }
+                    <li class="sub">
+                        <Link<Route> to={Route::S3} classes={classes!(in_s3.then_some("active"))}>{ "S3 buckets" }</Link<Route>>
+                    </li>
+                    { item(Route::Compare, html!{ "Streams vs Firehose" }, "sub") }
                     <li class="group">{ "Analytics" }</li>
                     { item(Route::Analytics, html!{ <>{ "Applications" }<span class="soon">{ "coming" }</span></> }, "sub") }
                     <li class="group">{ "Tools" }</li>

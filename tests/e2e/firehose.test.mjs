@@ -1,0 +1,144 @@
+// A new user's Firehose tour, in Debian's Chromium against the release build served under a sub-path: create a
+// delivery stream to S3 with a 60 s interval, put test records, watch the buffer fill against the interval, see
+// the flush after the interval, find the object in the S3 browser and preview it; then the comparison page sets
+// up a live demonstration. Screenshots land in tests/e2e/output/firehose-*.png. Fails on any console error.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveStatic, launch, watchProblems, OUTPUT, SUB_PATH } from './support.mjs';
+
+const TIMEOUT_MS = 20_000;
+let server;
+let browser;
+let page;
+let baseUrl;
+const problems = [];
+
+before(async () => {
+  await mkdir(OUTPUT, { recursive: true });
+  server = await serveStatic();
+  baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+  browser = await launch({ width: 1280, height: 720 });
+  browser.context.setDefaultTimeout(TIMEOUT_MS);
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  watchProblems(page, problems);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = async (name, anchor) => {
+  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
+  await page.screenshot({ path: join(OUTPUT, `firehose-${name}.png`) });
+};
+const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
+const speed = (x) => page.click(`button[data-speed="${x}"]`);
+const play = () => page.click('#play');
+const pause = async () => {
+  await page.click('#pause');
+  await page.waitForSelector('#play');
+};
+/** Runs simulated time forward by at least `ms` at the current speed, then pauses. */
+const runFor = async (ms) => {
+  const from = await simMs();
+  await play();
+  await page.waitForFunction((m) => Number(document.querySelector('#sim-time')?.dataset.ms) >= m, from + ms);
+  await pause();
+};
+const fraction = async (id) => Number(await page.getAttribute(id, 'data-fraction'));
+
+test('a bad buffer interval is answered with AWS\'s message', async () => {
+  await page.goto(`${baseUrl}#/firehose`);
+  await page.waitForSelector('#create-delivery-stream');
+  await page.fill('#fh-interval', '5000');
+  await page.click('#create-delivery-stream');
+  assert.match(await page.textContent('[role="alert"]'), /InvalidArgumentException|ValidationException/);
+});
+
+test('create a Direct PUT delivery stream to S3 with a 60 s interval', async () => {
+  await page.fill('#fh-name', 'clicks-to-s3');
+  await page.fill('#fh-bucket', 'training-bucket');
+  await page.fill('#fh-interval', '60');
+  await page.fill('#fh-size', '5');
+  await page.click('#create-delivery-stream');
+  await page.waitForSelector('#fh-title');
+  assert.match(page.url(), /#\/firehose\/clicks-to-s3$/);
+  assert.equal(await page.textContent('#fh-status'), 'CREATING');
+  assert.equal(await page.textContent('#fh-interval-hint'), '60 s');
+  await speed(10);
+  await play();
+  await page.waitForFunction(() => document.querySelector('#fh-status')?.textContent === 'ACTIVE');
+  await pause();
+  assert.ok(await page.locator('nav.sidebar a:has-text("clicks-to-s3")').count() === 1, 'listed in the side bar');
+});
+
+test('test records fill the buffer; the interval bar runs toward the hint', async () => {
+  await page.fill('#fh-test-n', '25');
+  await page.click('#put-test-records');
+  await page.waitForSelector('[role="status"]:has-text("Put 25 records")');
+  assert.equal(await page.textContent('#fh-buffered'), '25');
+  assert.ok((await fraction('#fill-size')) < 0.01, 'a few hundred bytes of 5 MiB');
+  await runFor(30_000);
+  const half = await fraction('#fill-interval');
+  assert.ok(half >= 0.45 && half < 1, `interval fill ${half}`);
+  await shot('1-buffer', '.page-head');
+});
+
+test('after the interval the buffer flushes and an object is delivered', async () => {
+  await runFor(35_000);
+  assert.equal(await page.textContent('#fh-buffered'), '0');
+  const flushes = await page.textContent('#fh-flushes');
+  assert.match(flushes, /interval hint reached: 25 records/);
+  assert.match(flushes, /s3:\/\/training-bucket\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/clicks-to-s3-/);
+  await shot('2-flushed', '#fh-flush-h');
+});
+
+test('the S3 browser shows the object under its time folders, previews and downloads it', async () => {
+  await page.click('nav.sidebar a:has-text("S3 buckets")');
+  await page.waitForSelector('#s3-buckets');
+  await page.click('#s3-buckets a:has-text("training-bucket")');
+  await page.waitForSelector('#s3-objects');
+  // Year, month, day, hour folders.
+  for (let depth = 0; depth < 4; depth++) {
+    await page.locator('#s3-objects tr.folder button').first().click();
+  }
+  await page.waitForSelector('#s3-objects tr.object');
+  await page.locator('#s3-objects tr.object button').first().click();
+  const preview = await page.textContent('#s3-preview');
+  const first = JSON.parse(preview.split('\n')[0]);
+  assert.equal(first.test, 0);
+  assert.equal(first.customer, 'c0');
+  assert.equal(preview.trim().split('\n').length, 25, 'one line per record: the newline delimiter');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#s3-download')]);
+  assert.match(download.suggestedFilename(), /^clicks-to-s3-\d+-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-/);
+  await shot('3-s3-preview');
+});
+
+test('the comparison sets up a live demonstration and opens its page', async () => {
+  await page.click('nav.sidebar a:has-text("Streams vs Firehose")');
+  await page.waitForSelector('#compare');
+  await shot('4-compare');
+  await page.click('#demo-firehose-1');
+  await page.waitForSelector('#demo-waiting');
+  await speed(10);
+  await play();
+  await page.waitForSelector('#fh-title:has-text("demo-firehose")');
+  await pause();
+  assert.match(await page.textContent('.page-head .lead'), /Kinesis: demo-stream/);
+  await runFor(20_000);
+  const buffered = Number((await page.textContent('#fh-buffered')).replace(/[^0-9]/g, ''));
+  assert.ok(buffered > 0, `the producer feeds the delivery stream: ${buffered} buffered`);
+  await shot('5-demo', '.page-head');
+  await page.click('nav.sidebar a:has-text("Streams vs Firehose")');
+  await page.click('#demo-streams-0');
+  await page.waitForSelector('#stream-title');
+  assert.match(page.url(), /#\/streams\/demo-stream$/);
+});
+
+test('no console errors, failed requests or page errors', () => {
+  assert.deepEqual(problems, []);
+});
