@@ -10,7 +10,10 @@
 #![deny(clippy::float_arithmetic)]
 
 use crate::api::{ApiResponse, firehose as firehose_api, kinesis};
-use crate::firehose::service::{DirectRecord, FirehoseEvent};
+use crate::firehose::http_endpoint::Transport;
+use crate::firehose::service::{
+    DirectRecord, FirehoseEvent, FirehoseEventKind, PendingHttpRequest,
+};
 use crate::firehose::{DeliveryStreams, FirehoseConfig};
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
@@ -327,6 +330,18 @@ pub enum EventKind {
         /// The first 16 hex digits of the SHA-256 of the response body: the answer's fingerprint.
         response_sha256: String,
     },
+    /// Firehose did something on its own: a flush (with its reason), an S3 object or HTTP endpoint delivery, error
+    /// output, a transform or HTTP request handed to the shell, a retry. The typed event is in
+    /// [`World::firehose_events`].
+    Firehose {
+        /// The delivery stream.
+        delivery_stream: String,
+        /// What happened (`flushed`, `delivered to S3`, `error output`, `transform requested`, `HTTP request`,
+        /// `HTTP retry`, `delivered to HTTP endpoint`, `HTTP 413, discarded`).
+        what: String,
+        /// The particulars: the reason and size of a flush, the object key, the request id and attempt, ...
+        detail: String,
+    },
     /// A Lambda event-source mapping was created or deleted, or one of its invocations completed.
     LambdaMapping {
         /// The mapping's UUID.
@@ -484,10 +499,12 @@ impl World {
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let transition = self.streams.next_transition(self.now);
         let firehose = self.firehose.next_transition(self.now);
+        let http = self.firehose.next_http_due().map(|t| t.max(self.now));
         [
             self.timers.next_due(),
             transition,
             firehose,
+            http,
             self.next_mapping_due(),
         ]
         .into_iter()
@@ -702,15 +719,15 @@ impl World {
 
     fn record_firehose_events(&mut self) {
         for event in self.firehose.drain_events() {
-            let mut hasher = Sha256::new();
-            hasher.update(self.event_log_digest);
-            hasher.update(b"firehose:");
-            // Serializing plain structs of strings and integers cannot fail.
-            if let Ok(line) = serde_json::to_vec(&event) {
-                hasher.update(&line);
-            }
-            hasher.update(b"\n");
-            self.event_log_digest.copy_from_slice(&hasher.finalize());
+            let (what, detail) = firehose_event_text(&event.kind);
+            self.record_at(
+                event.at,
+                EventKind::Firehose {
+                    delivery_stream: event.delivery_stream.clone(),
+                    what,
+                    detail,
+                },
+            );
             if self.config.events_retained_max == 0 {
                 continue;
             }
@@ -728,6 +745,33 @@ impl World {
         &self,
     ) -> impl DoubleEndedIterator<Item = &FirehoseEvent> + ExactSizeIterator {
         self.firehose_log.iter()
+    }
+
+    /// The next HTTP endpoint request of a delivery stream that is due now (first attempts at the flush, retries
+    /// after their back-off; [`World::poll_timeout`] includes when the next retry is due). The shell performs it
+    /// (fetch in the browser, a TCP client in `kinesim serve`) and reports how it went with
+    /// [`World::complete_http_request`], quoting [`PendingHttpRequest::request_id`]. Recorded in the event log.
+    pub fn poll_http_request(&mut self) -> Option<PendingHttpRequest> {
+        let out = self.firehose.poll_http_request(self.now);
+        self.record_firehose_events();
+        out
+    }
+
+    /// Reports at `now` how the attempt of HTTP endpoint request `request_id` ended: a response (status, headers,
+    /// body) or a transport failure. The delivery succeeds, is retried after a back-off on simulated time, goes to
+    /// the S3 error prefix `http-endpoint-failed/`, or (413) is discarded. Recorded in the event log.
+    pub fn complete_http_request(
+        &mut self,
+        now: SimTime,
+        request_id: &str,
+        outcome: &Transport,
+    ) -> Result<(), crate::firehose::FirehoseError> {
+        self.advance_to(now);
+        let result = self
+            .firehose
+            .complete_http_request(self.now, request_id, outcome);
+        self.record_firehose_events();
+        result
     }
 
     /// CreateEventSourceMapping at `now`: a Lambda-style mapping that polls a Kinesis stream and asks the shell to
@@ -1374,9 +1418,13 @@ impl World {
     }
 
     fn record(&mut self, kind: EventKind) {
+        self.record_at(self.now, kind);
+    }
+
+    fn record_at(&mut self, at: SimTime, kind: EventKind) {
         let event = Event {
             seq: self.event_count,
-            at: self.now,
+            at,
             kind,
         };
         let mut hasher = Sha256::new();
@@ -1395,6 +1443,75 @@ impl World {
             self.events.pop_front();
         }
         self.events.push_back(event);
+    }
+}
+
+/// A Firehose event as the event log shows it: what happened, and its particulars.
+fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
+    match kind {
+        FirehoseEventKind::Flushed {
+            reason,
+            records,
+            bytes,
+        } => (
+            "flushed".into(),
+            format!("{reason:?}: {records} records, {bytes} bytes"),
+        ),
+        FirehoseEventKind::DeliveredToS3 {
+            bucket,
+            key,
+            records,
+            object_bytes,
+        } => (
+            "delivered to S3".into(),
+            format!("s3://{bucket}/{key} ({records} records, {object_bytes} bytes)"),
+        ),
+        FirehoseEventKind::ErrorOutput {
+            error_output_type,
+            key,
+            records,
+        } => (
+            "error output".into(),
+            format!("{error_output_type}: {key} ({records} records)"),
+        ),
+        FirehoseEventKind::TransformRequested {
+            invocation_id,
+            records,
+        } => (
+            "transform requested".into(),
+            format!("invocation {invocation_id} ({records} records)"),
+        ),
+        FirehoseEventKind::HttpRequested {
+            request_id,
+            attempt,
+            records,
+        } => (
+            "HTTP request".into(),
+            format!("request {request_id}, attempt {attempt} ({records} records)"),
+        ),
+        FirehoseEventKind::DeliveredToHttpEndpoint {
+            request_id,
+            attempts,
+            records,
+        } => (
+            "delivered to HTTP endpoint".into(),
+            format!("request {request_id} after {attempts} attempts ({records} records)"),
+        ),
+        FirehoseEventKind::HttpRetry {
+            request_id,
+            code,
+            retry_at,
+        } => (
+            "HTTP retry".into(),
+            format!("request {request_id}: {code}; next attempt at {retry_at}"),
+        ),
+        FirehoseEventKind::HttpDiscarded {
+            request_id,
+            records,
+        } => (
+            "HTTP 413, discarded".into(),
+            format!("request {request_id} ({records} records; not written to the error bucket)"),
+        ),
     }
 }
 
