@@ -12,9 +12,24 @@
 use crate::api::{ApiResponse, firehose as firehose_api, kinesis};
 use crate::firehose::http_endpoint::Transport;
 use crate::firehose::service::{
-    DirectRecord, FirehoseEvent, FirehoseEventKind, PendingHttpRequest,
+    DirectRecord, FirehoseEvent, FirehoseEventKind, PendingHttpRequest, TransformRequest,
 };
+use crate::firehose::transform::InvocationOutcome;
 use crate::firehose::{DeliveryStreams, FirehoseConfig};
+
+/// How a Firehose transform invocation ended, as the shell reports it (owned, so it can be journaled).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value")]
+pub enum TransformOutcome {
+    /// The function returned this JSON body.
+    Returned(String),
+    /// The function threw (the message) or crashed.
+    FunctionError(String),
+    /// The function ran past its time limit.
+    Timeout,
+    /// Lambda throttled the call.
+    Throttled,
+}
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
 use crate::streams::service::{IteratorRequest, IteratorType};
@@ -770,6 +785,61 @@ impl World {
         let result = self
             .firehose
             .complete_http_request(self.now, request_id, outcome);
+        self.record_firehose_events();
+        result
+    }
+
+    /// The next Firehose transform (Lambda processor) invocation waiting for the shell, if any: the shell runs the
+    /// function named by [`TransformRequest::lambda_arn`] on [`TransformRequest::event_json`] (isolated, under a
+    /// time limit) and reports with [`World::complete_firehose_transform`]. Recorded in the event log.
+    pub fn poll_firehose_transform(&mut self) -> Option<TransformRequest> {
+        let out = self.firehose.poll_transform();
+        if let Some(t) = &out {
+            self.record(EventKind::Firehose {
+                delivery_stream: t.delivery_stream.clone(),
+                what: "transform handed out".into(),
+                detail: format!("invocation {}, attempt {}", t.invocation_id, t.attempt),
+            });
+        }
+        self.record_firehose_events();
+        out
+    }
+
+    /// Reports at `now` how a Firehose transform invocation ended; the delivery stream validates the answer
+    /// (Lambda contract), retries, writes `processing-failed` documents or delivers. Recorded in the event log.
+    pub fn complete_firehose_transform(
+        &mut self,
+        now: SimTime,
+        delivery_stream: &str,
+        invocation_id: &str,
+        outcome: &TransformOutcome,
+    ) -> Result<(), crate::firehose::FirehoseError> {
+        self.advance_to(now);
+        let (typed, detail) = match outcome {
+            TransformOutcome::Returned(body) => (
+                InvocationOutcome::Returned(body.as_bytes()),
+                "returned".to_string(),
+            ),
+            TransformOutcome::FunctionError(message) => (
+                InvocationOutcome::FunctionError,
+                format!(
+                    "function error: {}",
+                    message.chars().take(256).collect::<String>()
+                ),
+            ),
+            TransformOutcome::Timeout => (InvocationOutcome::FunctionError, "timed out".into()),
+            TransformOutcome::Throttled => (InvocationOutcome::Throttled, "throttled".into()),
+        };
+        let result =
+            self.firehose
+                .complete_transform(self.now, delivery_stream, invocation_id, typed);
+        if result.is_ok() {
+            self.record(EventKind::Firehose {
+                delivery_stream: delivery_stream.to_string(),
+                what: "transform completed".into(),
+                detail: format!("invocation {invocation_id}: {detail}"),
+            });
+        }
         self.record_firehose_events();
         result
     }

@@ -678,4 +678,123 @@ mod through_the_world {
         };
         assert_eq!(hash(), hash());
     }
+
+    /// HTTP polls and completions (and Firehose transform polls and completions) are journal inputs: replaying
+    /// the journal over a fresh world, with no server and no function, gives the same event log.
+    #[test]
+    fn the_journal_replays_http_deliveries_and_transforms_exactly() {
+        use kinesim::TransformOutcome;
+        use kinesim::persist::{self, Journaled, replay};
+        let (url, _seen, server) = serve(vec![Answer::Status(500), Answer::Ok]);
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(7)));
+        let (_, receipt) = session.prepare_commit(true);
+        session.committed(receipt);
+        let create = |session: &mut Journaled, body: Value| {
+            let now = session.world().now();
+            let r = session.call(
+                now,
+                "Firehose_20150804.CreateDeliveryStream",
+                &body.to_string(),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        };
+        create(
+            &mut session,
+            json!({
+                "DeliveryStreamName": "web",
+                "HttpEndpointDestinationConfiguration": {
+                    "EndpointConfiguration": {"Url": url},
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                    "S3Configuration": {"RoleARN": ROLE, "BucketARN": "arn:aws:s3:::backup"},
+                },
+            }),
+        );
+        create(
+            &mut session,
+            json!({
+                "DeliveryStreamName": "xf",
+                "ExtendedS3DestinationConfiguration": {
+                    "RoleARN": ROLE, "BucketARN": "arn:aws:s3:::out",
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                    "ProcessingConfiguration": {"Enabled": true, "Processors": [{"Type": "Lambda",
+                        "Parameters": [{"ParameterName": "LambdaArn",
+                            "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:upper"}]}]},
+                },
+            }),
+        );
+        session.advance_to(SimTime::from_millis(10_000));
+        for name in ["web", "xf"] {
+            let r = session.call(
+                SimTime::from_millis(10_000),
+                "Firehose_20150804.PutRecord",
+                &json!({"DeliveryStreamName": name, "Record": {"Data": "aGk="}}).to_string(),
+            );
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        // The transform: first a function error, then an answer.
+        let t = session.poll_firehose_transform().expect("a transform");
+        session
+            .complete_firehose_transform(
+                SimTime::from_millis(10_500),
+                &t.delivery_stream,
+                &t.invocation_id,
+                &TransformOutcome::FunctionError("boom".into()),
+            )
+            .expect("pending");
+        let t = session.poll_firehose_transform().expect("a retry");
+        let (record_id, _, _) = t.records[0].clone();
+        let answer = json!({"records": [{"recordId": record_id, "result": "Ok", "data": "SEk="}]});
+        session
+            .complete_firehose_transform(
+                SimTime::from_millis(11_000),
+                &t.delivery_stream,
+                &t.invocation_id,
+                &TransformOutcome::Returned(answer.to_string()),
+            )
+            .expect("pending");
+        // The HTTP delivery: 500, then 200 after the back-off.
+        let mut attempts = 0;
+        loop {
+            if let Some(p) = session.poll_http_request() {
+                attempts += 1;
+                let outcome = http_client::perform(&p.request);
+                let now = session.world().now();
+                session
+                    .complete_http_request(now, &p.request_id, &outcome)
+                    .expect("pending");
+                continue;
+            }
+            match session.world().firehose_service().next_http_due() {
+                Some(t) => {
+                    session.advance_to(t);
+                }
+                None => break,
+            }
+        }
+        server.join().expect("server thread");
+        assert_eq!(attempts, 2);
+        let delivered = session
+            .world()
+            .firehose_service()
+            .s3()
+            .bucket("out")
+            .map(|b| b.objects.values().map(|o| o.body.clone()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        assert_eq!(delivered, vec![b"HI".to_vec()]);
+        let (commit, _) = session.prepare_commit(false);
+        let entries: Vec<_> = commit
+            .journal_append
+            .iter()
+            .map(|(seq, bytes)| persist::JournalEntry::decode(*seq, bytes).expect("decodes"))
+            .collect();
+        let mut world = World::new(WorldConfig::with_seed(7));
+        replay(&mut world, 0, &entries).expect("replays");
+        assert_eq!(world.event_log_hash(), session.world().event_log_hash());
+        assert_eq!(
+            world
+                .firehose_service()
+                .metric_total("web", FirehoseMetric::DeliveryToHttpEndpointSuccess),
+            1
+        );
+    }
 }

@@ -280,7 +280,7 @@ impl HttpRequest {
 }
 
 /// An HTTP response, as the shell received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -310,7 +310,7 @@ impl HttpResponse {
 }
 
 /// How an attempt ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Transport {
     /// The endpoint answered.
     Response(HttpResponse),
