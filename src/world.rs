@@ -60,6 +60,13 @@ pub const TIMERS_PENDING_MAX_DEFAULT: u32 = 100_000;
 /// Default number of most recent events kept in memory (all events, kept or not, are in the hash).
 pub const EVENTS_RETAINED_MAX_DEFAULT: u32 = 10_000;
 
+/// Longest function name of [`Command::SetFunctionCode`], in characters (Lambda's `FunctionName` limit).
+pub const FUNCTION_NAME_LENGTH_MAX_CHARS: u32 = 64;
+/// Largest function source of [`Command::SetFunctionCode`], in bytes (the simulator's bound).
+pub const FUNCTION_CODE_BYTES_MAX: u64 = 65_536;
+/// Longest function time limit, in milliseconds (Lambda's 900-second maximum).
+pub const FUNCTION_TIMEOUT_MS_MAX: u32 = 900_000;
+
 /// How a world is set up. Part of a run's identity: the same configuration and commands give the same run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorldConfig {
@@ -100,6 +107,18 @@ pub enum Command {
     Note {
         /// 1..=1024 characters.
         text: String,
+    },
+    /// Sets (or, with empty `code`, removes) the JavaScript source of a function the shell runs for Firehose
+    /// transforms (a delivery stream's Lambda processor names it by `LambdaArn`; the registry is keyed by the
+    /// function name, the ARN's last part). The code persists with the session; what it returned is journaled
+    /// when the transform completes, so a replay never runs it.
+    SetFunctionCode {
+        /// The function name, 1..=64 characters.
+        name: String,
+        /// `async (event, context) => result`, at most 64 KiB; empty removes the function.
+        code: String,
+        /// The time limit in real milliseconds, 1..=900,000.
+        timeout_ms: u32,
     },
     /// Fires once, `delay_ms` after now.
     SetAlarm {
@@ -452,6 +471,9 @@ pub struct World {
     /// Lambda event-source mappings, by UUID: actors on simulated time whose function runs in the shell.
     #[serde(default)]
     lambda_mappings: BTreeMap<String, EventSourceMapping>,
+    /// Functions the shell runs for Firehose transforms, by name: (code, time limit in real ms).
+    #[serde(default)]
+    functions: BTreeMap<String, (String, u32)>,
     firehose: DeliveryStreams,
     /// What Firehose did on its own (flushes and their reasons, deliveries, error output), most recent last. Kept
     /// apart from `events` so that shells matching on [`EventKind`] need no change; each one is still folded into
@@ -491,6 +513,7 @@ impl World {
             tickers: BTreeMap::new(),
             rng_streams: BTreeMap::new(),
             lambda_mappings: BTreeMap::new(),
+            functions: BTreeMap::new(),
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             events: VecDeque::new(),
@@ -844,6 +867,18 @@ impl World {
         result
     }
 
+    /// The JavaScript source and time limit (real ms) of a function set by [`Command::SetFunctionCode`], by name
+    /// or by ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+    pub fn function_code(&self, name_or_arn: &str) -> Option<(&str, u32)> {
+        let name = match name_or_arn.split_once(":function:") {
+            Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+            None => name_or_arn,
+        };
+        self.functions
+            .get(name)
+            .map(|(code, timeout)| (code.as_str(), *timeout))
+    }
+
     /// CreateEventSourceMapping at `now`: a Lambda-style mapping that polls a Kinesis stream and asks the shell to
     /// run its function ([`World::poll_invocation`], [`World::complete_invocation`]). Returns its UUID. One mapping
     /// per function and stream, as Lambda allows.
@@ -1152,6 +1187,36 @@ impl World {
             Command::Note { text } => {
                 check_length("text", &text, NOTE_LENGTH_MAX_CHARS)?;
                 self.record(EventKind::Note { text });
+                Ok(Reply::Done)
+            }
+            Command::SetFunctionCode {
+                name,
+                code,
+                timeout_ms,
+            } => {
+                check_length("name", &name, FUNCTION_NAME_LENGTH_MAX_CHARS)?;
+                if code.len() > FUNCTION_CODE_BYTES_MAX as usize {
+                    return Err(CommandError::new(
+                        ErrorKind::InvalidArgumentException,
+                        format!("code must be at most {FUNCTION_CODE_BYTES_MAX} bytes."),
+                    ));
+                }
+                if timeout_ms == 0 || timeout_ms > FUNCTION_TIMEOUT_MS_MAX {
+                    return Err(CommandError::new(
+                        ErrorKind::InvalidArgumentException,
+                        format!(
+                            "timeoutMs must be 1 to {FUNCTION_TIMEOUT_MS_MAX}; it is {timeout_ms}."
+                        ),
+                    ));
+                }
+                if code.is_empty() {
+                    self.functions.remove(&name);
+                } else {
+                    self.functions.insert(name.clone(), (code, timeout_ms));
+                }
+                self.record(EventKind::Note {
+                    text: format!("function {name} set"),
+                });
                 Ok(Reply::Done)
             }
             Command::SetAlarm { name, delay_ms } => {

@@ -778,7 +778,12 @@ mod through_the_world {
             .firehose_service()
             .s3()
             .bucket("out")
-            .map(|b| b.objects.values().map(|o| o.body.clone()).collect::<Vec<_>>())
+            .map(|b| {
+                b.objects
+                    .values()
+                    .map(|o| o.body.clone())
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default();
         assert_eq!(delivered, vec![b"HI".to_vec()]);
         let (commit, _) = session.prepare_commit(false);
