@@ -1195,7 +1195,7 @@ impl World {
                 timeout_ms,
             } => {
                 check_length("name", &name, FUNCTION_NAME_LENGTH_MAX_CHARS)?;
-                if code.len() > FUNCTION_CODE_BYTES_MAX as usize {
+                if u64::try_from(code.len()).unwrap_or(u64::MAX) > FUNCTION_CODE_BYTES_MAX {
                     return Err(CommandError::new(
                         ErrorKind::InvalidArgumentException,
                         format!("code must be at most {FUNCTION_CODE_BYTES_MAX} bytes."),
