@@ -61,6 +61,7 @@ mod firehose {
                     dynamic_partitioning: false,
                     file_extension: None,
                     custom_time_zone: None,
+                    http: None,
                 },
                 tags: Vec::new(),
             },

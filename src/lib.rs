@@ -54,4 +54,6 @@ pub mod js_api;
 #[cfg(all(target_arch = "wasm32", feature = "ui"))]
 pub mod ui;
 
-pub use world::{Command, CommandError, ErrorKind, Event, EventKind, Reply, World, WorldConfig};
+pub use world::{
+    Command, CommandError, ErrorKind, Event, EventKind, Reply, TransformOutcome, World, WorldConfig,
+};

@@ -10,8 +10,26 @@
 #![deny(clippy::float_arithmetic)]
 
 use crate::api::{ApiResponse, firehose as firehose_api, kinesis};
-use crate::firehose::service::{DirectRecord, FirehoseEvent};
+use crate::firehose::http_endpoint::Transport;
+use crate::firehose::service::{
+    DirectRecord, FirehoseEvent, FirehoseEventKind, PendingHttpRequest, TransformRequest,
+};
+use crate::firehose::transform::InvocationOutcome;
 use crate::firehose::{DeliveryStreams, FirehoseConfig};
+
+/// How a Firehose transform invocation ended, as the shell reports it (owned, so it can be journaled).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value")]
+pub enum TransformOutcome {
+    /// The function returned this JSON body.
+    Returned(String),
+    /// The function threw (the message) or crashed.
+    FunctionError(String),
+    /// The function ran past its time limit.
+    Timeout,
+    /// Lambda throttled the call.
+    Throttled,
+}
 use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime, TimerId, TimerQueue};
 use crate::streams::service::StreamsConfig;
 use crate::streams::service::{IteratorRequest, IteratorType};
@@ -41,6 +59,13 @@ pub const RNG_STREAMS_MAX: u32 = 1_024;
 pub const TIMERS_PENDING_MAX_DEFAULT: u32 = 100_000;
 /// Default number of most recent events kept in memory (all events, kept or not, are in the hash).
 pub const EVENTS_RETAINED_MAX_DEFAULT: u32 = 10_000;
+
+/// Longest function name of [`Command::SetFunctionCode`], in characters (Lambda's `FunctionName` limit).
+pub const FUNCTION_NAME_LENGTH_MAX_CHARS: u32 = 64;
+/// Largest function source of [`Command::SetFunctionCode`], in bytes (the simulator's bound).
+pub const FUNCTION_CODE_BYTES_MAX: u64 = 65_536;
+/// Longest function time limit, in milliseconds (Lambda's 900-second maximum).
+pub const FUNCTION_TIMEOUT_MS_MAX: u32 = 900_000;
 
 /// How a world is set up. Part of a run's identity: the same configuration and commands give the same run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +107,18 @@ pub enum Command {
     Note {
         /// 1..=1024 characters.
         text: String,
+    },
+    /// Sets (or, with empty `code`, removes) the JavaScript source of a function the shell runs for Firehose
+    /// transforms (a delivery stream's Lambda processor names it by `LambdaArn`; the registry is keyed by the
+    /// function name, the ARN's last part). The code persists with the session; what it returned is journaled
+    /// when the transform completes, so a replay never runs it.
+    SetFunctionCode {
+        /// The function name, 1..=64 characters.
+        name: String,
+        /// `async (event, context) => result`, at most 64 KiB; empty removes the function.
+        code: String,
+        /// The time limit in real milliseconds, 1..=900,000.
+        timeout_ms: u32,
     },
     /// Fires once, `delay_ms` after now.
     SetAlarm {
@@ -327,6 +364,18 @@ pub enum EventKind {
         /// The first 16 hex digits of the SHA-256 of the response body: the answer's fingerprint.
         response_sha256: String,
     },
+    /// Firehose did something on its own: a flush (with its reason), an S3 object or HTTP endpoint delivery, error
+    /// output, a transform or HTTP request handed to the shell, a retry. The typed event is in
+    /// [`World::firehose_events`].
+    Firehose {
+        /// The delivery stream.
+        delivery_stream: String,
+        /// What happened (`flushed`, `delivered to S3`, `error output`, `transform requested`, `HTTP request`,
+        /// `HTTP retry`, `delivered to HTTP endpoint`, `HTTP 413, discarded`).
+        what: String,
+        /// The particulars: the reason and size of a flush, the object key, the request id and attempt, ...
+        detail: String,
+    },
     /// A Lambda event-source mapping was created or deleted, or one of its invocations completed.
     LambdaMapping {
         /// The mapping's UUID.
@@ -422,6 +471,9 @@ pub struct World {
     /// Lambda event-source mappings, by UUID: actors on simulated time whose function runs in the shell.
     #[serde(default)]
     lambda_mappings: BTreeMap<String, EventSourceMapping>,
+    /// Functions the shell runs for Firehose transforms, by name: (code, time limit in real ms).
+    #[serde(default)]
+    functions: BTreeMap<String, (String, u32)>,
     firehose: DeliveryStreams,
     /// What Firehose did on its own (flushes and their reasons, deliveries, error output), most recent last. Kept
     /// apart from `events` so that shells matching on [`EventKind`] need no change; each one is still folded into
@@ -461,6 +513,7 @@ impl World {
             tickers: BTreeMap::new(),
             rng_streams: BTreeMap::new(),
             lambda_mappings: BTreeMap::new(),
+            functions: BTreeMap::new(),
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             events: VecDeque::new(),
@@ -484,10 +537,12 @@ impl World {
     pub fn poll_timeout(&self) -> Option<SimTime> {
         let transition = self.streams.next_transition(self.now);
         let firehose = self.firehose.next_transition(self.now);
+        let http = self.firehose.next_http_due().map(|t| t.max(self.now));
         [
             self.timers.next_due(),
             transition,
             firehose,
+            http,
             self.next_mapping_due(),
         ]
         .into_iter()
@@ -702,15 +757,15 @@ impl World {
 
     fn record_firehose_events(&mut self) {
         for event in self.firehose.drain_events() {
-            let mut hasher = Sha256::new();
-            hasher.update(self.event_log_digest);
-            hasher.update(b"firehose:");
-            // Serializing plain structs of strings and integers cannot fail.
-            if let Ok(line) = serde_json::to_vec(&event) {
-                hasher.update(&line);
-            }
-            hasher.update(b"\n");
-            self.event_log_digest.copy_from_slice(&hasher.finalize());
+            let (what, detail) = firehose_event_text(&event.kind);
+            self.record_at(
+                event.at,
+                EventKind::Firehose {
+                    delivery_stream: event.delivery_stream.clone(),
+                    what,
+                    detail,
+                },
+            );
             if self.config.events_retained_max == 0 {
                 continue;
             }
@@ -728,6 +783,100 @@ impl World {
         &self,
     ) -> impl DoubleEndedIterator<Item = &FirehoseEvent> + ExactSizeIterator {
         self.firehose_log.iter()
+    }
+
+    /// The next HTTP endpoint request of a delivery stream that is due now (first attempts at the flush, retries
+    /// after their back-off; [`World::poll_timeout`] includes when the next retry is due). The shell performs it
+    /// (fetch in the browser, a TCP client in `kinesim serve`) and reports how it went with
+    /// [`World::complete_http_request`], quoting [`PendingHttpRequest::request_id`]. Recorded in the event log.
+    pub fn poll_http_request(&mut self) -> Option<PendingHttpRequest> {
+        let out = self.firehose.poll_http_request(self.now);
+        self.record_firehose_events();
+        out
+    }
+
+    /// Reports at `now` how the attempt of HTTP endpoint request `request_id` ended: a response (status, headers,
+    /// body) or a transport failure. The delivery succeeds, is retried after a back-off on simulated time, goes to
+    /// the S3 error prefix `http-endpoint-failed/`, or (413) is discarded. Recorded in the event log.
+    pub fn complete_http_request(
+        &mut self,
+        now: SimTime,
+        request_id: &str,
+        outcome: &Transport,
+    ) -> Result<(), crate::firehose::FirehoseError> {
+        self.advance_to(now);
+        let result = self
+            .firehose
+            .complete_http_request(self.now, request_id, outcome);
+        self.record_firehose_events();
+        result
+    }
+
+    /// The next Firehose transform (Lambda processor) invocation waiting for the shell, if any: the shell runs the
+    /// function named by [`TransformRequest::lambda_arn`] on [`TransformRequest::event_json`] (isolated, under a
+    /// time limit) and reports with [`World::complete_firehose_transform`]. Recorded in the event log.
+    pub fn poll_firehose_transform(&mut self) -> Option<TransformRequest> {
+        let out = self.firehose.poll_transform();
+        if let Some(t) = &out {
+            self.record(EventKind::Firehose {
+                delivery_stream: t.delivery_stream.clone(),
+                what: "transform handed out".into(),
+                detail: format!("invocation {}, attempt {}", t.invocation_id, t.attempt),
+            });
+        }
+        self.record_firehose_events();
+        out
+    }
+
+    /// Reports at `now` how a Firehose transform invocation ended; the delivery stream validates the answer
+    /// (Lambda contract), retries, writes `processing-failed` documents or delivers. Recorded in the event log.
+    pub fn complete_firehose_transform(
+        &mut self,
+        now: SimTime,
+        delivery_stream: &str,
+        invocation_id: &str,
+        outcome: &TransformOutcome,
+    ) -> Result<(), crate::firehose::FirehoseError> {
+        self.advance_to(now);
+        let (typed, detail) = match outcome {
+            TransformOutcome::Returned(body) => (
+                InvocationOutcome::Returned(body.as_bytes()),
+                "returned".to_string(),
+            ),
+            TransformOutcome::FunctionError(message) => (
+                InvocationOutcome::FunctionError,
+                format!(
+                    "function error: {}",
+                    message.chars().take(256).collect::<String>()
+                ),
+            ),
+            TransformOutcome::Timeout => (InvocationOutcome::FunctionError, "timed out".into()),
+            TransformOutcome::Throttled => (InvocationOutcome::Throttled, "throttled".into()),
+        };
+        let result =
+            self.firehose
+                .complete_transform(self.now, delivery_stream, invocation_id, typed);
+        if result.is_ok() {
+            self.record(EventKind::Firehose {
+                delivery_stream: delivery_stream.to_string(),
+                what: "transform completed".into(),
+                detail: format!("invocation {invocation_id}: {detail}"),
+            });
+        }
+        self.record_firehose_events();
+        result
+    }
+
+    /// The JavaScript source and time limit (real ms) of a function set by [`Command::SetFunctionCode`], by name
+    /// or by ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`).
+    pub fn function_code(&self, name_or_arn: &str) -> Option<(&str, u32)> {
+        let name = match name_or_arn.split_once(":function:") {
+            Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+            None => name_or_arn,
+        };
+        self.functions
+            .get(name)
+            .map(|(code, timeout)| (code.as_str(), *timeout))
     }
 
     /// CreateEventSourceMapping at `now`: a Lambda-style mapping that polls a Kinesis stream and asks the shell to
@@ -1038,6 +1187,36 @@ impl World {
             Command::Note { text } => {
                 check_length("text", &text, NOTE_LENGTH_MAX_CHARS)?;
                 self.record(EventKind::Note { text });
+                Ok(Reply::Done)
+            }
+            Command::SetFunctionCode {
+                name,
+                code,
+                timeout_ms,
+            } => {
+                check_length("name", &name, FUNCTION_NAME_LENGTH_MAX_CHARS)?;
+                if u64::try_from(code.len()).unwrap_or(u64::MAX) > FUNCTION_CODE_BYTES_MAX {
+                    return Err(CommandError::new(
+                        ErrorKind::InvalidArgumentException,
+                        format!("code must be at most {FUNCTION_CODE_BYTES_MAX} bytes."),
+                    ));
+                }
+                if timeout_ms == 0 || timeout_ms > FUNCTION_TIMEOUT_MS_MAX {
+                    return Err(CommandError::new(
+                        ErrorKind::InvalidArgumentException,
+                        format!(
+                            "timeoutMs must be 1 to {FUNCTION_TIMEOUT_MS_MAX}; it is {timeout_ms}."
+                        ),
+                    ));
+                }
+                if code.is_empty() {
+                    self.functions.remove(&name);
+                } else {
+                    self.functions.insert(name.clone(), (code, timeout_ms));
+                }
+                self.record(EventKind::Note {
+                    text: format!("function {name} set"),
+                });
                 Ok(Reply::Done)
             }
             Command::SetAlarm { name, delay_ms } => {
@@ -1374,9 +1553,13 @@ impl World {
     }
 
     fn record(&mut self, kind: EventKind) {
+        self.record_at(self.now, kind);
+    }
+
+    fn record_at(&mut self, at: SimTime, kind: EventKind) {
         let event = Event {
             seq: self.event_count,
-            at: self.now,
+            at,
             kind,
         };
         let mut hasher = Sha256::new();
@@ -1395,6 +1578,75 @@ impl World {
             self.events.pop_front();
         }
         self.events.push_back(event);
+    }
+}
+
+/// A Firehose event as the event log shows it: what happened, and its particulars.
+fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
+    match kind {
+        FirehoseEventKind::Flushed {
+            reason,
+            records,
+            bytes,
+        } => (
+            "flushed".into(),
+            format!("{reason:?}: {records} records, {bytes} bytes"),
+        ),
+        FirehoseEventKind::DeliveredToS3 {
+            bucket,
+            key,
+            records,
+            object_bytes,
+        } => (
+            "delivered to S3".into(),
+            format!("s3://{bucket}/{key} ({records} records, {object_bytes} bytes)"),
+        ),
+        FirehoseEventKind::ErrorOutput {
+            error_output_type,
+            key,
+            records,
+        } => (
+            "error output".into(),
+            format!("{error_output_type}: {key} ({records} records)"),
+        ),
+        FirehoseEventKind::TransformRequested {
+            invocation_id,
+            records,
+        } => (
+            "transform requested".into(),
+            format!("invocation {invocation_id} ({records} records)"),
+        ),
+        FirehoseEventKind::HttpRequested {
+            request_id,
+            attempt,
+            records,
+        } => (
+            "HTTP request".into(),
+            format!("request {request_id}, attempt {attempt} ({records} records)"),
+        ),
+        FirehoseEventKind::DeliveredToHttpEndpoint {
+            request_id,
+            attempts,
+            records,
+        } => (
+            "delivered to HTTP endpoint".into(),
+            format!("request {request_id} after {attempts} attempts ({records} records)"),
+        ),
+        FirehoseEventKind::HttpRetry {
+            request_id,
+            code,
+            retry_at,
+        } => (
+            "HTTP retry".into(),
+            format!("request {request_id}: {code}; next attempt at {retry_at}"),
+        ),
+        FirehoseEventKind::HttpDiscarded {
+            request_id,
+            records,
+        } => (
+            "HTTP 413, discarded".into(),
+            format!("request {request_id} ({records} records; not written to the error bucket)"),
+        ),
     }
 }
 

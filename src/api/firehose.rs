@@ -2,18 +2,22 @@
 //!
 //! Member names and constraints follow the service model (`aws-models/firehose-service-2.json`). As on the
 //! Kinesis side, a request is read in three steps: types (SerializationException), every model constraint (one
-//! ValidationException listing up to ten failures), then the operation. Destinations: S3 and ExtendedS3 (the
-//! others are refused with InvalidArgumentException until they are simulated). Sources: Direct PUT and a Kinesis
+//! ValidationException listing up to ten failures), then the operation. Destinations: S3, ExtendedS3 and
+//! HttpEndpoint (the others are refused with InvalidArgumentException until they are simulated). Sources: Direct PUT and a Kinesis
 //! data stream.
 
 use super::ApiResponse;
 use super::wire::{Checked, Reader, Rule, Validation, is_name, parse_body};
+use crate::firehose::http_endpoint::{
+    self as http_endpoint, ACCESS_KEY_BYTES_MAX, ContentEncoding, RETRY_DURATION_SECONDS_DEFAULT,
+    RETRY_DURATION_SECONDS_MAX,
+};
 use crate::firehose::service::{
     BUFFER_INTERVAL_SECONDS_DEFAULT, BUFFER_INTERVAL_SECONDS_MAX, BUFFER_SIZE_MIB_DEFAULT,
     BUFFER_SIZE_MIB_MAX, BUFFER_SIZE_MIB_MIN, Compression, CreateRequest, DESTINATION_ID,
-    DeliveryStreamView, DirectRecord, MIB_BYTES, PUT_RECORD_BATCH_BYTES_MAX,
-    PUT_RECORD_BATCH_RECORDS_MAX, Processor, RECORD_DATA_BYTES_MAX, S3Destination,
-    S3DestinationUpdate, SourceConfig,
+    DeliveryStreamView, DirectRecord, HttpDestination, HttpDestinationUpdate, MIB_BYTES,
+    PUT_RECORD_BATCH_BYTES_MAX, PUT_RECORD_BATCH_RECORDS_MAX, Processor, RECORD_DATA_BYTES_MAX,
+    S3Destination, S3DestinationUpdate, SourceConfig,
 };
 use crate::firehose::{DeliveryStreams, FirehoseError};
 use crate::sim::SimTime;
@@ -71,7 +75,6 @@ const OTHER_DESTINATIONS: &[&str] = &[
     "ElasticsearchDestinationConfiguration",
     "AmazonopensearchserviceDestinationConfiguration",
     "SplunkDestinationConfiguration",
-    "HttpEndpointDestinationConfiguration",
     "AmazonOpenSearchServerlessDestinationConfiguration",
     "SnowflakeDestinationConfiguration",
     "IcebergDestinationConfiguration",
@@ -246,6 +249,24 @@ struct DestinationFields {
     custom_time_zone: Option<String>,
 }
 
+impl DestinationFields {
+    fn empty() -> Self {
+        DestinationFields {
+            role_arn: None,
+            bucket_arn: None,
+            prefix: None,
+            error_output_prefix: None,
+            size_mib: None,
+            interval_seconds: None,
+            compression: None,
+            processing: None,
+            dynamic_partitioning: None,
+            file_extension: None,
+            custom_time_zone: None,
+        }
+    }
+}
+
 fn read_destination(
     r: &Reader<'_>,
     path: &str,
@@ -400,6 +421,154 @@ fn compression_of(text: Option<&str>) -> Result<Option<Compression>, FirehoseErr
     }
 }
 
+/// Most common attributes of an HTTP endpoint request. Source: service model,
+/// `HttpEndpointCommonAttributesList` max 50.
+pub const HTTP_COMMON_ATTRIBUTES_MAX: u64 = 50;
+const CONTENT_ENCODINGS: &[&str] = &["NONE", "GZIP"];
+const HTTP_S3_BACKUP_MODES: &[&str] = &["FailedDataOnly", "AllData"];
+
+/// `https://.*` in the model; the simulator also takes `http://` so a local endpoint can be the destination.
+fn is_endpoint_url(s: &str) -> bool {
+    s.starts_with("https://") || s.starts_with("http://")
+}
+
+fn is_not_blank(s: &str) -> bool {
+    !s.trim().is_empty()
+}
+
+/// The HTTP endpoint members of `HttpEndpointDestinationConfiguration` or `HttpEndpointDestinationUpdate`.
+struct HttpFields {
+    url: Option<String>,
+    name: Option<String>,
+    access_key: Option<String>,
+    content_encoding: Option<ContentEncoding>,
+    common_attributes: Option<Vec<(String, String)>>,
+    retry_duration_seconds: Option<i64>,
+    backup_mode: Option<String>,
+    /// Buffering and processing, read as a destination's.
+    destination: DestinationFields,
+}
+
+fn read_http(r: &Reader<'_>, path: &str, v: &mut Validation) -> Result<HttpFields, KinesisError> {
+    let (url, name, access_key) = match r.structure("EndpointConfiguration")? {
+        Some(e) => (e.string("Url")?, e.string("Name")?, e.string("AccessKey")?),
+        None => (None, None, None),
+    };
+    let (encoding, common_attributes) = match r.structure("RequestConfiguration")? {
+        Some(rc) => {
+            let encoding = rc.string("ContentEncoding")?;
+            let attributes = match rc.list_of_structures("CommonAttributes")? {
+                None => None,
+                Some(items) => {
+                    v.check(
+                        &format!("{path}.requestConfiguration.commonAttributes"),
+                        Checked::Items(items.len() as u64),
+                        &[Rule::LengthMax(HTTP_COMMON_ATTRIBUTES_MAX)],
+                    );
+                    let mut out = Vec::new();
+                    for (i, item) in items.into_iter().enumerate() {
+                        let a = Reader::new(item);
+                        let n = a.string("AttributeName")?;
+                        let value = a.string("AttributeValue")?;
+                        let at = format!(
+                            "{path}.requestConfiguration.commonAttributes.{}.member",
+                            i + 1
+                        );
+                        v.check(
+                            &format!("{at}.attributeName"),
+                            string_value(&n),
+                            &[
+                                Rule::NotNull,
+                                Rule::LengthMin(1),
+                                Rule::LengthMax(256),
+                                Rule::Pattern("^(?!\\s*$).+", is_not_blank),
+                            ],
+                        );
+                        v.check(
+                            &format!("{at}.attributeValue"),
+                            string_value(&value),
+                            &[Rule::NotNull, Rule::LengthMax(1024)],
+                        );
+                        out.push((n.unwrap_or_default(), value.unwrap_or_default()));
+                    }
+                    Some(out)
+                }
+            };
+            (encoding, attributes)
+        }
+        None => (None, None),
+    };
+    let retry = match r.structure("RetryOptions")? {
+        Some(o) => o.integer("DurationInSeconds")?,
+        None => None,
+    };
+    let backup_mode = r.string("S3BackupMode")?;
+    let destination = read_destination(r, path, v)?;
+    v.check(
+        &format!("{path}.endpointConfiguration.url"),
+        string_value(&url),
+        &[
+            Rule::LengthMin(1),
+            Rule::LengthMax(1000),
+            Rule::Pattern("https://.*", is_endpoint_url),
+        ],
+    );
+    v.check(
+        &format!("{path}.endpointConfiguration.name"),
+        string_value(&name),
+        &[
+            Rule::LengthMin(1),
+            Rule::LengthMax(256),
+            Rule::Pattern("^(?!\\s*$).+", is_not_blank),
+        ],
+    );
+    v.check(
+        &format!("{path}.endpointConfiguration.accessKey"),
+        string_value(&access_key),
+        &[Rule::LengthMax(ACCESS_KEY_BYTES_MAX)],
+    );
+    v.check(
+        &format!("{path}.requestConfiguration.contentEncoding"),
+        string_value(&encoding),
+        &[Rule::Enum(CONTENT_ENCODINGS)],
+    );
+    v.check(
+        &format!("{path}.retryOptions.durationInSeconds"),
+        int_value(retry),
+        &[
+            Rule::Min(0),
+            Rule::Max(i64::from(RETRY_DURATION_SECONDS_MAX)),
+        ],
+    );
+    v.check(
+        &format!("{path}.s3BackupMode"),
+        string_value(&backup_mode),
+        &[Rule::Enum(HTTP_S3_BACKUP_MODES)],
+    );
+    v.check(
+        &format!("{path}.bufferingHints.sizeInMBs"),
+        int_value(destination.size_mib),
+        &[
+            Rule::Min(i64::from(http_endpoint::BUFFER_SIZE_MB_MIN)),
+            Rule::Max(i64::from(http_endpoint::BUFFER_SIZE_MB_MAX)),
+        ],
+    );
+    Ok(HttpFields {
+        url,
+        name,
+        access_key,
+        content_encoding: match encoding.as_deref() {
+            Some("GZIP") => Some(ContentEncoding::Gzip),
+            Some(_) => Some(ContentEncoding::None),
+            None => None,
+        },
+        common_attributes,
+        retry_duration_seconds: retry,
+        backup_mode,
+        destination,
+    })
+}
+
 fn narrow(v: Option<i64>) -> Option<u32> {
     v.and_then(|v| u32::try_from(v).ok())
 }
@@ -414,6 +583,56 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
     let mut v = Validation::new();
     let s3 = r.structure("S3DestinationConfiguration")?;
     let ext = r.structure("ExtendedS3DestinationConfiguration")?;
+    let http_reader = r.structure("HttpEndpointDestinationConfiguration")?;
+    let mut http = None;
+    if let Some(h) = &http_reader {
+        let path = "httpEndpointDestinationConfiguration";
+        let fields = read_http(h, path, &mut v)?;
+        let backup = match h.structure("S3Configuration")? {
+            Some(b) => Some(read_destination(
+                &b,
+                &format!("{path}.s3Configuration"),
+                &mut v,
+            )?),
+            None => None,
+        };
+        v.check(
+            &format!("{path}.endpointConfiguration"),
+            if h.structure("EndpointConfiguration")?.is_some() {
+                Checked::Int(0)
+            } else {
+                Checked::Null
+            },
+            &[Rule::NotNull],
+        );
+        v.check(
+            &format!("{path}.endpointConfiguration.url"),
+            string_value(&fields.url),
+            &[Rule::NotNull],
+        );
+        v.check(
+            &format!("{path}.s3Configuration"),
+            if backup.is_some() {
+                Checked::Int(0)
+            } else {
+                Checked::Null
+            },
+            &[Rule::NotNull],
+        );
+        if let Some(b) = &backup {
+            v.check(
+                &format!("{path}.s3Configuration.roleARN"),
+                string_value(&b.role_arn),
+                &[Rule::NotNull],
+            );
+            v.check(
+                &format!("{path}.s3Configuration.bucketARN"),
+                string_value(&b.bucket_arn),
+                &[Rule::NotNull],
+            );
+        }
+        http = Some((fields, backup));
+    }
     let fields = match (&ext, &s3) {
         (Some(e), _) => Some((
             true,
@@ -531,9 +750,55 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
             .into());
         }
     };
+    if http.is_some() && fields.is_some() {
+        return Err(FirehoseError::invalid_argument(
+            "Exactly one destination configuration must be provided.",
+        )
+        .into());
+    }
+    if let Some((h, Some(backup))) = http {
+        let destination = S3Destination {
+            extended: false,
+            role_arn: backup.role_arn.unwrap_or_default(),
+            bucket_arn: backup.bucket_arn.unwrap_or_default(),
+            prefix: backup.prefix.unwrap_or_default(),
+            error_output_prefix: backup.error_output_prefix,
+            size_mib: narrow(h.destination.size_mib)
+                .unwrap_or(http_endpoint::BUFFER_SIZE_MB_DEFAULT),
+            interval_seconds: narrow(h.destination.interval_seconds)
+                .unwrap_or(http_endpoint::BUFFER_INTERVAL_SECONDS_DEFAULT),
+            compression: compression_of(backup.compression.as_deref())?
+                .unwrap_or(Compression::Uncompressed),
+            processing_enabled: h.destination.processing.as_ref().is_some_and(|p| p.0),
+            processors: h.destination.processing.map(|p| p.1).unwrap_or_default(),
+            dynamic_partitioning: false,
+            file_extension: None,
+            custom_time_zone: None,
+            http: Some(HttpDestination {
+                url: h.url.unwrap_or_default(),
+                name: h.name,
+                access_key: h.access_key,
+                content_encoding: h.content_encoding.unwrap_or(ContentEncoding::None),
+                common_attributes: h.common_attributes.unwrap_or_default(),
+                retry_duration_seconds: narrow(h.retry_duration_seconds)
+                    .unwrap_or(RETRY_DURATION_SECONDS_DEFAULT),
+                backup_all_data: h.backup_mode.as_deref() == Some("AllData"),
+            }),
+        };
+        let arn = f.create(
+            ctx.now,
+            CreateRequest {
+                name,
+                source,
+                destination,
+                tags,
+            },
+        )?;
+        return Ok(json!({ "DeliveryStreamARN": arn }));
+    }
     let Some((extended, d)) = fields else {
         return Err(FirehoseError::invalid_argument(
-            "Exactly one destination configuration must be provided; this simulator delivers to ExtendedS3DestinationConfiguration or S3DestinationConfiguration.",
+            "Exactly one destination configuration must be provided; this simulator delivers to ExtendedS3DestinationConfiguration, S3DestinationConfiguration or HttpEndpointDestinationConfiguration.",
         )
         .into());
     };
@@ -551,6 +816,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
         dynamic_partitioning: d.dynamic_partitioning.unwrap_or(false),
         file_extension: d.file_extension,
         custom_time_zone: d.custom_time_zone,
+        http: None,
     };
     let arn = f.create(
         ctx.now,
@@ -647,11 +913,53 @@ fn destination_json(d: &S3Destination, extended: bool) -> Value {
     out
 }
 
+fn http_description_json(d: &S3Destination, h: &HttpDestination) -> Value {
+    let mut endpoint = json!({ "Url": h.url });
+    if let Some(n) = &h.name {
+        endpoint["Name"] = json!(n);
+    }
+    let mut out = json!({
+        "EndpointConfiguration": endpoint,
+        "BufferingHints": {"SizeInMBs": d.size_mib, "IntervalInSeconds": d.interval_seconds},
+        "CloudWatchLoggingOptions": {"Enabled": false},
+        "RequestConfiguration": {
+            "ContentEncoding": match h.content_encoding {
+                ContentEncoding::None => "NONE",
+                ContentEncoding::Gzip => "GZIP",
+            },
+            "CommonAttributes": h.common_attributes.iter()
+                .map(|(n, v)| json!({"AttributeName": n, "AttributeValue": v}))
+                .collect::<Vec<_>>(),
+        },
+        "RetryOptions": {"DurationInSeconds": h.retry_duration_seconds},
+        "S3BackupMode": if h.backup_all_data { "AllData" } else { "FailedDataOnly" },
+        "S3DestinationDescription": destination_json(d, false),
+    });
+    if !d.role_arn.is_empty() {
+        out["RoleARN"] = json!(d.role_arn);
+    }
+    if d.processing_enabled || !d.processors.is_empty() {
+        out["ProcessingConfiguration"] = json!({
+            "Enabled": d.processing_enabled,
+            "Processors": d.processors.iter().map(|p| json!({
+                "Type": p.processor_type,
+                "Parameters": p.parameters.iter().map(|(n, v)| json!({"ParameterName": n, "ParameterValue": v})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+    }
+    out
+}
+
 fn description_json(ctx: &Ctx, s: &DeliveryStreamView) -> Value {
     let mut destination = json!({
         "DestinationId": DESTINATION_ID,
-        "S3DestinationDescription": destination_json(&s.destination, false),
     });
+    if let Some(h) = &s.destination.http {
+        destination["HttpEndpointDestinationDescription"] =
+            http_description_json(&s.destination, h);
+    } else {
+        destination["S3DestinationDescription"] = destination_json(&s.destination, false);
+    }
     if s.destination.extended {
         destination["ExtendedS3DestinationDescription"] = destination_json(&s.destination, true);
     }
@@ -836,6 +1144,18 @@ fn update_destination(
     let mut v = Validation::new();
     let ext = r.structure("ExtendedS3DestinationUpdate")?;
     let s3 = r.structure("S3DestinationUpdate")?;
+    let http = match r.structure("HttpEndpointDestinationUpdate")? {
+        Some(h) => {
+            let path = "httpEndpointDestinationUpdate";
+            let fields = read_http(&h, path, &mut v)?;
+            let backup = match h.structure("S3Update")? {
+                Some(b) => Some(read_destination(&b, &format!("{path}.s3Update"), &mut v)?),
+                None => None,
+            };
+            Some((fields, backup))
+        }
+        None => None,
+    };
     let fields = match (&ext, &s3) {
         (Some(e), _) => Some((
             true,
@@ -881,6 +1201,39 @@ fn update_destination(
         ))
         .into());
     }
+    if let Some((h, backup)) = http {
+        let b = backup.unwrap_or(DestinationFields::empty());
+        let update = S3DestinationUpdate {
+            extended: false,
+            role_arn: b.role_arn,
+            bucket_arn: b.bucket_arn,
+            prefix: b.prefix,
+            error_output_prefix: b.error_output_prefix,
+            size_mib: narrow(h.destination.size_mib),
+            interval_seconds: narrow(h.destination.interval_seconds),
+            compression: compression_of(b.compression.as_deref())?,
+            processing: h.destination.processing,
+            dynamic_partitioning: None,
+            file_extension: None,
+            http: Some(HttpDestinationUpdate {
+                url: h.url,
+                name: h.name,
+                access_key: h.access_key,
+                content_encoding: h.content_encoding,
+                common_attributes: h.common_attributes,
+                retry_duration_seconds: narrow(h.retry_duration_seconds),
+                backup_all_data: h.backup_mode.map(|m| m == "AllData"),
+            }),
+        };
+        f.update_destination(
+            ctx.now,
+            &name,
+            version,
+            destination_id.as_deref().unwrap_or(""),
+            update,
+        )?;
+        return Ok(json!({}));
+    }
     let update = match fields {
         None => S3DestinationUpdate::default(),
         Some((extended, d)) => S3DestinationUpdate {
@@ -895,6 +1248,7 @@ fn update_destination(
             processing: d.processing,
             dynamic_partitioning: d.dynamic_partitioning,
             file_extension: d.file_extension,
+            http: None,
         },
     };
     f.update_destination(

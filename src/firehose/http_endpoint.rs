@@ -27,6 +27,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error_record::ErrorRecord;
@@ -93,7 +94,7 @@ pub const MESSAGE_REQUEST_TIMEOUT: &str = "The delivery timed out before a respo
      retried. If this error persists, contact the AWS Firehose service team.";
 
 /// `ContentEncoding` of `HttpEndpointRequestConfiguration`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContentEncoding {
     /// `NONE`: the body as is, no `Content-Encoding` header.
     None,
@@ -102,7 +103,7 @@ pub enum ContentEncoding {
 }
 
 /// The body format a destination speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RequestFormat {
     /// Firehose's HTTP endpoint format (generic endpoints and most partners: Datadog, New Relic, ...).
     Firehose,
@@ -113,7 +114,7 @@ pub enum RequestFormat {
 }
 
 /// Where and how to deliver.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointConfig {
     /// The URL (AWS accepts only `https://` on port 443; the simulator also takes `http://` for local tests).
     pub url: String,
@@ -247,7 +248,7 @@ pub const PRESETS: [Preset; 8] = [
 ];
 
 /// One record to deliver.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     /// Its bytes (after transformation).
     pub data: Vec<u8>,
@@ -279,7 +280,7 @@ impl HttpRequest {
 }
 
 /// An HTTP response, as the shell received it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     /// Status code.
     pub status: u16,
@@ -309,7 +310,7 @@ impl HttpResponse {
 }
 
 /// How an attempt ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Transport {
     /// The endpoint answered.
     Response(HttpResponse),
@@ -504,7 +505,7 @@ pub fn split_into_requests(records: Vec<DeliveryRecord>) -> Vec<Vec<DeliveryReco
 }
 
 /// One batch on its way to an HTTP endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpDelivery {
     config: EndpointConfig,
     request_id: String,

@@ -27,6 +27,10 @@ pub enum FirehoseMetric {
     DeliveryToS3DataFreshness,
     /// GetRecords calls made on the source Kinesis data stream.
     DataReadFromKinesisStreamRecords,
+    /// Records delivered to the HTTP endpoint.
+    DeliveryToHttpEndpointRecords,
+    /// Bytes delivered to the HTTP endpoint (before compression).
+    DeliveryToHttpEndpointBytes,
 }
 
 impl FirehoseMetric {
@@ -41,6 +45,8 @@ impl FirehoseMetric {
             FirehoseMetric::DeliveryToHttpEndpointSuccess => "DeliveryToHttpEndpoint.Success",
             FirehoseMetric::DeliveryToS3DataFreshness => "DeliveryToS3.DataFreshness",
             FirehoseMetric::DataReadFromKinesisStreamRecords => "DataReadFromKinesisStream.Records",
+            FirehoseMetric::DeliveryToHttpEndpointRecords => "DeliveryToHttpEndpoint.Records",
+            FirehoseMetric::DeliveryToHttpEndpointBytes => "DeliveryToHttpEndpoint.Bytes",
         }
     }
 

@@ -18,6 +18,10 @@
 
 use super::error::{ACCOUNT_ID, FirehoseError, FirehoseErrorType, REGION};
 use super::error_record::{ErrorOutputType, ErrorRecord, to_object_body};
+use super::http_endpoint::{
+    ContentEncoding, DeliveryRecord, DeliveryStep, EndpointConfig, HttpDelivery, HttpRequest,
+    RequestFormat, Transport, new_request_id, split_into_requests,
+};
 use super::metrics::{DeliveryMetrics, FirehoseMetric};
 use super::partition::PartitionQuery;
 use super::prefix::{
@@ -29,7 +33,7 @@ use super::transform::{
     BatchStep, InvocationContext, InvocationOutcome, ProcessingConfiguration, RecordOutcome,
     TransformBatch, TransformInput,
 };
-use crate::sim::{SimDuration, SimRng, SimTime};
+use crate::sim::{DisplayEpoch, SimDuration, SimRng, SimTime};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -166,6 +170,46 @@ pub struct S3Destination {
     pub file_extension: Option<String>,
     /// `CustomTimeZone` as given (the simulator writes UTC keys).
     pub custom_time_zone: Option<String>,
+    /// An HTTP endpoint destination (`HttpEndpointDestinationConfiguration`): records go there, and this S3
+    /// destination is its `S3Configuration` (the backup bucket and error prefix); buffering and processing are the
+    /// HTTP endpoint's.
+    #[serde(default)]
+    pub http: Option<HttpDestination>,
+}
+
+/// The HTTP endpoint part of `HttpEndpointDestinationConfiguration`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpDestination {
+    /// `EndpointConfiguration.Url`.
+    pub url: String,
+    /// `EndpointConfiguration.Name`.
+    pub name: Option<String>,
+    /// `EndpointConfiguration.AccessKey`.
+    pub access_key: Option<String>,
+    /// `RequestConfiguration.ContentEncoding`.
+    pub content_encoding: ContentEncoding,
+    /// `RequestConfiguration.CommonAttributes`, in the order given.
+    pub common_attributes: Vec<(String, String)>,
+    /// `RetryOptions.DurationInSeconds`.
+    pub retry_duration_seconds: u32,
+    /// `S3BackupMode` is `AllData` (every record is also written to the S3 bucket), not `FailedDataOnly`.
+    pub backup_all_data: bool,
+}
+
+impl HttpDestination {
+    /// The request configuration for one delivery of `delivery_stream_arn`.
+    pub fn endpoint_config(&self, delivery_stream_arn: &str) -> EndpointConfig {
+        EndpointConfig {
+            url: self.url.clone(),
+            name: self.name.clone(),
+            access_key: self.access_key.clone(),
+            common_attributes: self.common_attributes.clone(),
+            content_encoding: self.content_encoding,
+            retry_duration_seconds: self.retry_duration_seconds,
+            delivery_stream_arn: delivery_stream_arn.to_string(),
+            format: RequestFormat::Firehose,
+        }
+    }
 }
 
 impl S3Destination {
@@ -242,6 +286,27 @@ pub struct S3DestinationUpdate {
     pub dynamic_partitioning: Option<bool>,
     /// New `FileExtension`.
     pub file_extension: Option<String>,
+    /// Changes to the HTTP endpoint (`HttpEndpointDestinationUpdate`).
+    pub http: Option<HttpDestinationUpdate>,
+}
+
+/// A change to an HTTP endpoint destination: given members replace the current ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpDestinationUpdate {
+    /// New `Url`.
+    pub url: Option<String>,
+    /// New `Name`.
+    pub name: Option<String>,
+    /// New `AccessKey`.
+    pub access_key: Option<String>,
+    /// New `ContentEncoding`.
+    pub content_encoding: Option<ContentEncoding>,
+    /// New `CommonAttributes`.
+    pub common_attributes: Option<Vec<(String, String)>>,
+    /// New `RetryOptions.DurationInSeconds`.
+    pub retry_duration_seconds: Option<u32>,
+    /// New `S3BackupMode` (true: `AllData`).
+    pub backup_all_data: Option<bool>,
 }
 
 /// Where a delivery stream's records come from.
@@ -376,6 +441,40 @@ pub enum FirehoseEventKind {
         /// Records in it.
         records: u64,
     },
+    /// An HTTP endpoint request is waiting for the shell (each attempt, the same request id on retries).
+    HttpRequested {
+        /// `X-Amz-Firehose-Request-Id`.
+        request_id: String,
+        /// Which attempt, from 1.
+        attempt: u32,
+        /// Records in it.
+        records: u64,
+    },
+    /// The HTTP endpoint accepted a request.
+    DeliveredToHttpEndpoint {
+        /// The request id.
+        request_id: String,
+        /// Attempts made, the successful one included.
+        attempts: u32,
+        /// Records in it.
+        records: u64,
+    },
+    /// An HTTP endpoint attempt failed and will be retried.
+    HttpRetry {
+        /// The request id.
+        request_id: String,
+        /// The error code (`HttpEndpoint.DestinationException`, ...).
+        code: String,
+        /// When the next attempt starts.
+        retry_at: SimTime,
+    },
+    /// The endpoint answered 413: the batch is discarded (AWS does not write it to the error bucket).
+    HttpDiscarded {
+        /// The request id.
+        request_id: String,
+        /// Records discarded.
+        records: u64,
+    },
     /// A transform invocation is waiting for the shell.
     TransformRequested {
         /// The invocation's id.
@@ -423,6 +522,28 @@ struct InFlight {
     handed_out: bool,
 }
 
+/// A pending HTTP endpoint request, for the shell to perform and complete with
+/// [`DeliveryStreams::complete_http_request`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingHttpRequest {
+    /// The delivery stream.
+    pub delivery_stream: String,
+    /// The request id (`X-Amz-Firehose-Request-Id`), the same on every attempt: what completes it.
+    pub request_id: String,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+    /// The request to perform.
+    pub request: HttpRequest,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct PendingHttp {
+    delivery: HttpDelivery,
+    due: SimTime,
+    handed_out: bool,
+    raw_bytes: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct SourceShard {
     iterator: Option<String>,
@@ -448,6 +569,8 @@ struct DeliveryStream {
     next_record: u64,
     next_invocation: u64,
     metrics: DeliveryMetrics,
+    #[serde(default)]
+    http_pending: VecDeque<PendingHttp>,
 }
 
 /// A read-only view of a delivery stream (DescribeDeliveryStream).
@@ -561,6 +684,18 @@ impl DeliveryStreams {
 
     fn check_destination(&self, d: &S3Destination) -> Result<(), FirehoseError> {
         self.check_buffering(d.interval_seconds)?;
+        if let Some(h) = &d.http {
+            if d.size_mib > super::http_endpoint::BUFFER_SIZE_MB_MAX {
+                return Err(FirehoseError::invalid_argument(format!(
+                    "BufferingHints.SizeInMBs must be at most {} for an HTTP endpoint destination; it is {}.",
+                    super::http_endpoint::BUFFER_SIZE_MB_MAX,
+                    d.size_mib
+                )));
+            }
+            h.endpoint_config("")
+                .validate()
+                .map_err(FirehoseError::invalid_argument)?;
+        }
         validate_prefixes(
             &d.prefix,
             d.error_output_prefix.as_deref(),
@@ -634,6 +769,7 @@ impl DeliveryStreams {
             next_record: 0,
             next_invocation: 0,
             metrics: DeliveryMetrics::default(),
+            http_pending: VecDeque::new(),
             name: request.name.clone(),
         };
         self.streams.insert(request.name, stream);
@@ -698,6 +834,10 @@ impl DeliveryStreams {
                 + s.in_flight
                     .iter()
                     .map(|f| f.records.len() as u64)
+                    .sum::<u64>()
+                + s.http_pending
+                    .iter()
+                    .map(|p| p.delivery.records().len() as u64)
                     .sum::<u64>(),
         })
     }
@@ -930,6 +1070,46 @@ impl DeliveryStreams {
         }
         if let Some(v) = update.file_extension {
             d.file_extension = Some(v);
+        }
+        if let Some(h) = update.http {
+            let mut http = match d.http.take() {
+                Some(current) => current,
+                None => HttpDestination {
+                    url: h.url.clone().ok_or_else(|| {
+                        FirehoseError::invalid_argument(
+                            "EndpointConfiguration.Url is required to change the destination to an HTTP endpoint.",
+                        )
+                    })?,
+                    name: None,
+                    access_key: None,
+                    content_encoding: ContentEncoding::None,
+                    common_attributes: Vec::new(),
+                    retry_duration_seconds: super::http_endpoint::RETRY_DURATION_SECONDS_DEFAULT,
+                    backup_all_data: false,
+                },
+            };
+            if let Some(v) = h.url {
+                http.url = v;
+            }
+            if let Some(v) = h.name {
+                http.name = Some(v);
+            }
+            if let Some(v) = h.access_key {
+                http.access_key = Some(v);
+            }
+            if let Some(v) = h.content_encoding {
+                http.content_encoding = v;
+            }
+            if let Some(v) = h.common_attributes {
+                http.common_attributes = v;
+            }
+            if let Some(v) = h.retry_duration_seconds {
+                http.retry_duration_seconds = v;
+            }
+            if let Some(v) = h.backup_all_data {
+                http.backup_all_data = v;
+            }
+            d.http = Some(http);
         }
         self.check_destination(&d)?;
         let epoch = self.epoch_unix_ms;
@@ -1354,6 +1534,162 @@ impl DeliveryStreams {
     }
 }
 
+impl DeliveryStreams {
+    // ----- HTTP endpoint destination: pending requests the shell performs. -----
+
+    /// When the next HTTP endpoint request not yet handed out is due (a retry after its back-off), if any. Not
+    /// part of [`DeliveryStreams::next_transition`]: nothing changes by itself then, the request only becomes
+    /// available to [`DeliveryStreams::poll_http_request`].
+    pub fn next_http_due(&self) -> Option<SimTime> {
+        self.streams
+            .values()
+            .flat_map(|s| s.http_pending.iter())
+            .filter(|p| !p.handed_out)
+            .map(|p| p.due)
+            .min()
+    }
+
+    /// The next HTTP endpoint request due at or before `now` and not yet handed out (delivery streams in name
+    /// order, each stream's requests in order). The shell performs it and reports how it went with
+    /// [`DeliveryStreams::complete_http_request`]. Its body's `timestamp` is `now`.
+    pub fn poll_http_request(&mut self, now: SimTime) -> Option<PendingHttpRequest> {
+        let epoch = DisplayEpoch {
+            unix_ms: self.epoch_unix_ms,
+        };
+        for s in self.streams.values_mut() {
+            let Some(p) = s
+                .http_pending
+                .iter_mut()
+                .find(|p| !p.handed_out && p.due <= now)
+            else {
+                continue;
+            };
+            p.handed_out = true;
+            let attempt = p.delivery.attempts_made().saturating_add(1);
+            let out = PendingHttpRequest {
+                delivery_stream: s.name.clone(),
+                request_id: p.delivery.request_id().to_string(),
+                attempt,
+                request: p.delivery.request(now, epoch),
+            };
+            self.events.push(FirehoseEvent {
+                at: now,
+                delivery_stream: s.name.clone(),
+                kind: FirehoseEventKind::HttpRequested {
+                    request_id: out.request_id.clone(),
+                    attempt,
+                    records: p.delivery.records().len() as u64,
+                },
+            });
+            return Some(out);
+        }
+        None
+    }
+
+    /// Reports at `now` how the attempt of request `request_id` ended. A 200 that follows the response
+    /// specification delivers the batch; other answers and transport failures are retried after a back-off
+    /// (1 s doubling, +-15% jitter, at most 120 s) while the retry duration allows, then the records go to the
+    /// error prefix as `http-endpoint-failed`; a 413 discards the batch at once (see
+    /// [`super::http_endpoint`]).
+    pub fn complete_http_request(
+        &mut self,
+        now: SimTime,
+        request_id: &str,
+        outcome: &Transport,
+    ) -> Result<(), FirehoseError> {
+        let epoch = self.epoch_unix_ms;
+        let found = self.streams.values_mut().find_map(|s| {
+            s.http_pending
+                .iter()
+                .position(|p| p.handed_out && p.delivery.request_id() == request_id)
+                .map(|at| (s, at))
+        });
+        let Some((s, at)) = found else {
+            return Err(FirehoseError::invalid_argument(format!(
+                "No HTTP endpoint request {request_id} is pending."
+            )));
+        };
+        let Some(mut p) = s.http_pending.remove(at) else {
+            return Ok(());
+        };
+        let display = DisplayEpoch { unix_ms: epoch };
+        let step = p.delivery.handle(now, display, outcome, &mut s.rng);
+        let records = p.delivery.records().len() as u64;
+        match step {
+            DeliveryStep::Delivered { attempts } => {
+                s.metrics
+                    .record(now, FirehoseMetric::DeliveryToHttpEndpointSuccess, 1);
+                s.metrics
+                    .record(now, FirehoseMetric::DeliveryToHttpEndpointRecords, records);
+                s.metrics.record(
+                    now,
+                    FirehoseMetric::DeliveryToHttpEndpointBytes,
+                    p.raw_bytes,
+                );
+                self.events.push(FirehoseEvent {
+                    at: now,
+                    delivery_stream: s.name.clone(),
+                    kind: FirehoseEventKind::DeliveredToHttpEndpoint {
+                        request_id: request_id.to_string(),
+                        attempts,
+                        records,
+                    },
+                });
+            }
+            DeliveryStep::RetryAt(t) => {
+                let code = p
+                    .delivery
+                    .last_error()
+                    .map(|(c, _)| c.to_string())
+                    .unwrap_or_default();
+                self.events.push(FirehoseEvent {
+                    at: now,
+                    delivery_stream: s.name.clone(),
+                    kind: FirehoseEventKind::HttpRetry {
+                        request_id: request_id.to_string(),
+                        code,
+                        retry_at: t,
+                    },
+                });
+                p.due = t;
+                p.handed_out = false;
+                s.http_pending.insert(at, p);
+            }
+            DeliveryStep::Failed(docs) => {
+                let oldest = p
+                    .delivery
+                    .records()
+                    .iter()
+                    .map(|r| r.arrival_unix_ms)
+                    .min()
+                    .unwrap_or(epoch);
+                let oldest = SimTime::from_millis(oldest.saturating_sub(epoch));
+                write_error_documents(
+                    s,
+                    &mut self.s3,
+                    &mut self.events,
+                    epoch,
+                    now,
+                    oldest,
+                    docs,
+                    ErrorOutputType::HttpEndpointFailed,
+                );
+            }
+            DeliveryStep::Discarded(_) => {
+                self.events.push(FirehoseEvent {
+                    at: now,
+                    delivery_stream: s.name.clone(),
+                    kind: FirehoseEventKind::HttpDiscarded {
+                        request_id: request_id.to_string(),
+                        records,
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The Lambda processor's ARN and retries.
 fn lambda_settings(d: &S3Destination) -> (String, u32) {
     d.processing()
@@ -1505,8 +1841,50 @@ fn flush(
     );
 }
 
-/// Built-in processors, then the S3 object.
+/// Built-in processors, then the destination: an S3 object, or HTTP endpoint requests (and, with `S3BackupMode`
+/// `AllData`, a backup object too).
 fn deliver(
+    s: &mut DeliveryStream,
+    s3: &mut SimS3,
+    events: &mut Vec<FirehoseEvent>,
+    epoch: u64,
+    now: SimTime,
+    partition_keys: &BTreeMap<String, String>,
+    records: Vec<BufferedRecord>,
+) {
+    let Some(http) = s.destination.http.clone() else {
+        deliver_s3(s, s3, events, epoch, now, partition_keys, records);
+        return;
+    };
+    if records.is_empty() {
+        return;
+    }
+    let processing = s.destination.processing().unwrap_or_default();
+    let batch: Vec<DeliveryRecord> = records
+        .iter()
+        .map(|r| DeliveryRecord {
+            data: processing.after_lambda(&r.data),
+            arrival_unix_ms: epoch.saturating_add(r.arrival.as_millis()),
+        })
+        .collect();
+    for part in split_into_requests(batch) {
+        let request_id = new_request_id(&mut s.rng);
+        let raw_bytes = part.iter().map(|r| r.data.len() as u64).sum();
+        let delivery = HttpDelivery::new(http.endpoint_config(&s.arn), request_id, part);
+        s.http_pending.push_back(PendingHttp {
+            delivery,
+            due: now,
+            handed_out: false,
+            raw_bytes,
+        });
+    }
+    if http.backup_all_data {
+        deliver_s3(s, s3, events, epoch, now, partition_keys, records);
+    }
+}
+
+/// Built-in processors, then the S3 object.
+fn deliver_s3(
     s: &mut DeliveryStream,
     s3: &mut SimS3,
     events: &mut Vec<FirehoseEvent>,

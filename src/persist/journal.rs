@@ -2,7 +2,9 @@
 //! snapshot. Entries are JSON (commands are internally tagged enums) inside a checksummed frame.
 
 use super::frame::{self, FrameError};
+use crate::firehose::http_endpoint::Transport;
 use crate::sim::SimTime;
+use crate::world::TransformOutcome;
 use crate::{Command, World};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -42,6 +44,36 @@ pub enum Input {
         to_ms: u64,
         /// Firing budget.
         firings_max: u32,
+    },
+    /// [`World::poll_http_request`]: a Firehose HTTP endpoint request was handed to the shell.
+    HttpPoll {
+        /// Simulated milliseconds (the world's time then).
+        now_ms: u64,
+    },
+    /// [`World::complete_http_request`]: how the shell's request went.
+    HttpComplete {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The request id.
+        request_id: String,
+        /// The response or transport failure.
+        outcome: Transport,
+    },
+    /// [`World::poll_firehose_transform`].
+    TransformPoll {
+        /// Simulated milliseconds (the world's time then).
+        now_ms: u64,
+    },
+    /// [`World::complete_firehose_transform`].
+    TransformComplete {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The delivery stream.
+        delivery_stream: String,
+        /// The invocation.
+        invocation_id: String,
+        /// How it ended.
+        outcome: TransformOutcome,
     },
     /// [`World::kinesis_subscription_events`].
     SubscriptionPoll {
@@ -137,6 +169,32 @@ pub fn apply_input(world: &mut World, input: &Input) {
         }
         Input::Advance { to_ms, firings_max } => {
             world.advance_to_bounded(SimTime::from_millis(*to_ms), *firings_max);
+        }
+        Input::HttpPoll { .. } => {
+            let _ = world.poll_http_request();
+        }
+        Input::HttpComplete {
+            now_ms,
+            request_id,
+            outcome,
+        } => {
+            let _ = world.complete_http_request(SimTime::from_millis(*now_ms), request_id, outcome);
+        }
+        Input::TransformPoll { .. } => {
+            let _ = world.poll_firehose_transform();
+        }
+        Input::TransformComplete {
+            now_ms,
+            delivery_stream,
+            invocation_id,
+            outcome,
+        } => {
+            let _ = world.complete_firehose_transform(
+                SimTime::from_millis(*now_ms),
+                delivery_stream,
+                invocation_id,
+                outcome,
+            );
         }
         Input::SubscriptionPoll {
             now_ms,

@@ -6,10 +6,13 @@ use super::journal::{self, Input, JournalEntry, ReplayError};
 use super::store::{Commit, SegmentKey, StoredSession};
 use crate::api::ApiResponse;
 use crate::api::kinesis::SubscriptionEvents;
+use crate::firehose::FirehoseError;
+use crate::firehose::http_endpoint::Transport;
+use crate::firehose::service::{PendingHttpRequest, TransformRequest};
 use crate::sim::SimTime;
 use crate::streams::KinesisError;
 use crate::streams::service::Record;
-use crate::world::Advance;
+use crate::world::{Advance, TransformOutcome};
 use crate::{Command, CommandError, Reply, World};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -274,6 +277,65 @@ impl Journaled {
             subscription,
         });
         self.world.kinesis_subscription_events(now, subscription)
+    }
+
+    /// [`World::poll_http_request`], journaled (only when a request was handed out).
+    pub fn poll_http_request(&mut self) -> Option<PendingHttpRequest> {
+        let out = self.world.poll_http_request();
+        if out.is_some() {
+            self.flush_advance();
+            self.push(Input::HttpPoll {
+                now_ms: self.world.now().as_millis(),
+            });
+        }
+        out
+    }
+
+    /// [`World::complete_http_request`], journaled.
+    pub fn complete_http_request(
+        &mut self,
+        now: SimTime,
+        request_id: &str,
+        outcome: &Transport,
+    ) -> Result<(), FirehoseError> {
+        self.flush_advance();
+        self.push(Input::HttpComplete {
+            now_ms: now.as_millis(),
+            request_id: request_id.to_string(),
+            outcome: outcome.clone(),
+        });
+        self.world.complete_http_request(now, request_id, outcome)
+    }
+
+    /// [`World::poll_firehose_transform`], journaled (only when an invocation was handed out).
+    pub fn poll_firehose_transform(&mut self) -> Option<TransformRequest> {
+        let out = self.world.poll_firehose_transform();
+        if out.is_some() {
+            self.flush_advance();
+            self.push(Input::TransformPoll {
+                now_ms: self.world.now().as_millis(),
+            });
+        }
+        out
+    }
+
+    /// [`World::complete_firehose_transform`], journaled.
+    pub fn complete_firehose_transform(
+        &mut self,
+        now: SimTime,
+        delivery_stream: &str,
+        invocation_id: &str,
+        outcome: &TransformOutcome,
+    ) -> Result<(), FirehoseError> {
+        self.flush_advance();
+        self.push(Input::TransformComplete {
+            now_ms: now.as_millis(),
+            delivery_stream: delivery_stream.to_string(),
+            invocation_id: invocation_id.to_string(),
+            outcome: outcome.clone(),
+        });
+        self.world
+            .complete_firehose_transform(now, delivery_stream, invocation_id, outcome)
     }
 
     /// [`World::advance_to_bounded`], journaled. Consecutive advances coalesce into one journal entry (how

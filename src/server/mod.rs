@@ -8,9 +8,8 @@
 //! (see [`subscription`]), so the World still sees one call at a time.
 
 mod eventstream;
-// Performs the Firehose HTTP endpoint destination's requests; the delivery-stream wiring calls it and
-// tests/firehose_http.rs includes it, so parts of it are unused in the binary for now.
-#[allow(dead_code)]
+// Performs the Firehose HTTP endpoint destination's requests (see `start_http_deliveries`); tests/firehose_http.rs
+// includes it too.
 pub mod http_client;
 mod s3;
 mod subscription;
@@ -153,6 +152,7 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
         },
     }));
     let open_subscriptions = Arc::new(AtomicUsize::new(0));
+    start_http_deliveries(&shared);
     // The first line says where to connect; tests and scripts read it.
     #[allow(clippy::print_stdout)]
     {
@@ -164,6 +164,44 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
         handle(&shared, &open_subscriptions, requests, request);
     }
     Ok(())
+}
+
+/// How often the delivery thread looks for due Firehose HTTP endpoint requests, in milliseconds of real time.
+const HTTP_DELIVERY_POLL_MS: u64 = 100;
+
+/// Starts the thread that performs Firehose HTTP endpoint deliveries: every [`HTTP_DELIVERY_POLL_MS`] it moves
+/// the world to the clock's time (buffers whose interval ran out flush, retries come due), takes every due
+/// request, and performs each on its own thread with [`http_client`], outside the lock, so a slow endpoint never
+/// blocks the API; the answer completes the request at the simulated time it arrived.
+fn start_http_deliveries(shared: &Arc<Mutex<Shared>>) {
+    let shared = Arc::clone(shared);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(HTTP_DELIVERY_POLL_MS));
+            let due = {
+                let mut guard = lock(&shared);
+                let now = guard.clock.now().max(guard.world.now());
+                guard.world.advance_to(now);
+                let mut due = Vec::new();
+                while let Some(p) = guard.world.poll_http_request() {
+                    due.push(p);
+                }
+                due
+            };
+            for pending in due {
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || {
+                    let outcome = http_client::perform(&pending.request);
+                    let mut guard = lock(&shared);
+                    let now = guard.clock.now().max(guard.world.now());
+                    // The request was handed out by this thread: it is pending until completed here.
+                    let _ = guard
+                        .world
+                        .complete_http_request(now, &pending.request_id, &outcome);
+                });
+            }
+        }
+    });
 }
 
 fn header(name: &str, value: &str) -> Option<Header> {

@@ -424,5 +424,10 @@ pub fn describe(kind: &crate::EventKind) -> String {
             "lambda mapping {}: {action} {detail}",
             uuid.get(..8).unwrap_or(uuid)
         ),
+        E::Firehose {
+            delivery_stream,
+            what,
+            detail,
+        } => format!("firehose {delivery_stream}: {what}: {detail}"),
     }
 }

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod firehose;
 pub mod format;
 pub mod geometry;
+pub mod http;
 pub mod inspector;
 pub mod placeholder;
 pub mod playground;
@@ -27,6 +28,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod shard_map;
 pub mod stream;
+pub mod transforms;
 
 use crate::api::ApiResponse;
 use crate::persist::Journaled;
@@ -311,6 +313,8 @@ impl Component for App {
                     }
                 }
                 drop(world);
+                http::pump(&self.world);
+                transforms::pump(&self.world);
                 self.behind = !reached;
                 self.request_frame(ctx);
                 if refresh {

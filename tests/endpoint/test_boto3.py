@@ -352,6 +352,57 @@ class Boto3AgainstKinesim(unittest.TestCase):
         self.assertEqual(len(keys), 4)
         self.assertEqual(keys, sorted(keys))
 
+    def test_firehose_delivers_to_an_http_endpoint_on_127_0_0_1(self):
+        import http.server
+        import threading
+
+        seen = []
+
+        class Endpoint(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request_id = self.headers.get("X-Amz-Firehose-Request-Id")
+                seen.append((request_id, json.loads(body)))
+                out = json.dumps({"requestId": request_id, "timestamp": 1}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Endpoint)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = "http://127.0.0.1:%d/in" % server.server_address[1]
+            self.firehose.create_delivery_stream(
+                DeliveryStreamName="to-http",
+                HttpEndpointDestinationConfiguration={
+                    "EndpointConfiguration": {"Url": url, "Name": "local"},
+                    "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+                    "RetryOptions": {"DurationInSeconds": 60},
+                    "S3Configuration": {"RoleARN": "arn:aws:iam::000000000000:role/firehose",
+                                        "BucketARN": "arn:aws:s3:::http-backup"},
+                },
+            )
+            self.advance(10_000)
+            self.firehose.put_record(DeliveryStreamName="to-http", Record={"Data": b"hello"})
+            deadline = time.time() + 10
+            while not seen and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(len(seen), 1)
+            request_id, body = seen[0]
+            self.assertEqual(body["requestId"], request_id)
+            self.assertEqual(body["records"], [{"data": "aGVsbG8="}])
+            destination = self.firehose.describe_delivery_stream(DeliveryStreamName="to-http")[
+                "DeliveryStreamDescription"]["Destinations"][0]
+            self.assertEqual(destination["HttpEndpointDestinationDescription"]["EndpointConfiguration"]["Url"], url)
+        finally:
+            server.shutdown()
+
 
 if __name__ == "__main__":
     unittest.main()
