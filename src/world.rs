@@ -1582,7 +1582,7 @@ impl World {
 }
 
 /// A Firehose event as the event log shows it: what happened, and its particulars.
-fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
+pub fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
     match kind {
         FirehoseEventKind::Flushed {
             reason,

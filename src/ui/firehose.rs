@@ -700,6 +700,11 @@ fn flushes_card(props: &StreamProps) -> Html {
                     "Transform".into(),
                     html! { <>{ format!("invocation {invocation_id} with {} records", count(*records)) }</> },
                 ),
+                // HTTP endpoint requests, deliveries, retries and discards: the event log's own wording.
+                other => {
+                    let (what, detail) = crate::world::firehose_event_text(other);
+                    (what, html! { <>{ detail }</> })
+                }
             };
             html! {
                 <tr>
