@@ -43,10 +43,10 @@ pub fn dashboard(props: &DashboardProps) -> Html {
                     <p>{ "Buffer records by size and time, then deliver them to S3 or an HTTP endpoint. Lands here when the Firehose service is built." }</p>
                     <Link<Route> to={Route::Firehose}>{ "What it will show →" }</Link<Route>>
                 </section>
-                <section class="card coming" aria-labelledby="analytics-h">
-                    <h2 id="analytics-h">{ "Analytics applications" }<span class="soon">{ "coming" }</span></h2>
-                    <p>{ "Continuous SQL over a stream: tumbling and sliding windows, live results and charts." }</p>
-                    <Link<Route> to={Route::Analytics}>{ "What it will show →" }</Link<Route>>
+                <section class="card" aria-labelledby="analytics-h">
+                    <h2 id="analytics-h">{ "Analytics applications" }</h2>
+                    <p>{ format!("{} applications: continuous SQL over a stream with tumbling, sliding and stagger windows, live results and charts.", sim.world.borrow().analytics_apps().len()) }</p>
+                    <Link<Route> to={Route::Analytics}>{ "Open analytics →" }</Link<Route>>
                 </section>
             </div>
             <EventLog sim={sim} />
@@ -395,5 +395,10 @@ pub fn describe(kind: &crate::EventKind) -> String {
             "lambda mapping {}: {action} {detail}",
             uuid.get(..8).unwrap_or(uuid)
         ),
+        E::Analytics {
+            name,
+            action,
+            detail,
+        } => format!("analytics {name}: {action} {detail}"),
     }
 }

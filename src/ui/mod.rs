@@ -10,6 +10,7 @@
 //! callback. Pages never change the world themselves. Routes use a `HashRouter`, so every page can be bookmarked
 //! and the site works from any sub-path of a plain static host.
 
+pub mod analytics;
 pub mod chart;
 pub mod clock;
 pub mod consumers;
@@ -79,9 +80,15 @@ pub enum Route {
     /// Amazon Data Firehose (coming).
     #[at("/firehose")]
     Firehose,
-    /// Managed Service for Apache Flink / SQL analytics (coming).
+    /// SQL analytics applications: the list and the create form.
     #[at("/analytics")]
     Analytics,
+    /// One analytics application: live tables, chart, error rows.
+    #[at("/analytics/:name")]
+    AnalyticsApp {
+        /// The application's name.
+        name: String,
+    },
     /// The AWS SDK playground.
     #[at("/playground")]
     Playground,
@@ -383,7 +390,8 @@ fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html
         Route::Stream { name } => html! { <stream::StreamPage {name} /> },
         Route::Shard { name, shard } => html! { <inspector::InspectorPage {name} {shard} /> },
         Route::Firehose => html! { <placeholder::Coming what={placeholder::Soon::Firehose} /> },
-        Route::Analytics => html! { <placeholder::Coming what={placeholder::Soon::Analytics} /> },
+        Route::Analytics => html! { <analytics::AnalyticsPage /> },
+        Route::AnalyticsApp { name } => html! { <analytics::AppPage {name} /> },
         Route::Playground => html! { <playground::Playground /> },
         Route::Sessions => sessions_panel,
         Route::NotFound => html! { <placeholder::NotFound /> },
@@ -400,6 +408,17 @@ mod nav {
     pub fn nav() -> Html {
         let sim = use_context::<Sim>();
         let route = use_route::<Route>();
+        let apps: Vec<String> = sim
+            .as_ref()
+            .map(|sim| {
+                sim.world
+                    .borrow()
+                    .analytics_apps()
+                    .keys()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         let names: Vec<String> = sim
             .map(|sim| {
                 sim.world
@@ -448,7 +467,18 @@ mod nav {
                     <li class="group">{ "Firehose" }</li>
                     { item(Route::Firehose, html!{ <>{ "Delivery streams" }<span class="soon">{ "coming" }</span></> }, "sub") }
                     <li class="group">{ "Analytics" }</li>
-                    { item(Route::Analytics, html!{ <>{ "Applications" }<span class="soon">{ "coming" }</span></> }, "sub") }
+                    { item(Route::Analytics, html!{ "Applications" }, "sub") }
+                    { for apps.into_iter().map(|name| {
+                        let active = matches!(&route, Some(Route::AnalyticsApp { name: n }) if *n == name);
+                        html! {
+                            <li class="sub">
+                                <Link<Route> to={Route::AnalyticsApp { name: name.clone() }}
+                                    classes={classes!(active.then_some("active"))}>
+                                    <span class="dot" aria-hidden="true"></span>{ name }
+                                </Link<Route>>
+                            </li>
+                        }
+                    }) }
                     <li class="group">{ "Tools" }</li>
                     { item(Route::Playground, html!{ "SDK playground" }, "sub") }
                     { item(Route::Sessions, html!{ "Sessions" }, "sub") }
