@@ -305,6 +305,7 @@ pub fn app_page(props: &AppProps) -> Html {
     let sim = use_context::<Sim>();
     let message = use_state(|| None::<Result<String, String>>);
     let value_col = use_state(String::new);
+    let navigator = use_navigator();
     let Some(sim) = sim else { return html! {} };
     let world = sim.world.borrow();
     let Some(app) = world.analytics_apps().get(&props.name) else {
@@ -367,7 +368,6 @@ pub fn app_page(props: &AppProps) -> Html {
     };
     let on_delete = {
         let (sim, name) = (sim.clone(), name.clone());
-        let navigator = use_navigator();
         Callback::from(move |_| {
             let navigator = navigator.clone();
             sim.command(
