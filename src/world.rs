@@ -45,6 +45,15 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
+mod analytics;
+pub use analytics::{
+    ANALYTICS_APPLICATIONS_MAX, ANALYTICS_DISCOVERY_SAMPLES_MAX, ANALYTICS_NAME_LENGTH_MAX_CHARS,
+    ANALYTICS_OUTPUTS_MAX, ANALYTICS_READ_INTERVAL_MS, ANALYTICS_READ_RECORDS_MAX,
+    ANALYTICS_ROWS_RECENT_MAX, ANALYTICS_SQL_LENGTH_MAX_CHARS, AnalyticsApp, AnalyticsCounts,
+    AnalyticsDestination, AnalyticsInput, AnalyticsOutput, AnalyticsStatus, OutputFormat,
+    encode_row,
+};
+
 /// Longest timer name, in Unicode characters.
 pub const TIMER_NAME_LENGTH_MAX_CHARS: u32 = 128;
 /// Longest RNG stream name, in Unicode characters.
@@ -184,6 +193,31 @@ pub enum Command {
     },
     /// Stops a consumer.
     StopConsumer {
+        /// Its name.
+        name: String,
+    },
+    /// Creates an analytics (SQL) application that reads `input` and runs `sql` on simulated time.
+    CreateAnalyticsApplication {
+        /// Unique among applications; 1..=128 characters.
+        name: String,
+        /// The application code (in-application streams and pumps).
+        sql: String,
+        /// What it reads.
+        input: AnalyticsInput,
+        /// The input schema; `None` discovers it from the first records read.
+        #[serde(default)]
+        schema: Option<crate::analytics::InputSchema>,
+        /// Where its in-application streams go (at most three).
+        #[serde(default)]
+        outputs: Vec<AnalyticsOutput>,
+    },
+    /// Stops an analytics application; its rows stay readable.
+    StopAnalyticsApplication {
+        /// Its name.
+        name: String,
+    },
+    /// Deletes an analytics application.
+    DeleteAnalyticsApplication {
         /// Its name.
         name: String,
     },
@@ -385,6 +419,16 @@ pub enum EventKind {
         /// Function and source, or how the invocation ended.
         detail: String,
     },
+    /// An analytics application was created, stopped or deleted, discovered its schema, failed, or emitted error
+    /// rows or could not deliver.
+    Analytics {
+        /// The application's name.
+        name: String,
+        /// `created`, `schema discovered`, `failed`, `stopped`, `deleted`, `error rows`, `delivery failed`.
+        action: String,
+        /// What it reads, the schema, the error, or the counts.
+        detail: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -394,6 +438,7 @@ enum TimerAction {
     Ticker { name: String },
     Producer { name: String },
     Consumer { name: String },
+    Analytics { name: String },
 }
 
 /// A producer the world runs, and whether it is still running.
@@ -483,6 +528,9 @@ pub struct World {
     producers: BTreeMap<String, ProducerEntry>,
     #[serde(default)]
     consumers: BTreeMap<String, ConsumerEntry>,
+    /// Analytics (SQL) applications, by name.
+    #[serde(default)]
+    analytics: BTreeMap<String, AnalyticsApp>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -516,6 +564,7 @@ impl World {
             functions: BTreeMap::new(),
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
+            analytics: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -588,6 +637,12 @@ impl World {
         };
         if operation == "CreateDeliveryStream" && response.status == 200 {
             self.start_kinesis_sources();
+        }
+        if response.status == 200
+            && !self.analytics.is_empty()
+            && let Some((delivery, records)) = analytics::firehose_put_records(operation, body)
+        {
+            self.tap_delivery_stream(&delivery, &records);
         }
         self.record_firehose_events();
         let error = response.error_type.map(str::to_string);
@@ -706,7 +761,7 @@ impl World {
         };
         match self.streams.get_records(at, iterator, 10_000) {
             Ok(result) => {
-                let records = result
+                let records: Vec<DirectRecord> = result
                     .records
                     .into_iter()
                     .map(|(_, r)| DirectRecord {
@@ -715,8 +770,20 @@ impl World {
                     })
                     .collect();
                 let finished = result.next_shard_iterator.is_none();
+                let tapped: Vec<Vec<u8>> = if self.analytics.is_empty() {
+                    Vec::new()
+                } else {
+                    records.iter().map(|r| r.data.clone()).collect()
+                };
                 self.firehose
                     .source_read(at, delivery, shard, records, result.next_shard_iterator);
+                if !tapped.is_empty() {
+                    // Firehose reads its source ahead of the timers due at `at` or later, never past one, so the
+                    // world may stand at `at` while it hands the records to the applications that read them.
+                    self.now = self.now.max(at);
+                    self.streams.advance(self.now);
+                    self.tap_delivery_stream(delivery, &tapped);
+                }
                 if finished {
                     for child in result.child_shards {
                         if self.firehose.reads_shard(delivery, &child.shard_id) {
@@ -1169,7 +1236,8 @@ impl World {
             },
             TimerAction::Ticker { name }
             | TimerAction::Producer { name }
-            | TimerAction::Consumer { name } => PendingTimer {
+            | TimerAction::Consumer { name }
+            | TimerAction::Analytics { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -1429,6 +1497,24 @@ impl World {
                 self.record(EventKind::ConsumerStopped { name, records });
                 Ok(Reply::Done)
             }
+            Command::CreateAnalyticsApplication {
+                name,
+                sql,
+                input,
+                schema,
+                outputs,
+            } => {
+                self.create_analytics_app(name, sql, input, schema, outputs)?;
+                Ok(Reply::Done)
+            }
+            Command::StopAnalyticsApplication { name } => {
+                self.stop_analytics_app(&name)?;
+                Ok(Reply::Done)
+            }
+            Command::DeleteAnalyticsApplication { name } => {
+                self.delete_analytics_app(&name)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1549,6 +1635,7 @@ impl World {
                     entry.timer = Some(timer);
                 }
             }
+            TimerAction::Analytics { name } => self.run_analytics(&name),
         }
     }
 

@@ -204,3 +204,38 @@ fn record_data_is_shown_as_text_in_three_ways() {
     assert_eq!(nice_ceiling(1_400), 2_000);
     assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
 }
+
+#[wasm_bindgen_test]
+fn analytics_series_split_by_key_and_the_templates_plan_in_the_browser() {
+    use kinesim::analytics::view::{TEMPLATES, key_column, numeric_columns, series};
+    use kinesim::analytics::{Application, OutputRow, Value, discover_schema};
+    use kinesim::sim::SimTime;
+    let row = |t: u64, k: &str, n: i64| OutputRow {
+        stream: "D".into(),
+        emit_time: SimTime::from_millis(t),
+        columns: vec![
+            ("page".into(), Value::Str(k.into())),
+            ("views".into(), Value::Int(n)),
+        ],
+    };
+    let rows = [
+        row(20, "/home", 3),
+        row(10, "/home", 1),
+        row(10, "/cart", 2),
+    ];
+    let refs: Vec<&OutputRow> = rows.iter().collect();
+    assert_eq!(numeric_columns(&refs), vec!["views".to_string()]);
+    let key = key_column(&refs);
+    let s = series(&refs, key.as_deref(), "views", 5);
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[0].key, "/home");
+    assert_eq!(
+        s[0].points.first().map(|p| p.0),
+        Some(SimTime::from_millis(10))
+    );
+    let sample = br#"{"user":"user-1","page":"/home","event":"view","ts":1,"n":0}"#;
+    let schema = discover_schema(&[sample]);
+    for (id, _, sql) in TEMPLATES {
+        assert!(Application::new(sql, schema.clone()).is_ok(), "{id}");
+    }
+}

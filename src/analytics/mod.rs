@@ -58,6 +58,7 @@ mod stage;
 pub mod stagger;
 pub mod tumbling;
 mod value;
+pub mod view;
 
 pub use plan::{PUMPS_MAX, SOURCE_STREAM};
 pub use schema::{InputColumn, InputSchema, RecordFormat, discover_schema};

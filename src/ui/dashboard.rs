@@ -39,10 +39,10 @@ pub fn dashboard(props: &DashboardProps) -> Html {
             <StreamsTable sim={sim.clone()} />
             <div class="grid two">
                 <FirehoseCard sim={sim.clone()} />
-                <section class="card coming" aria-labelledby="analytics-h">
-                    <h2 id="analytics-h">{ "Analytics applications" }<span class="soon">{ "coming" }</span></h2>
-                    <p>{ "Continuous SQL over a stream: tumbling and sliding windows, live results and charts." }</p>
-                    <Link<Route> to={Route::Analytics}>{ "What it will show →" }</Link<Route>>
+                <section class="card" aria-labelledby="analytics-h">
+                    <h2 id="analytics-h">{ "Analytics applications" }</h2>
+                    <p>{ format!("{} applications: continuous SQL over a stream with tumbling, sliding and stagger windows, live results and charts.", sim.world.borrow().analytics_apps().len()) }</p>
+                    <Link<Route> to={Route::Analytics}>{ "Open analytics →" }</Link<Route>>
                 </section>
             </div>
             <EventLog sim={sim} />
@@ -429,5 +429,10 @@ pub fn describe(kind: &crate::EventKind) -> String {
             what,
             detail,
         } => format!("firehose {delivery_stream}: {what}: {detail}"),
+        E::Analytics {
+            name,
+            action,
+            detail,
+        } => format!("analytics {name}: {action} {detail}"),
     }
 }

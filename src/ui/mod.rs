@@ -10,6 +10,7 @@
 //! callback. Pages never change the world themselves. Routes use a `HashRouter`, so every page can be bookmarked
 //! and the site works from any sub-path of a plain static host.
 
+pub mod analytics;
 pub mod chart;
 pub mod clock;
 pub mod compare;
@@ -102,9 +103,15 @@ pub enum Route {
     /// Data Streams versus Firehose, each row with a live demonstration.
     #[at("/compare")]
     Compare,
-    /// Managed Service for Apache Flink / SQL analytics (coming).
+    /// SQL analytics applications: the list and the create form.
     #[at("/analytics")]
     Analytics,
+    /// One analytics application: live tables, chart, error rows.
+    #[at("/analytics/:name")]
+    AnalyticsApp {
+        /// The application's name.
+        name: String,
+    },
     /// The AWS SDK playground.
     #[at("/playground")]
     Playground,
@@ -454,7 +461,8 @@ fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html
         Route::S3 => html! { <s3::S3Browser bucket={None::<String>} /> },
         Route::Bucket { bucket } => html! { <s3::S3Browser bucket={Some(bucket)} /> },
         Route::Compare => html! { <compare::ComparePage /> },
-        Route::Analytics => html! { <placeholder::Coming what={placeholder::Soon::Analytics} /> },
+        Route::Analytics => html! { <analytics::AnalyticsPage /> },
+        Route::AnalyticsApp { name } => html! { <analytics::AppPage {name} /> },
         Route::Playground => html! {
             <div class="page">
                 <div class="page-head"><h1>{ "AWS SDK playground" }</h1></div>
@@ -481,6 +489,17 @@ mod nav {
     pub fn nav() -> Html {
         let sim = use_context::<Sim>();
         let route = use_route::<Route>();
+        let apps: Vec<String> = sim
+            .as_ref()
+            .map(|sim| {
+                sim.world
+                    .borrow()
+                    .analytics_apps()
+                    .keys()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         let (names, deliveries): (Vec<String>, Vec<String>) = sim
             .map(|sim| {
                 let world = sim.world.borrow();
@@ -553,7 +572,18 @@ mod nav {
                     </li>
                     { item(Route::Compare, html!{ "Streams vs Firehose" }, "sub") }
                     <li class="group">{ "Analytics" }</li>
-                    { item(Route::Analytics, html!{ <>{ "Applications" }<span class="soon">{ "coming" }</span></> }, "sub") }
+                    { item(Route::Analytics, html!{ "Applications" }, "sub") }
+                    { for apps.into_iter().map(|name| {
+                        let active = matches!(&route, Some(Route::AnalyticsApp { name: n }) if *n == name);
+                        html! {
+                            <li class="sub">
+                                <Link<Route> to={Route::AnalyticsApp { name: name.clone() }}
+                                    classes={classes!(active.then_some("active"))}>
+                                    <span class="dot" aria-hidden="true"></span>{ name }
+                                </Link<Route>>
+                            </li>
+                        }
+                    }) }
                     <li class="group">{ "Tools" }</li>
                     { item(Route::Playground, html!{ "SDK playground" }, "sub") }
                     { item(Route::Sessions, html!{ "Sessions" }, "sub") }
