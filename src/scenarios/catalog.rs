@@ -414,10 +414,10 @@ fn payments_all_in(w: &World) -> Outcome {
         if let Some(n) = text
             .strip_prefix("payment-")
             .and_then(|n| n.parse::<u64>().ok())
+            && n < PAYMENTS
+            && !seen.insert(n)
         {
-            if n < PAYMENTS && !seen.insert(n) {
-                duplicates += 1;
-            }
+            duplicates += 1;
         }
     }
     if duplicates > 0 {
@@ -2046,7 +2046,7 @@ fn windows_tumbling(w: &World) -> Outcome {
                 .filter(|(s, _)| s == "a")
                 .map(|(_, n)| *n)
                 .collect();
-            if a.len() >= 2 && total >= 3 && total <= 6 {
+            if a.len() >= 2 && (3..=6).contains(&total) {
                 Outcome::pass(format!(
                     "Tumbling: sensor a's {total} readings were cut into windows of {a:?}"
                 ))
