@@ -18,6 +18,8 @@
 //!   fires due timers in order, reports when it next needs to run and fingerprints its event log.
 //! - `js_api` (wasm32 with the `js` feature, on with `ui`): the JavaScript API, a `Session` class exported with
 //!   wasm-bindgen (`window.kinesim` in the built page).
+//! - [`scenarios`]: guided training scenarios: seeded setups, goals, hints, live checks verified from the
+//!   world's own state, explanations with the AWS rule behind them, shareable and replayable runs.
 //! - [`persist`]: sessions that survive reloads: the storage port (async trait), an in-memory store, an IndexedDB
 //!   store (wasm32), the journal of inputs with snapshots and record segments, session export and import.
 //! - `ui` (wasm32 with the `ui` feature only): the Yew shell, the one place where real time enters and becomes
@@ -44,6 +46,7 @@ pub mod api;
 pub mod cost;
 pub mod firehose;
 pub mod persist;
+pub mod scenarios;
 pub mod sim;
 pub mod streams;
 pub mod workload;

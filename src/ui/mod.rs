@@ -26,6 +26,7 @@ pub mod playground;
 pub mod producers;
 pub mod s3;
 pub mod sandbox;
+pub mod scenarios;
 pub mod sessions;
 pub mod shard_map;
 pub mod stream;
@@ -118,6 +119,23 @@ pub enum Route {
     /// Saved sessions.
     #[at("/sessions")]
     Sessions,
+    /// Guided scenarios.
+    #[at("/scenarios")]
+    Scenarios,
+    /// One guided scenario.
+    #[at("/scenarios/:id")]
+    Scenario {
+        /// The scenario's id.
+        id: String,
+    },
+    /// A shared scenario run (its file, base64url, in the address).
+    #[at("/scenarios/:id/run/:payload")]
+    ScenarioRun {
+        /// The scenario's id.
+        id: String,
+        /// The run file.
+        payload: String,
+    },
     /// Anything else.
     #[not_found]
     #[at("/404")]
@@ -164,6 +182,8 @@ pub struct Sim {
     pub version: u64,
     /// Sends an [`Action`] to the App.
     pub act: Callback<Action>,
+    /// Inputs given through pages since the run (re)started, for sharing a scenario run.
+    pub inputs: Rc<RefCell<Vec<crate::scenarios::ScenarioInput>>>,
 }
 
 impl PartialEq for Sim {
@@ -216,6 +236,8 @@ pub enum Msg {
     Act(Action),
     /// Sessions: loading, autosave, the sessions panel.
     Persist(sessions::PersistMsg),
+    /// Replace the run with a shared scenario run.
+    LoadScenarioRun(crate::scenarios::ShareFile),
 }
 
 /// The root component: owns the world and the clock.
@@ -230,10 +252,15 @@ pub struct App {
     frame: Option<AnimationFrame>,
     /// `performance.now()` of the last page refresh while running.
     published_ms: f64,
+    /// Inputs given through pages since the run (re)started (a scenario run's share file).
+    inputs: Rc<RefCell<Vec<crate::scenarios::ScenarioInput>>>,
 }
 
-/// A run as the page starts it: empty, with a note naming the seed.
+/// A run as the page starts it: empty, with a note naming the seed; a scenario's seed starts that scenario.
 fn new_world(seed: u64) -> World {
+    if let Some(scenario) = crate::scenarios::catalog::for_seed(seed) {
+        return scenario.build_world();
+    }
     let mut world = World::new(WorldConfig::with_seed(seed));
     // Valid by construction; a refusal would still be visible in the event log.
     let _ = world.apply(
@@ -272,6 +299,7 @@ impl Component for App {
             behind: false,
             frame: None,
             published_ms: 0.0,
+            inputs: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -279,7 +307,7 @@ impl Component for App {
         let changed = match msg {
             Msg::Persist(msg) => self.persistence.update(msg, &mut self.world.borrow_mut()),
             // A second tab on the same session only looks: nothing it does may change the world.
-            Msg::Play | Msg::Step | Msg::Restart(_) | Msg::Act(_)
+            Msg::Play | Msg::Step | Msg::Restart(_) | Msg::Act(_) | Msg::LoadScenarioRun(_)
                 if self.persistence.read_only() =>
             {
                 false
@@ -356,7 +384,18 @@ impl Component for App {
                 true
             }
             Msg::SetSpeed(speed) => self.pacer.set_speed(speed),
+            Msg::LoadScenarioRun(file) => match crate::scenarios::replay(&file) {
+                Ok((world, _)) => {
+                    *self.world.borrow_mut() = Journaled::new(world);
+                    *self.inputs.borrow_mut() = file.inputs;
+                    self.pacer.resync();
+                    self.behind = false;
+                    true
+                }
+                Err(_) => false,
+            },
             Msg::Restart(seed) => {
+                self.inputs.borrow_mut().clear();
                 *self.world.borrow_mut() = Journaled::new(new_world(seed));
                 self.pacer.resync();
                 self.behind = false;
@@ -370,6 +409,13 @@ impl Component for App {
                 let response = {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
+                    self.inputs
+                        .borrow_mut()
+                        .push(crate::scenarios::ScenarioInput::Api {
+                            now_ms: now.as_millis(),
+                            target: format!("Kinesis_20131202.{operation}"),
+                            body: body.clone(),
+                        });
                     world.kinesis(now, operation, &body)
                 };
                 reply.emit(response);
@@ -397,6 +443,12 @@ impl Component for App {
                 let result = {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
+                    self.inputs
+                        .borrow_mut()
+                        .push(crate::scenarios::ScenarioInput::Command {
+                            now_ms: now.as_millis(),
+                            command: command.clone(),
+                        });
                     world.apply(now, command)
                 };
                 reply.emit(result);
@@ -415,6 +467,7 @@ impl Component for App {
             world: self.world.clone(),
             version: self.version,
             act: link.callback(Msg::Act),
+            inputs: self.inputs.clone(),
         };
         let clock = clock::ClockProps {
             sim: sim.clone(),
@@ -428,6 +481,8 @@ impl Component for App {
             on_speed: link.callback(Msg::SetSpeed),
         };
         let on_restart = link.callback(Msg::Restart);
+        let on_load = link.callback(Msg::LoadScenarioRun);
+        let inputs = self.inputs.borrow().clone();
         let sessions_panel = self.persistence.view(&link.callback(Msg::Persist));
         html! {
             <HashRouter>
@@ -436,7 +491,7 @@ impl Component for App {
                         <clock::ClockBar ..clock />
                         <nav::Nav />
                         <main class="content" id="content">
-                            <Switch<Route> render={move |route| switch(route, on_restart.clone(), sessions_panel.clone())} />
+                            <Switch<Route> render={move |route| switch(route, on_restart.clone(), on_load.clone(), inputs.clone(), sessions_panel.clone())} />
                         </main>
                     </div>
                 </ContextProvider<Sim>>
@@ -445,7 +500,13 @@ impl Component for App {
     }
 }
 
-fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html {
+fn switch(
+    route: Route,
+    on_restart: Callback<u64>,
+    on_load: Callback<crate::scenarios::ShareFile>,
+    inputs: Vec<crate::scenarios::ScenarioInput>,
+    sessions_panel: Html,
+) -> Html {
     match route {
         // The session card sits on the dashboard too: where the run is saved is part of the session at a glance.
         Route::Dashboard => html! {
@@ -475,6 +536,13 @@ fn switch(route: Route, on_restart: Callback<u64>, sessions_panel: Html) -> Html
                 { sessions_panel }
             </div>
         },
+        Route::Scenarios => html! { <scenarios::ScenarioList /> },
+        Route::Scenario { id } => {
+            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} {inputs} /> }
+        }
+        Route::ScenarioRun { id, payload } => {
+            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} {inputs} payload={Some(payload)} /> }
+        }
         Route::NotFound => html! { <placeholder::NotFound /> },
     }
 }
@@ -562,6 +630,7 @@ mod nav {
             <nav class="sidebar" aria-label="Resources">
                 <ul>
                     { item(Route::Dashboard, html!{ "Dashboard" }, "top") }
+                    { item(Route::Scenarios, html!{ "Scenarios" }, "top") }
                     <li class="group">{ "Data Streams" }</li>
                     { streams }
                     <li class="group">{ "Firehose" }</li>

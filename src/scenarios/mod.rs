@@ -1,0 +1,625 @@
+//! Guided training scenarios: a seeded setup, a goal, steps, hints, live checks the simulator verifies from its
+//! own state, and an explanation with the AWS limit or rule behind what happened.
+//!
+//! A [`Scenario`] is static data plus pure functions over a [`World`]. A [`ScenarioRun`] is the serializable
+//! progress of one attempt: the inputs given after the setup, in order, with their simulated times, and the
+//! simulated time each check first passed. A run is shared as a [`ShareFile`] (scenario id, seed, inputs, end
+//! time and the event-log hash); [`replay`] rebuilds it exactly, so the hash matches.
+//!
+//! Checks read only the world: metrics, shard lists, records kept, consumers' progress, the event log (API
+//! calls and their errors), Firehose's S3 objects and events. Nothing is a tick box. Two scenarios exercise parts
+//! of the core the World does not host yet, and say so ([`Scenario::ui`]): the HTTP endpoint delivery (run from
+//! [`crate::firehose::http_endpoint::HttpDelivery`] inside the check, driven by notes in the event log) and the
+//! Firehose transform (completed by a scripted function, [`ScenarioInput::Transform`], which the session journal
+//! does not carry yet).
+
+pub mod catalog;
+
+use crate::api::ApiResponse;
+use crate::firehose::transform::InvocationOutcome;
+use crate::sim::SimTime;
+use crate::{Command, EventKind, World, WorldConfig};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Format marker of a shared run file.
+pub const SHARE_FORMAT: &str = "kinesim-scenario-run";
+/// Version of the shared run file format.
+pub const SHARE_VERSION: u32 = 1;
+/// Prefix of the notes a run writes into the event log when a check passes.
+pub const PASS_NOTE_PREFIX: &str = "scenario check passed: ";
+/// How far [`Runner::advance`] moves between two looks at the checks, in simulated ms.
+pub const OBSERVE_STEP_MS: u64 = 1_000;
+
+/// A check's verdict at the current simulated time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// Done.
+    Pass,
+    /// Not yet.
+    Pending,
+    /// Something went wrong that the goal forbids.
+    Fail,
+}
+
+/// A verdict with what the simulator saw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Pass, pending or fail.
+    pub status: Status,
+    /// What the simulator saw, in a sentence.
+    pub message: String,
+}
+
+impl Outcome {
+    /// Passed.
+    pub fn pass(message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Pass,
+            message: message.into(),
+        }
+    }
+    /// Not yet.
+    pub fn pending(message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Pending,
+            message: message.into(),
+        }
+    }
+    /// Failed.
+    pub fn fail(message: impl Into<String>) -> Self {
+        Outcome {
+            status: Status::Fail,
+            message: message.into(),
+        }
+    }
+}
+
+/// One live check: a pure function of the world at its current time.
+#[derive(Clone, Copy, Debug)]
+pub struct Check {
+    /// Stable id within the scenario.
+    pub id: &'static str,
+    /// What it verifies.
+    pub title: &'static str,
+    /// The verdict.
+    pub eval: fn(&World) -> Outcome,
+}
+
+/// Whether the training UI can play a scenario end to end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UiSupport {
+    /// Everything it needs is in the UI (pages, the SDK playground).
+    Full,
+    /// Core and tests only for now; the text says what is missing.
+    CoreOnly(&'static str),
+}
+
+/// A guided scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Scenario {
+    /// Stable id (`hot-key-split`), used in addresses and golden files.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// The run's seed; unique among scenarios, so a session's seed names its scenario.
+    pub seed: u64,
+    /// The topic in a line.
+    pub summary: &'static str,
+    /// What to achieve.
+    pub goal: &'static str,
+    /// How, step by step.
+    pub steps: &'static [&'static str],
+    /// Revealed one by one on request.
+    pub hints: &'static [&'static str],
+    /// The world's configuration for this seed.
+    pub config: fn(u64) -> WorldConfig,
+    /// What the world holds before the user starts.
+    pub setup: fn() -> Vec<ScenarioInput>,
+    /// The live checks, in the order they should pass.
+    pub checks: &'static [Check],
+    /// What happened and why, with the AWS limit or rule (shown once every check passes).
+    pub explanation: fn() -> String,
+    /// A scripted solution (the golden trace).
+    pub solution: fn(&mut Runner),
+    /// A plausible wrong action, and the id of the check that must then fail or stay pending.
+    pub wrong: fn(&mut Runner),
+    /// See `wrong`.
+    pub wrong_check: &'static str,
+    /// Whether the UI can play it.
+    pub ui: UiSupport,
+}
+
+impl Scenario {
+    /// Evaluates every check against `world`.
+    pub fn evaluate(&self, world: &World) -> Vec<(Check, Outcome)> {
+        self.checks.iter().map(|c| (*c, (c.eval)(world))).collect()
+    }
+
+    /// A fresh world for this scenario: its configuration, its seed, its setup applied.
+    pub fn build_world(&self) -> World {
+        let mut world = World::new((self.config)(self.seed));
+        let _ = world.apply(
+            SimTime::ZERO,
+            Command::Note {
+                text: format!("Scenario {} started with seed {}", self.id, self.seed),
+            },
+        );
+        for input in (self.setup)() {
+            apply_input(&mut world, &input);
+        }
+        world
+    }
+}
+
+/// The default configuration with `seed`.
+pub fn default_config(seed: u64) -> WorldConfig {
+    WorldConfig::with_seed(seed)
+}
+
+/// A scripted transform function (the part of a Firehose transform run that the shell usually runs in its
+/// isolated function runner).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum TransformFunction {
+    /// Returns every record `Ok`, unchanged.
+    PassThrough,
+    /// Returns records whose data contains `text` as `ProcessingFailed`, the others `Ok`, unchanged.
+    FailContaining {
+        /// The marker.
+        text: String,
+    },
+    /// Raises an error (the whole invocation fails and is retried).
+    Crash,
+}
+
+impl TransformFunction {
+    /// The function's JSON answer to `records` (record id, data), or `None` when it crashes.
+    pub fn answer(&self, records: &[(String, u64, Vec<u8>)]) -> Option<String> {
+        let fail_text = match self {
+            TransformFunction::Crash => return None,
+            TransformFunction::PassThrough => None,
+            TransformFunction::FailContaining { text } => Some(text.as_bytes()),
+        };
+        let out: Vec<serde_json::Value> = records
+            .iter()
+            .map(|(id, _, data)| {
+                let failed = fail_text
+                    .is_some_and(|t| !t.is_empty() && data.windows(t.len()).any(|w| w == t));
+                serde_json::json!({
+                    "recordId": id,
+                    "result": if failed { "ProcessingFailed" } else { "Ok" },
+                    "data": STANDARD.encode(data),
+                })
+            })
+            .collect();
+        Some(serde_json::json!({ "records": out }).to_string())
+    }
+}
+
+/// One input of a scenario run, with its simulated time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ScenarioInput {
+    /// An AWS call routed on its `X-Amz-Target` (`Kinesis_20131202.PutRecord`).
+    Api {
+        /// Simulated ms.
+        now_ms: u64,
+        /// Service prefix and operation.
+        target: String,
+        /// JSON body.
+        body: String,
+    },
+    /// A World command.
+    Command {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The command.
+        command: Command,
+    },
+    /// Time passes.
+    Advance {
+        /// Simulated ms.
+        to_ms: u64,
+    },
+    /// Collects the events a SubscribeToShard subscription pushed up to now (as a client reading its event stream).
+    SubscriptionPoll {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The subscription, from the SubscribeToShard answer.
+        subscription: u64,
+    },
+    /// Every pending Firehose transform invocation is completed by `function`.
+    Transform {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The scripted function.
+        function: TransformFunction,
+    },
+}
+
+impl ScenarioInput {
+    /// A Kinesis call.
+    pub fn kinesis(now_ms: u64, operation: &str, body: serde_json::Value) -> Self {
+        ScenarioInput::Api {
+            now_ms,
+            target: format!("Kinesis_20131202.{operation}"),
+            body: body.to_string(),
+        }
+    }
+    /// A Firehose call.
+    pub fn firehose(now_ms: u64, operation: &str, body: serde_json::Value) -> Self {
+        ScenarioInput::Api {
+            now_ms,
+            target: format!("Firehose_20150804.{operation}"),
+            body: body.to_string(),
+        }
+    }
+    /// A command.
+    pub fn command(now_ms: u64, command: Command) -> Self {
+        ScenarioInput::Command { now_ms, command }
+    }
+    /// A note in the event log.
+    pub fn note(now_ms: u64, text: &str) -> Self {
+        ScenarioInput::Command {
+            now_ms,
+            command: Command::Note { text: text.into() },
+        }
+    }
+}
+
+/// Applies one input to `world`; an API call's answer comes back.
+pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiResponse> {
+    match input {
+        ScenarioInput::Api {
+            now_ms,
+            target,
+            body,
+        } => Some(world.call(SimTime::from_millis(*now_ms), target, body)),
+        ScenarioInput::Command { now_ms, command } => {
+            // A refusal is part of the run: it is in the event log, and a replay refuses it again.
+            let _ = world.apply(SimTime::from_millis(*now_ms), command.clone());
+            None
+        }
+        ScenarioInput::Advance { to_ms } => {
+            world.advance_to(SimTime::from_millis(*to_ms));
+            None
+        }
+        ScenarioInput::SubscriptionPoll {
+            now_ms,
+            subscription,
+        } => {
+            let _ = world.kinesis_subscription_events(SimTime::from_millis(*now_ms), *subscription);
+            None
+        }
+        ScenarioInput::Transform { now_ms, function } => {
+            let now = SimTime::from_millis(*now_ms);
+            world.advance_to(now);
+            let mut guard = 0u32;
+            while let Some(request) = world.firehose_service_mut().poll_transform() {
+                guard += 1;
+                if guard > 10_000 {
+                    break;
+                }
+                let answer = function.answer(&request.records);
+                let outcome = match &answer {
+                    Some(body) => InvocationOutcome::Returned(body.as_bytes()),
+                    None => InvocationOutcome::FunctionError,
+                };
+                let _ = world.firehose_service_mut().complete_transform(
+                    now,
+                    &request.delivery_stream,
+                    &request.invocation_id,
+                    outcome,
+                );
+            }
+            // Fold what Firehose did into the event log.
+            world.advance_to(now);
+            None
+        }
+    }
+}
+
+/// The progress of one attempt at a scenario: serializable, so it persists and is shared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScenarioRun {
+    /// The scenario's id.
+    pub scenario: String,
+    /// The seed it ran with.
+    pub seed: u64,
+    /// Inputs after the setup, in order.
+    pub inputs: Vec<ScenarioInput>,
+    /// Check id -> simulated ms at which it first passed.
+    pub passed: BTreeMap<String, u64>,
+    /// How many hints were revealed.
+    pub hints_shown: u32,
+}
+
+impl ScenarioRun {
+    /// A new attempt.
+    pub fn new(scenario: &Scenario) -> Self {
+        ScenarioRun {
+            scenario: scenario.id.to_string(),
+            seed: scenario.seed,
+            ..ScenarioRun::default()
+        }
+    }
+
+    /// Looks at the checks now; returns the ids of those that passed for the first time.
+    pub fn observe(&mut self, scenario: &Scenario, world: &World) -> Vec<String> {
+        let mut newly = Vec::new();
+        for (check, outcome) in scenario.evaluate(world) {
+            if outcome.status == Status::Pass && !self.passed.contains_key(check.id) {
+                self.passed
+                    .insert(check.id.to_string(), world.now().as_millis());
+                newly.push(check.id.to_string());
+            }
+        }
+        newly
+    }
+
+    /// Whether every check has passed.
+    pub fn complete(&self, scenario: &Scenario) -> bool {
+        scenario
+            .checks
+            .iter()
+            .all(|c| self.passed.contains_key(c.id))
+    }
+
+    /// The share file of this run at `world`'s current state.
+    pub fn share(&self, world: &World) -> ShareFile {
+        ShareFile {
+            format: SHARE_FORMAT.to_string(),
+            version: SHARE_VERSION,
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            inputs: self.inputs.clone(),
+            end_ms: world.now().as_millis(),
+            event_log_hash: world.event_log_hash(),
+        }
+    }
+}
+
+/// A run as a file or link payload: enough to rebuild it exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareFile {
+    /// [`SHARE_FORMAT`].
+    pub format: String,
+    /// [`SHARE_VERSION`].
+    pub version: u32,
+    /// The scenario's id.
+    pub scenario: String,
+    /// Its seed.
+    pub seed: u64,
+    /// Inputs after the setup.
+    pub inputs: Vec<ScenarioInput>,
+    /// The simulated time the run was at.
+    pub end_ms: u64,
+    /// The event-log hash it had then.
+    pub event_log_hash: String,
+}
+
+impl ShareFile {
+    /// JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads JSON text; the message says what is wrong.
+    pub fn from_json(text: &str) -> Result<ShareFile, String> {
+        let file: ShareFile =
+            serde_json::from_str(text).map_err(|e| format!("not a scenario run file: {e}"))?;
+        if file.format != SHARE_FORMAT {
+            return Err(format!(
+                "not a scenario run file (format {:?})",
+                file.format
+            ));
+        }
+        if file.version != SHARE_VERSION {
+            return Err(format!(
+                "scenario run file version {} is not supported (this build reads version {SHARE_VERSION})",
+                file.version
+            ));
+        }
+        Ok(file)
+    }
+}
+
+/// Rebuilds a shared run: the scenario's world, then its inputs, then time up to its end. Returns the world
+/// and whether the event-log hash matches the file's.
+pub fn replay(file: &ShareFile) -> Result<(World, bool), String> {
+    let scenario = catalog::find(&file.scenario)
+        .ok_or_else(|| format!("no scenario named {:?}", file.scenario))?;
+    if file.seed != scenario.seed {
+        return Err(format!(
+            "scenario {} runs with seed {}, the file says {}",
+            scenario.id, scenario.seed, file.seed
+        ));
+    }
+    let mut world = scenario.build_world();
+    for input in &file.inputs {
+        apply_input(&mut world, input);
+    }
+    world.advance_to(SimTime::from_millis(file.end_ms));
+    let matches = world.event_log_hash() == file.event_log_hash;
+    Ok((world, matches))
+}
+
+/// Drives a scenario the way the UI does: each input is applied, recorded in the run, and followed by a look at
+/// the checks; a check that passes for the first time writes a note into the event log (also recorded, so a
+/// replay reproduces it).
+#[derive(Debug)]
+pub struct Runner {
+    /// The scenario.
+    pub scenario: &'static Scenario,
+    /// The world.
+    pub world: World,
+    /// The progress.
+    pub run: ScenarioRun,
+}
+
+impl Runner {
+    /// Starts `scenario` from its seed and setup.
+    pub fn start(scenario: &'static Scenario) -> Self {
+        let world = scenario.build_world();
+        let mut runner = Runner {
+            scenario,
+            world,
+            run: ScenarioRun::new(scenario),
+        };
+        runner.observe();
+        runner
+    }
+
+    /// The current simulated time in ms.
+    pub fn now_ms(&self) -> u64 {
+        self.world.now().as_millis()
+    }
+
+    fn observe(&mut self) {
+        let now = self.now_ms();
+        for id in self.run.observe(self.scenario, &self.world) {
+            let input = ScenarioInput::note(now, &format!("{PASS_NOTE_PREFIX}{id}"));
+            apply_input(&mut self.world, &input);
+            self.run.inputs.push(input);
+        }
+    }
+
+    /// Applies and records one input, then looks at the checks.
+    pub fn input(&mut self, input: ScenarioInput) -> Option<ApiResponse> {
+        let response = apply_input(&mut self.world, &input);
+        self.run.inputs.push(input);
+        self.observe();
+        response
+    }
+
+    /// A Kinesis call at `at_ms`; the answer as JSON (`Null` for an empty body), with the status.
+    pub fn kinesis(
+        &mut self,
+        at_ms: u64,
+        operation: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .input(ScenarioInput::kinesis(at_ms, operation, body))
+            .unwrap_or_else(|| {
+                ApiResponse::error(&crate::streams::KinesisError::new(
+                    crate::streams::ErrorType::InternalFailure,
+                    "no answer",
+                ))
+            });
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A Firehose call at `at_ms`.
+    pub fn firehose(
+        &mut self,
+        at_ms: u64,
+        operation: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        match self.input(ScenarioInput::firehose(at_ms, operation, body)) {
+            Some(r) => (
+                r.status,
+                serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
+            ),
+            None => (500, serde_json::Value::Null),
+        }
+    }
+
+    /// A command at `at_ms`.
+    pub fn command(&mut self, at_ms: u64, command: Command) {
+        self.input(ScenarioInput::command(at_ms, command));
+    }
+
+    /// A note at `at_ms`.
+    pub fn note(&mut self, at_ms: u64, text: &str) {
+        self.input(ScenarioInput::note(at_ms, text));
+    }
+
+    /// Completes pending transforms with `function` at `at_ms`.
+    pub fn transform(&mut self, at_ms: u64, function: TransformFunction) {
+        self.input(ScenarioInput::Transform {
+            now_ms: at_ms,
+            function,
+        });
+    }
+
+    /// Lets time pass up to `to_ms`, looking at the checks every [`OBSERVE_STEP_MS`]. Recorded as one input.
+    pub fn advance(&mut self, to_ms: u64) {
+        let mut t = self.now_ms();
+        while t < to_ms {
+            t = (t + OBSERVE_STEP_MS).min(to_ms);
+            self.world.advance_to(SimTime::from_millis(t));
+            let before = self.run.inputs.len();
+            self.observe();
+            if self.run.inputs.len() != before {
+                // A note was written at `t`: the advance up to `t` must come before it in the record.
+                let notes: Vec<ScenarioInput> = self.run.inputs.drain(before..).collect();
+                self.run.inputs.push(ScenarioInput::Advance { to_ms: t });
+                self.run.inputs.extend(notes);
+            }
+        }
+        self.run.inputs.push(ScenarioInput::Advance { to_ms });
+    }
+
+    /// The share file of the run so far.
+    pub fn share(&self) -> ShareFile {
+        self.run.share(&self.world)
+    }
+}
+
+// ----- Helpers for checks: read-only views of the world. -----
+
+/// How many recorded API calls of `operation` ended with `error` (or succeeded, for `None`), oldest first, with
+/// their positions in the retained event log.
+pub fn api_calls(world: &World, operation: &str) -> Vec<(u64, SimTime, Option<String>)> {
+    world
+        .events()
+        .filter_map(|e| match &e.kind {
+            EventKind::ApiCall {
+                operation: op,
+                error,
+                ..
+            } if op == operation => Some((e.seq, e.at, error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether the event log holds a note with exactly this text.
+pub fn has_note(world: &World, text: &str) -> bool {
+    notes(world).iter().any(|n| n == text)
+}
+
+/// Every note in the retained event log, oldest first.
+pub fn notes(world: &World) -> Vec<String> {
+    world
+        .events()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Check ids a run marked passed with notes in the event log (what a reloaded session shows).
+pub fn passed_from_notes(world: &World) -> BTreeMap<String, u64> {
+    world
+        .events()
+        .filter_map(|e| match &e.kind {
+            EventKind::Note { text } => text
+                .strip_prefix(PASS_NOTE_PREFIX)
+                .map(|id| (id.to_string(), e.at.as_millis())),
+            _ => None,
+        })
+        .fold(BTreeMap::new(), |mut m, (id, at)| {
+            m.entry(id).or_insert(at);
+            m
+        })
+}

@@ -1,0 +1,365 @@
+//! Guided scenarios: the list with progress, and one scenario's page: goal, steps, hints on request, live check
+//! status, the explanation once every check passed, restart, share (a run file or a link), an API console for
+//! calls the other pages do not make, and the run's cost.
+//!
+//! Starting a scenario restarts the session with the scenario's seed: the App builds that seed's world from the
+//! scenario's setup ([`crate::scenarios::catalog::for_seed`]). Progress is kept with the session: a check that
+//! passes writes a note into the event log (a journaled command, so it persists and replays), and the page reads
+//! passes back from those notes and from the live checks.
+
+use super::{Route, Sim};
+use crate::api::ApiResponse;
+use crate::cost::{Bill, PriceTable, Usage};
+use crate::scenarios::catalog::{SCENARIOS, find, for_seed};
+use crate::scenarios::{
+    PASS_NOTE_PREFIX, Scenario, ScenarioInput, ShareFile, Status, UiSupport, passed_from_notes,
+};
+use crate::{Command, Reply, World};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::BTreeSet;
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+/// The operations the page's API console can call.
+const CONSOLE_OPERATIONS: &[&str] = &[
+    "PutRecord",
+    "PutRecords",
+    "GetShardIterator",
+    "GetRecords",
+    "ListShards",
+    "DescribeStreamSummary",
+    "RegisterStreamConsumer",
+    "SubscribeToShard",
+    "DecreaseStreamRetentionPeriod",
+    "IncreaseStreamRetentionPeriod",
+    "SplitShard",
+];
+
+/// The payload of a share link (`#/scenarios/<id>/run/<payload>`): the run file, base64url.
+pub fn share_payload(file: &ShareFile) -> String {
+    URL_SAFE_NO_PAD.encode(file.to_json())
+}
+
+/// Reads a share link's payload.
+pub fn parse_payload(payload: &str) -> Result<ShareFile, String> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim())
+        .map_err(|_| "the link's run is not base64url".to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| "the link's run is not text".to_string())?;
+    ShareFile::from_json(&text)
+}
+
+fn progress(world: &World, scenario: &Scenario) -> (u32, u32) {
+    let total = u32::try_from(scenario.checks.len()).unwrap_or(u32::MAX);
+    if world.config().seed != scenario.seed {
+        return (0, total);
+    }
+    let notes = passed_from_notes(world);
+    let live = scenario.evaluate(world);
+    let done = live
+        .iter()
+        .filter(|(c, o)| o.status == Status::Pass || notes.contains_key(c.id))
+        .count();
+    let done = u32::try_from(done).unwrap_or(u32::MAX);
+    (done, total)
+}
+
+/// The list of scenarios.
+#[component(ScenarioList)]
+pub fn scenario_list() -> Html {
+    let Some(sim) = use_context::<Sim>() else {
+        return html! {};
+    };
+    let world = sim.world.borrow();
+    let rows: Html = SCENARIOS
+        .iter()
+        .map(|s| {
+            let (done, total) = progress(&world, s);
+            let current = world.config().seed == s.seed;
+            html! {
+                <li class={classes!("scenario-item", current.then_some("current"))} data-scenario={s.id}>
+                    <Link<Route> to={Route::Scenario { id: s.id.to_string() }}>{ s.title }</Link<Route>>
+                    <span class="muted">{ format!(" — {}", s.summary) }</span>
+                    <span class="progress">{
+                        if current { format!(" {done}/{total} checks passed") } else { format!(" {total} checks") }
+                    }</span>
+                    { if let UiSupport::CoreOnly(_) = s.ui { html!{ <span class="soon">{ "core only" }</span> } } else { html!{} } }
+                </li>
+            }
+        })
+        .collect();
+    html! {
+        <div class="page scenarios">
+            <div class="page-head">
+                <h1>{ "Scenarios" }</h1>
+                <p class="lead">{ "Guided exercises: a seeded setup, a goal, and checks the simulator verifies from its own state." }</p>
+            </div>
+            <section class="card"><ol class="scenario-list">{ rows }</ol></section>
+        </div>
+    }
+}
+
+/// One scenario's properties.
+#[derive(Clone, Debug, PartialEq, Properties)]
+pub struct ScenarioPageProps {
+    /// The scenario's id.
+    pub id: String,
+    /// Restarts the session with a seed (a scenario's seed starts that scenario).
+    pub on_restart: Callback<u64>,
+    /// Loads a shared run.
+    pub on_load: Callback<ShareFile>,
+    /// Inputs given since the scenario started, for sharing.
+    pub inputs: Vec<ScenarioInput>,
+    /// A shared run's payload, from a link.
+    #[prop_or_default]
+    pub payload: Option<String>,
+}
+
+/// One scenario.
+#[component(ScenarioPage)]
+pub fn scenario_page(props: &ScenarioPageProps) -> Html {
+    let sim = use_context::<Sim>();
+    let hints = use_state(|| 0u32);
+    let sent = use_mut_ref(BTreeSet::<String>::new);
+    let share_text = use_state(String::new);
+    let console_out = use_state(String::new);
+    let op_ref = use_node_ref();
+    let body_ref = use_node_ref();
+    let load_error = use_state(|| None::<String>);
+    // A shared link loads its run once.
+    {
+        let payload = props.payload.clone();
+        let on_load = props.on_load.clone();
+        let load_error = load_error.clone();
+        use_effect_with(payload, move |payload| {
+            if let Some(p) = payload {
+                match parse_payload(p) {
+                    Ok(file) => on_load.emit(file),
+                    Err(e) => load_error.set(Some(e)),
+                }
+            }
+        });
+    }
+    let Some(sim) = sim else {
+        return html! {};
+    };
+    let Some(scenario) = find(&props.id) else {
+        return html! { <div class="page"><h1>{ "No such scenario" }</h1></div> };
+    };
+    let world = sim.world.borrow();
+    let active = for_seed(world.config().seed).is_some_and(|s| s.id == scenario.id);
+    let start = {
+        let on_restart = props.on_restart.clone();
+        let seed = scenario.seed;
+        let sent = sent.clone();
+        Callback::from(move |_| {
+            sent.borrow_mut().clear();
+            on_restart.emit(seed);
+        })
+    };
+    let steps: Html = scenario
+        .steps
+        .iter()
+        .map(|s| html! { <li>{ *s }</li> })
+        .collect();
+    let head = html! {
+        <div class="page-head">
+            <p><Link<Route> to={Route::Scenarios}>{ "← All scenarios" }</Link<Route>></p>
+            <h1>{ scenario.title }</h1>
+            <p class="lead goal">{ scenario.goal }</p>
+            { if let UiSupport::CoreOnly(why) = scenario.ui { html!{ <p class="notice">{ why }</p> } } else { html!{} } }
+            { if let Some(e) = &*load_error { html!{ <p class="error" role="alert">{ e }</p> } } else { html!{} } }
+        </div>
+    };
+    if !active {
+        return html! {
+            <div class="page scenario" data-scenario={scenario.id}>
+                { head }
+                <section class="card"><h2>{ "Steps" }</h2><ol>{ steps }</ol>
+                    <button id="scenario-start" onclick={start}>{ "Start scenario" }</button>
+                    <p class="muted">{ "Starting replaces this session's run with the scenario's seeded setup." }</p>
+                </section>
+            </div>
+        };
+    }
+    let notes = passed_from_notes(&world);
+    let results = scenario.evaluate(&world);
+    // A check passing for the first time is recorded as a note (journaled with the session).
+    let new_passes: Vec<String> = results
+        .iter()
+        .filter(|(c, o)| o.status == Status::Pass && !notes.contains_key(c.id))
+        .map(|(c, _)| c.id.to_string())
+        .filter(|id| !sent.borrow().contains(id))
+        .collect();
+    for id in new_passes {
+        sent.borrow_mut().insert(id.clone());
+        sim.command(
+            Command::Note {
+                text: format!("{PASS_NOTE_PREFIX}{id}"),
+            },
+            Callback::from(|_: Result<Reply, crate::CommandError>| ()),
+        );
+    }
+    let all_passed = results
+        .iter()
+        .all(|(c, o)| o.status == Status::Pass || notes.contains_key(c.id));
+    let checks: Html = results
+        .iter()
+        .map(|(c, o)| {
+            let passed_at = notes.get(c.id).copied();
+            let status = if passed_at.is_some() || o.status == Status::Pass {
+                "pass"
+            } else if o.status == Status::Fail {
+                "fail"
+            } else {
+                "pending"
+            };
+            let label = match status {
+                "pass" => "✔ passed",
+                "fail" => "✘ failed",
+                _ => "… pending",
+            };
+            html! {
+                <li class={classes!("check", status)} data-check={c.id} data-status={status}>
+                    <strong>{ c.title }</strong>{ " " }<span class="status">{ label }</span>
+                    { passed_at.map(|ms| html!{ <span class="muted">{ format!(" at {} s", ms / 1_000) }</span> }).unwrap_or_default() }
+                    <div class="muted">{ &o.message }</div>
+                </li>
+            }
+        })
+        .collect();
+    let hint_items: Html = scenario
+        .hints
+        .iter()
+        .take(*hints as usize)
+        .map(|h| html! { <li>{ *h }</li> })
+        .collect();
+    let more_hints = (*hints as usize) < scenario.hints.len();
+    let show_hint = {
+        let hints = hints.clone();
+        Callback::from(move |_| hints.set(*hints + 1))
+    };
+    let share = ShareFile {
+        format: crate::scenarios::SHARE_FORMAT.into(),
+        version: crate::scenarios::SHARE_VERSION,
+        scenario: scenario.id.into(),
+        seed: scenario.seed,
+        inputs: props.inputs.clone(),
+        end_ms: world.now().as_millis(),
+        event_log_hash: world.event_log_hash(),
+    };
+    let on_link = {
+        let share_text = share_text.clone();
+        let share = share.clone();
+        Callback::from(move |_| {
+            let href = web_sys::window()
+                .and_then(|w| w.location().href().ok())
+                .unwrap_or_default();
+            let base = href.split('#').next().unwrap_or_default().to_string();
+            share_text.set(format!(
+                "{base}#/scenarios/{}/run/{}",
+                share.scenario,
+                share_payload(&share)
+            ));
+        })
+    };
+    let on_download = {
+        let share = share.clone();
+        Callback::from(move |_| {
+            let blob = gloo::file::Blob::new_with_options(
+                share.to_json().as_str(),
+                Some("application/json"),
+            );
+            let url = gloo::file::ObjectUrl::from(blob);
+            let document = gloo::utils::document();
+            if let Ok(a) = document.create_element("a") {
+                let _ = a.set_attribute("href", &url);
+                let _ = a.set_attribute("download", &format!("{}-run.json", share.scenario));
+                if let Ok(a) = a.dyn_into::<web_sys::HtmlElement>() {
+                    a.click();
+                }
+            }
+        })
+    };
+    let on_console = {
+        let sim = sim.clone();
+        let op_ref = op_ref.clone();
+        let body_ref = body_ref.clone();
+        let console_out = console_out.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let op = op_ref
+                .cast::<HtmlSelectElement>()
+                .map(|s| s.value())
+                .unwrap_or_default();
+            let body = body_ref
+                .cast::<HtmlTextAreaElement>()
+                .map(|t| t.value())
+                .unwrap_or_default();
+            let Some(op) = CONSOLE_OPERATIONS.iter().find(|o| **o == op) else {
+                return;
+            };
+            let out = console_out.clone();
+            sim.kinesis(
+                op,
+                body,
+                Callback::from(move |r: ApiResponse| {
+                    out.set(format!("{} {}", r.status, r.body));
+                }),
+            );
+        })
+    };
+    let ops: Html = CONSOLE_OPERATIONS
+        .iter()
+        .map(|o| html! { <option value={*o}>{ *o }</option> })
+        .collect();
+    let bill = Bill::compute(
+        &Usage::from_streams(world.streams(), world.now()),
+        &PriceTable::default(),
+    );
+    let bill_lines: Html = bill
+        .lines
+        .iter()
+        .map(|l| {
+            html! { <tr><td>{ &l.resource }</td><td>{ l.item.label() }</td><td>{ l.quantity_text() }</td><td>{ l.amount_text() }</td></tr> }
+        })
+        .collect();
+    html! {
+        <div class="page scenario" data-scenario={scenario.id}>
+            { head }
+            <div class="grid two">
+                <section class="card"><h2>{ "Steps" }</h2><ol>{ steps }</ol>
+                    <h3>{ "Hints" }</h3><ul class="hints">{ hint_items }</ul>
+                    { if more_hints { html!{ <button id="scenario-hint" onclick={show_hint}>{ "Show a hint" }</button> } } else { html!{} } }
+                </section>
+                <section class="card" aria-labelledby="checks-h"><h2 id="checks-h">{ "Checks" }</h2>
+                    <ul class="checks">{ checks }</ul>
+                    { if all_passed { html!{ <div class="explanation" id="scenario-explanation"><h3>{ "What happened, and why" }</h3><p>{ (scenario.explanation)() }</p></div> } } else { html!{} } }
+                    <p>
+                        <button id="scenario-restart" onclick={start}>{ "Restart" }</button>{ " " }
+                        <button id="scenario-share-link" onclick={on_link}>{ "Share link" }</button>{ " " }
+                        <button id="scenario-download" onclick={on_download}>{ "Download run" }</button>
+                    </p>
+                    { if share_text.is_empty() { html!{} } else { html!{ <textarea id="scenario-link" readonly=true value={(*share_text).clone()} /> } } }
+                </section>
+            </div>
+            <div class="grid two">
+                <section class="card" aria-labelledby="console-h"><h2 id="console-h">{ "API console" }</h2>
+                    <form onsubmit={on_console}>
+                        <select id="console-op" ref={op_ref}>{ ops }</select>
+                        <textarea id="console-body" ref={body_ref} rows="4" placeholder="{\"StreamName\": \"...\"}" />
+                        <button type="submit">{ "Send" }</button>
+                    </form>
+                    <pre id="console-out">{ (*console_out).clone() }</pre>
+                </section>
+                <section class="card" aria-labelledby="cost-h"><h2 id="cost-h">{ format!("Cost of this run: {}", bill.total_text()) }</h2>
+                    <table><tbody>{ bill_lines }</tbody></table>
+                    <p class="muted">{ format!("{} prices as of {}", bill.region, bill.prices_as_of) }</p>
+                </section>
+            </div>
+        </div>
+    }
+}
