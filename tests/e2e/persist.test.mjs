@@ -115,6 +115,9 @@ test('a reload after a pause restores the same state and hash', async () => {
   await page.waitForFunction(() => Number(document.querySelector('#sim-time')?.dataset.ms) > 5_000);
   await page.click('#pause');
   await settled();
+  // An empty world's hash does not change as time passes: wait until the paused time itself is reported saved.
+  const pausedMs = await simMs();
+  for (let i = 0; i < 100 && !saves.some((s) => s.ms === pausedMs); i += 1) await page.waitForTimeout(50);
   const [ms, hash] = [await simMs(), await shownHash()];
   await page.reload();
   await ready();
@@ -133,8 +136,8 @@ test('a reload in the middle of a run restores the last commit', async () => {
   await ready();
   const [ms, hash] = [await simMs(), await savedHash()];
   assert.ok(ms >= lastReported.ms, `restored ${ms} ms, last reported commit ${lastReported.ms} ms`);
-  const known = saves.find((s) => s.hash === hash);
-  if (known) assert.equal(known.ms, ms, 'a reported commit comes back exactly');
+  const known = saves.filter((s) => s.hash === hash).pop();
+  if (known) assert.ok(ms >= known.ms, 'a reported commit comes back');
   assert.ok(hash.startsWith(await shownHash()), 'the restored world has the committed hash');
   // The restored run continues deterministically: replaying it again gives the same hash.
   await page.reload();
@@ -261,8 +264,10 @@ test('killing the browser mid-run loses nothing committed', async () => {
       await ready(q);
       const [ms, hash] = [await simMs(q), await savedHash(q)];
       assert.ok(ms >= last.ms, `restored ${ms} ms; the last reported commit held ${last.ms} ms`);
-      const known = mine.find((s) => s.hash === hash);
-      if (known) assert.equal(known.ms, ms, 'a reported commit comes back exactly');
+      // Time passing without events leaves the hash alone, so several commits can share it: the restored
+      // state is at least the last commit reported with its hash.
+      const known = mine.filter((s) => s.hash === hash).pop();
+      if (known) assert.ok(ms >= known.ms, 'a reported commit comes back');
       assert.ok(hash.startsWith(await shownHash(q)), 'the restored world has the committed hash');
     } finally {
       await reopened.close();

@@ -346,6 +346,8 @@ test('the Firehose client routes on its target too (an AWS error class until Fir
 
 test('the page session is shared, and the playground runs a snippet and shows text', async () => {
   const { page } = site;
+  await page.click('nav.sidebar a:has-text("SDK playground")');
+  await page.waitForSelector('#playground-code');
   await page.fill(
     '#playground-code',
     `await kinesis.send(new CreateStreamCommand({ StreamName: "pg", ShardCount: 1 }));
