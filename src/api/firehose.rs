@@ -1063,7 +1063,7 @@ fn put_record(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Valu
         ),
     }
     v.finish()?;
-    let ids = f.put_records(
+    let results = f.put_direct(
         ctx.now,
         &name,
         vec![DirectRecord {
@@ -1071,7 +1071,8 @@ fn put_record(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Valu
             ..DirectRecord::default()
         }],
     )?;
-    Ok(json!({"RecordId": ids.into_iter().next().unwrap_or_default(), "Encrypted": false}))
+    let id = results.into_iter().next().transpose()?.unwrap_or_default();
+    Ok(json!({"RecordId": id, "Encrypted": false}))
 }
 
 fn put_record_batch(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, Failure> {
@@ -1116,7 +1117,7 @@ fn put_record_batch(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Resul
         ))
         .into());
     }
-    let ids = f.put_records(
+    let results = f.put_direct(
         ctx.now,
         &name,
         records
@@ -1127,10 +1128,18 @@ fn put_record_batch(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Resul
             })
             .collect(),
     )?;
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    let responses: Vec<Value> = results
+        .into_iter()
+        .map(|r| match r {
+            Ok(id) => json!({"RecordId": id}),
+            Err(e) => json!({"ErrorCode": e.error_type.as_str(), "ErrorMessage": e.message}),
+        })
+        .collect();
     Ok(json!({
-        "FailedPutCount": 0,
+        "FailedPutCount": failed,
         "Encrypted": false,
-        "RequestResponses": ids.into_iter().map(|id| json!({"RecordId": id})).collect::<Vec<_>>(),
+        "RequestResponses": responses,
     }))
 }
 

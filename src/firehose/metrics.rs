@@ -31,6 +31,8 @@ pub enum FirehoseMetric {
     DeliveryToHttpEndpointRecords,
     /// Bytes delivered to the HTTP endpoint (before compression).
     DeliveryToHttpEndpointBytes,
+    /// Direct PUT records refused because the delivery stream's throughput quotas were exceeded.
+    ThrottledRecords,
 }
 
 impl FirehoseMetric {
@@ -47,6 +49,7 @@ impl FirehoseMetric {
             FirehoseMetric::DataReadFromKinesisStreamRecords => "DataReadFromKinesisStream.Records",
             FirehoseMetric::DeliveryToHttpEndpointRecords => "DeliveryToHttpEndpoint.Records",
             FirehoseMetric::DeliveryToHttpEndpointBytes => "DeliveryToHttpEndpoint.Bytes",
+            FirehoseMetric::ThrottledRecords => "ThrottledRecords",
         }
     }
 

@@ -6,6 +6,7 @@
 //! - [`s3`]: the simulated S3 buckets Firehose writes and the UI and the native endpoint read;
 //! - [`prefix`]: S3 object keys as Firehose writes them (`!{timestamp:...}` and friends, AWS's prefix rules);
 //! - [`metrics`]: per-minute CloudWatch metrics of each delivery stream;
+//! - [`throughput`]: the Direct PUT quotas (records, requests and bytes per second) and their "Slow down.";
 //! - [`error`]: AWS's error types.
 //!
 //! The processing pieces are pure functions and small state machines on simulated time, so the delivery-stream
@@ -44,6 +45,7 @@ pub mod prefix;
 pub mod s3;
 pub mod service;
 pub mod sources;
+pub mod throughput;
 pub mod transform;
 
 pub use error::{FirehoseError, FirehoseErrorType};

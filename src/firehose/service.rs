@@ -29,6 +29,7 @@ use super::prefix::{
     uuid_from_bits, validate_prefixes,
 };
 use super::s3::SimS3;
+use super::throughput::{IntakeWindow, SLOW_DOWN_MESSAGE};
 use super::transform::{
     BatchStep, InvocationContext, InvocationOutcome, ProcessingConfiguration, RecordOutcome,
     TransformBatch, TransformInput,
@@ -571,6 +572,8 @@ struct DeliveryStream {
     metrics: DeliveryMetrics,
     #[serde(default)]
     http_pending: VecDeque<PendingHttp>,
+    #[serde(default)]
+    intake: IntakeWindow,
 }
 
 /// A read-only view of a delivery stream (DescribeDeliveryStream).
@@ -770,6 +773,7 @@ impl DeliveryStreams {
             next_invocation: 0,
             metrics: DeliveryMetrics::default(),
             http_pending: VecDeque::new(),
+            intake: IntakeWindow::default(),
             name: request.name.clone(),
         };
         self.streams.insert(request.name, stream);
@@ -906,6 +910,56 @@ impl DeliveryStreams {
             ));
         }
         self.accept(now, name, records)
+    }
+
+    /// PutRecord / PutRecordBatch as a producer meets them: the Direct PUT quotas of
+    /// [`super::throughput`] apply. The outer error is the whole call's (unknown or inactive stream, a Kinesis
+    /// source, or `ServiceUnavailableException` "Slow down." when the call is over the requests quota); each entry
+    /// is then its record id, or `ServiceUnavailableException` "Slow down." for a record over the records or bytes
+    /// quota. The API layer has checked sizes and counts.
+    pub fn put_direct(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        records: Vec<DirectRecord>,
+    ) -> Result<Vec<Result<String, FirehoseError>>, FirehoseError> {
+        self.advance(now);
+        if self
+            .streams
+            .get(name)
+            .is_some_and(|s| matches!(s.source, SourceConfig::KinesisStream { .. }))
+        {
+            return Err(FirehoseError::invalid_argument(
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
+            ));
+        }
+        let s = Self::active_mut(&mut self.streams, now, name)?;
+        let sizes: Vec<u64> = records.iter().map(|r| r.data.len() as u64).collect();
+        let slow_down = || {
+            FirehoseError::new(
+                FirehoseErrorType::ServiceUnavailableException,
+                SLOW_DOWN_MESSAGE,
+            )
+        };
+        let Some(admitted) = s.intake.admit(now, &sizes) else {
+            s.metrics
+                .record(now, FirehoseMetric::ThrottledRecords, records.len() as u64);
+            return Err(slow_down());
+        };
+        let throttled = records.len().saturating_sub(admitted);
+        if throttled > 0 {
+            s.metrics
+                .record(now, FirehoseMetric::ThrottledRecords, throttled as u64);
+        }
+        let mut records = records;
+        records.truncate(admitted);
+        let mut results: Vec<Result<String, FirehoseError>> = self
+            .accept(now, name, records)?
+            .into_iter()
+            .map(Ok)
+            .collect();
+        results.extend((0..throttled).map(|_| Err(slow_down())));
+        Ok(results)
     }
 
     /// Records read from a source Kinesis data stream (the World calls this).
