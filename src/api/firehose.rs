@@ -413,11 +413,9 @@ fn read_destination(
 fn compression_of(text: Option<&str>) -> Result<Option<Compression>, FirehoseError> {
     match text {
         None => Ok(None),
-        Some("UNCOMPRESSED") => Ok(Some(Compression::Uncompressed)),
-        Some("GZIP") => Ok(Some(Compression::Gzip)),
-        Some(other) => Err(FirehoseError::invalid_argument(format!(
-            "CompressionFormat {other} is not simulated yet; use UNCOMPRESSED or GZIP."
-        ))),
+        Some(text) => Compression::from_wire(text).map(Some).ok_or_else(|| {
+            FirehoseError::invalid_argument(format!("CompressionFormat {text} is not valid."))
+        }),
     }
 }
 

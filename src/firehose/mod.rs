@@ -20,6 +20,7 @@
 //!   simulated time, `http-endpoint-failed` error records and third-party presets (Splunk, Datadog, ...).
 //! - [`sources`]: simulated producers with real record formats: CloudWatch Logs subscription messages and IoT
 //!   rule action payloads.
+//! - [`compression`]: ZIP, Snappy (framing format) and HADOOP_SNAPPY object bodies and their bounded decoders.
 //! - [`gzip`] and [`error_record`]: real gzip bytes and the error documents Firehose writes under its error prefix.
 //!
 //! Wiring, per flushed buffer: [`transform::ProcessingConfiguration::before_lambda`] on each record (a failure is a
@@ -35,6 +36,7 @@
 //!
 //! Depends on `sim` only; the World routes records from Kinesis data streams in.
 
+pub mod compression;
 pub mod error;
 pub mod error_record;
 pub mod gzip;

@@ -103,6 +103,12 @@ pub enum Compression {
     Uncompressed,
     /// GZIP: a real gzip member per object.
     Gzip,
+    /// ZIP: a ZIP archive with one deflated entry per object.
+    Zip,
+    /// Snappy: the Snappy framing format.
+    Snappy,
+    /// HADOOP_SNAPPY: Hadoop's Snappy block stream.
+    HadoopSnappy,
 }
 
 impl Compression {
@@ -111,6 +117,9 @@ impl Compression {
         match self {
             Compression::Uncompressed => "UNCOMPRESSED",
             Compression::Gzip => "GZIP",
+            Compression::Zip => "ZIP",
+            Compression::Snappy => "Snappy",
+            Compression::HadoopSnappy => "HADOOP_SNAPPY",
         }
     }
 
@@ -119,6 +128,20 @@ impl Compression {
         match self {
             Compression::Uncompressed => "",
             Compression::Gzip => ".gz",
+            Compression::Zip => ".zip",
+            Compression::Snappy | Compression::HadoopSnappy => ".snappy",
+        }
+    }
+
+    /// The format of a wire name (`CompressionFormat`).
+    pub fn from_wire(text: &str) -> Option<Compression> {
+        match text {
+            "UNCOMPRESSED" => Some(Compression::Uncompressed),
+            "GZIP" => Some(Compression::Gzip),
+            "ZIP" => Some(Compression::Zip),
+            "Snappy" => Some(Compression::Snappy),
+            "HADOOP_SNAPPY" => Some(Compression::HadoopSnappy),
+            _ => None,
         }
     }
 }
@@ -1957,7 +1980,6 @@ fn deliver_s3(
         raw.extend_from_slice(&processing.after_lambda(&r.data));
     }
     let raw_bytes = raw.len() as u64;
-    let body = compress(s.destination.compression, raw);
     let timestamp = epoch.saturating_add(oldest.as_millis());
     let random = random_string_from_bits(s.rng.next_u64());
     let uuid = uuid_from_bits(s.rng.next_u64(), s.rng.next_u64());
@@ -1981,6 +2003,8 @@ fn deliver_s3(
         .clone()
         .unwrap_or_else(|| s.destination.compression.extension().to_string());
     let suffix = object_suffix(&s.name, s.version, timestamp, &uuid, &extension);
+    let entry_name = suffix.strip_suffix(extension.as_str()).unwrap_or(&suffix);
+    let body = compress(s.destination.compression, raw, entry_name, timestamp);
     let bucket = s.destination.bucket().to_string();
     let written = prefix
         .map_err(|e| ("PartitionKeyMissing", e))
@@ -2044,11 +2068,21 @@ fn content_type(_compression: Compression) -> &'static str {
     "application/octet-stream"
 }
 
-/// The object body in the configured compression.
-pub fn compress(compression: Compression, raw: Vec<u8>) -> Vec<u8> {
+/// The object body in the configured compression. A ZIP body holds one entry named `entry_name` (the object's
+/// name without its extension) dated at `timestamp_unix_ms`.
+pub fn compress(
+    compression: Compression,
+    raw: Vec<u8>,
+    entry_name: &str,
+    timestamp_unix_ms: u64,
+) -> Vec<u8> {
+    use super::compression as c;
     match compression {
         Compression::Uncompressed => raw,
         Compression::Gzip => super::gzip::compress(&raw),
+        Compression::Zip => c::zip_single(entry_name, &raw, timestamp_unix_ms),
+        Compression::Snappy => c::snappy_framed(&raw),
+        Compression::HadoopSnappy => c::hadoop_snappy(&raw),
     }
 }
 
