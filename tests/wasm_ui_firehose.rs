@@ -143,3 +143,39 @@ fn previews_are_text_gunzipped_text_or_hex() {
     ));
     assert!(matches!(preview("k", &[b'x'; 50], 10), Preview::Text(t) if t.chars().count() == 11));
 }
+
+#[wasm_bindgen_test]
+fn zip_and_snappy_objects_preview_decompressed() {
+    use kinesim::firehose::compression::{hadoop_snappy, snappy_framed, zip_single};
+    let raw = b"{\"a\":1}\n{\"a\":2}\n";
+    assert_eq!(
+        preview("k.zip", &zip_single("k", raw, 0), 100),
+        Preview::Decompressed("unzipped", "{\"a\":1}\n{\"a\":2}\n".into(), 16)
+    );
+    assert_eq!(
+        preview("k.snappy", &snappy_framed(raw), 100),
+        Preview::Decompressed("Snappy-decoded", "{\"a\":1}\n{\"a\":2}\n".into(), 16)
+    );
+    assert_eq!(
+        preview("k.snappy", &hadoop_snappy(raw), 100),
+        Preview::Decompressed("Hadoop-Snappy-decoded", "{\"a\":1}\n{\"a\":2}\n".into(), 16)
+    );
+    assert!(matches!(
+        preview("bad.zip", b"not a zip", 100),
+        Preview::Hex(_, Some(_))
+    ));
+}
+
+#[wasm_bindgen_test]
+fn the_create_form_sends_the_other_compression_formats() {
+    let form = CreateForm {
+        compression_other: "HADOOP_SNAPPY".into(),
+        gzip: true,
+        ..CreateForm::default()
+    };
+    let body: Value = serde_json::from_str(&form.body().expect("a body")).expect("JSON");
+    assert_eq!(
+        body["ExtendedS3DestinationConfiguration"]["CompressionFormat"],
+        "HADOOP_SNAPPY"
+    );
+}

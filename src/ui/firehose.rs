@@ -122,6 +122,8 @@ pub struct CreateForm {
     pub interval_seconds: String,
     /// GZIP compression.
     pub gzip: bool,
+    /// Another `CompressionFormat` (`ZIP`, `Snappy`, `HADOOP_SNAPPY`), chosen instead of GZIP when not empty.
+    pub compression_other: String,
     /// The AppendDelimiterToRecord processor (a newline after each record).
     pub newline: bool,
     /// A jq query for dynamic partitioning (empty: off).
@@ -139,6 +141,7 @@ impl Default for CreateForm {
             size_mib: "5".into(),
             interval_seconds: "60".into(),
             gzip: false,
+            compression_other: String::new(),
             newline: true,
             partition_query: String::new(),
         }
@@ -161,7 +164,11 @@ impl CreateForm {
             "RoleARN": ROLE_ARN,
             "BucketARN": format!("arn:aws:s3:::{}", self.bucket.trim()),
             "BufferingHints": {"SizeInMBs": size, "IntervalInSeconds": interval},
-            "CompressionFormat": if self.gzip { "GZIP" } else { "UNCOMPRESSED" },
+            "CompressionFormat": match (self.compression_other.as_str(), self.gzip) {
+                ("", true) => "GZIP",
+                ("", false) => "UNCOMPRESSED",
+                (other, _) => other,
+            },
         });
         if !self.prefix.is_empty() {
             destination["Prefix"] = json!(self.prefix);
@@ -340,6 +347,14 @@ fn create_form(props: &SimProps) -> Html {
             form.set(next);
         })
     };
+    let on_compression = {
+        let form = form.clone();
+        Callback::from(move |e: Event| {
+            let mut next = (*form).clone();
+            next.compression_other = e.target_unchecked_into::<HtmlSelectElement>().value();
+            form.set(next);
+        })
+    };
     html! {
         <section class="card" aria-labelledby="fh-create-h">
             <h2 id="fh-create-h">{ "Create a delivery stream" }</h2>
@@ -371,6 +386,13 @@ fn create_form(props: &SimProps) -> Html {
                 <p class="hint span">{ "Whichever comes first flushes: 1 to 128 MiB (default 5), 0 to 900 s (default 300)." }</p>
                 <label for="fh-gzip">{ "GZIP" }</label>
                 <input id="fh-gzip" type="checkbox" checked={form.gzip} onchange={check(|f, v| f.gzip = v)} />
+                <label for="fh-compression">{ "Other compression" }</label>
+                <select id="fh-compression" onchange={on_compression}>
+                    { for [("", "none (or GZIP above)"), ("ZIP", "ZIP (.zip)"), ("Snappy", "Snappy, framing format (.snappy)"), ("HADOOP_SNAPPY", "Hadoop-compatible Snappy (.snappy)")]
+                        .into_iter().map(|(v, label)| html! {
+                            <option value={v} selected={form.compression_other == v}>{ label }</option>
+                        }) }
+                </select>
                 <label for="fh-newline">{ "Newline delimiter" }</label>
                 <input id="fh-newline" type="checkbox" checked={form.newline} onchange={check(|f, v| f.newline = v)} />
                 <label for="fh-query">{ "Partition query (jq)" }</label>

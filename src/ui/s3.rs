@@ -88,8 +88,41 @@ pub enum Preview {
     Text(String),
     /// A `.gz` body, gunzipped, as text: (text, bytes once decompressed).
     Gunzipped(String, u64),
+    /// A `.zip` or `.snappy` body, decompressed, as text: (how it was decoded, text, bytes once decompressed).
+    Decompressed(&'static str, String, u64),
     /// Not UTF-8 (or a `.gz` that would not gunzip: the reason): hex bytes.
     Hex(String, Option<String>),
+}
+
+/// A `.zip` body's first entry, or a `.snappy` body (framing format, else Hadoop's block stream), decompressed:
+/// (how, bytes), or why not.
+fn decompress_other(key: &str, body: &[u8]) -> Option<Result<(&'static str, Vec<u8>), String>> {
+    use crate::firehose::compression as c;
+    if key.ends_with(".zip") {
+        return Some(
+            c::unzip(body, GUNZIP_LIMIT_BYTES)
+                .map_err(|e| e.to_string())
+                .and_then(|entries| {
+                    entries
+                        .into_iter()
+                        .next()
+                        .map(|(_, bytes)| ("unzipped", bytes))
+                        .ok_or_else(|| "an empty ZIP".to_string())
+                }),
+        );
+    }
+    if key.ends_with(".snappy") {
+        return Some(
+            c::unsnappy_framed(body, GUNZIP_LIMIT_BYTES)
+                .map(|b| ("Snappy-decoded", b))
+                .or_else(|_| {
+                    c::unhadoop_snappy(body, GUNZIP_LIMIT_BYTES)
+                        .map(|b| ("Hadoop-Snappy-decoded", b))
+                })
+                .map_err(|e| e.to_string()),
+        );
+    }
+    None
 }
 
 fn cut(text: String, chars_max: usize) -> String {
@@ -111,7 +144,8 @@ fn hex(body: &[u8], chars_max: usize) -> String {
     cut(s.trim_end().to_string(), chars_max)
 }
 
-/// The preview of an object's body: gunzipped when the key ends with `.gz`, then UTF-8 text, else hex.
+/// The preview of an object's body: gunzipped when the key ends with `.gz`, unzipped (`.zip`) or Snappy-decoded
+/// (`.snappy`), then UTF-8 text, else hex.
 pub fn preview(key: &str, body: &[u8], chars_max: usize) -> Preview {
     if key.ends_with(".gz") {
         return match gzip::decompress(body, GUNZIP_LIMIT_BYTES) {
@@ -126,6 +160,21 @@ pub fn preview(key: &str, body: &[u8], chars_max: usize) -> Preview {
                 ),
             },
             Err(e) => Preview::Hex(hex(body, chars_max), Some(e.to_string())),
+        };
+    }
+    if let Some(decoded) = decompress_other(key, body) {
+        return match decoded {
+            Ok((how, raw)) => match String::from_utf8(raw) {
+                Ok(text) => {
+                    let n = text.len() as u64;
+                    Preview::Decompressed(how, cut(text, chars_max), n)
+                }
+                Err(e) => Preview::Hex(
+                    hex(e.as_bytes(), chars_max),
+                    Some(format!("{how}, but not UTF-8")),
+                ),
+            },
+            Err(e) => Preview::Hex(hex(body, chars_max), Some(e)),
         };
     }
     match std::str::from_utf8(body) {
@@ -289,6 +338,9 @@ pub fn s3_browser(props: &S3Props) -> Html {
                             Preview::Text(t) => ("UTF-8 text".to_string(), t),
                             Preview::Gunzipped(t, n) => {
                                 (format!("gunzipped: {} of text", bytes(n)), t)
+                            }
+                            Preview::Decompressed(how, t, n) => {
+                                (format!("{how}: {} of text", bytes(n)), t)
                             }
                             Preview::Hex(t, why) => (
                                 why.map_or("hex (not UTF-8)".to_string(), |w| format!("hex ({w})")),
