@@ -25,7 +25,7 @@ use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Largest request body accepted, in bytes (a 5 MiB PutRecords is about 7 MiB of JSON once base64-encoded).
 pub const REQUEST_BODY_BYTES_MAX: u64 = 16 * 1_048_576;
@@ -236,6 +236,8 @@ fn connection(server: &Server, stream: TcpStream) {
             // A SubscribeToShard stream was sent and ended: the connection ends with it.
             return;
         };
+        // The real date, as AWS sends it (the SDKs correct their clock skew with it).
+        let response = response.header("Date", &date_now());
         if http::write_response(&mut writer, &response, keep_alive, head_only).is_err()
             || !keep_alive
         {
@@ -280,6 +282,14 @@ fn start_http_deliveries(shared: &Arc<Mutex<Shared>>) {
             }
         }
     });
+}
+
+/// The wall clock's date in the form of HTTP's `Date` header.
+fn date_now() -> String {
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    s3::http_date(unix_ms)
 }
 
 const JSON_1_1: &str = "application/x-amz-json-1.1";
