@@ -403,8 +403,11 @@ test('Firehose through the unmodified SDK client: Direct PUT to S3, put, batch, 
     );
     // The flush is an event of the run (the delivered object itself is not readable from the page: the page has
     // no S3 route, and Session.snapshot() cannot serialise a world with a delivery stream yet).
+    const eventsAtPut = session.eventCount();
+    session.advanceBy(30_000); // half the 60 s buffering interval: still buffering
     const eventsBeforeFlush = session.eventCount();
-    session.advanceBy(61_000); // past the 60 s buffering interval: the buffer flushes to S3
+    session.advanceBy(31_000); // past the interval: the buffer flushes to S3
+    const quietEvents = eventsBeforeFlush - eventsAtPut;
     const flushEvents = session.eventCount() - eventsBeforeFlush;
     const missing = await errorOf(client.send(new F.DescribeDeliveryStreamCommand({ DeliveryStreamName: 'nope' })));
     const putMissing = await errorOf(
@@ -458,6 +461,7 @@ test('Firehose through the unmodified SDK client: Direct PUT to S3, put, batch, 
       })),
       distinctIds: new Set([one.RecordId, ...batch.RequestResponses.map((r) => r.RecordId)]).size,
       flushEvents,
+      quietEvents,
       missing: { ...errorView(missing), isClass: missing instanceof F.ResourceNotFoundException },
       putMissing: { name: putMissing?.name, isClass: putMissing instanceof F.ResourceNotFoundException },
       tooBig: { ...errorView(tooBig), isClass: tooBig instanceof F.InvalidArgumentException },
@@ -487,6 +491,7 @@ test('Firehose through the unmodified SDK client: Direct PUT to S3, put, batch, 
   assert.equal(out.failedPutCount, 0);
   assert.deepEqual(out.responses, Array(4).fill({ hasId: true, errorCode: null }));
   assert.equal(out.distinctIds, 5);
+  assert.equal(out.quietEvents, 0, 'nothing happens while the buffer waits for its interval');
   assert.ok(out.flushEvents > 0, `the interval's end flushes the buffer (${out.flushEvents} events)`);
   assert.deepEqual(
     { ...out.missing, message: undefined },
