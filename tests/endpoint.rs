@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
 struct Endpoint {
@@ -14,8 +15,14 @@ struct Endpoint {
 
 impl Endpoint {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts it with more `serve` options.
+    fn start_with(options: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kinesim"))
             .args(["serve", "--port", "0", "--seed", "3"])
+            .args(options)
             .stdout(Stdio::piped())
             .spawn()
             .expect("the kinesim binary starts");
@@ -553,4 +560,125 @@ fn open_subscription_streams_are_capped_and_freed_when_clients_leave() {
         &subscribe(&consumer["Consumer"]["ConsumerARN"], 0),
     );
     assert!(stream.head.starts_with("http/1.1 200"), "{}", stream.head);
+}
+
+/// A client connection kept open across requests (HTTP/1.1 keep-alive), as the SDKs' connection pools hold them.
+struct KeepAlive {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl KeepAlive {
+    fn open(endpoint: &Endpoint) -> Self {
+        let stream = TcpStream::connect(&endpoint.address).expect("connects");
+        // A hang guard: a read that waits this long fails the test instead of blocking it.
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let writer = stream.try_clone().expect("clone");
+        KeepAlive {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    /// One Kinesis call on this connection; returns (status, lower-cased head, body).
+    fn kinesis(&mut self, operation: &str, body: &str) -> (u16, String, String) {
+        write!(
+            self.writer,
+            "POST / HTTP/1.1\r\nHost: kinesim\r\nX-Amz-Target: Kinesis_20131202.{operation}\r\n\
+             Content-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("sends on the open connection");
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            let read = self.reader.read_line(&mut line).expect("reads the head");
+            assert!(read > 0, "the server closed a keep-alive connection");
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line.to_ascii_lowercase());
+        }
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("a Content-Length");
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("the body");
+        (status, head, String::from_utf8(body).expect("utf-8"))
+    }
+}
+
+/// Many keep-alive connections at once, as an SDK's connection pool opens them under concurrent calls: every call
+/// is answered, on the connection it was sent on, however many other connections are open and idle. (The HTTP
+/// library this endpoint used before, tiny_http 0.12, queued a fifth keep-alive connection behind four busy
+/// ones: 5 or more concurrent callers never completed.)
+#[test]
+fn many_concurrent_keep_alive_connections_are_all_served() {
+    const CONNECTIONS: usize = 16;
+    const CALLS_PER_CONNECTION: usize = 5;
+    const RECORDS_PER_CALL: usize = 100;
+    let endpoint = Endpoint::start_with(&["--limits", "off"]);
+    let (status, body) =
+        endpoint.kinesis("CreateStream", r#"{"StreamName":"many","ShardCount":4}"#);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = endpoint.request("POST", "/_kinesim/advance", &[], r#"{"ms":10000}"#);
+    assert_eq!(status, 200, "{body}");
+    let records: Vec<serde_json::Value> = (0..RECORDS_PER_CALL)
+        .map(|i| serde_json::json!({"PartitionKey": format!("key-{i}"), "Data": "aGVsbG8="}))
+        .collect();
+    let put = serde_json::json!({"StreamName": "many", "Records": records}).to_string();
+
+    // Every connection is open (and has been answered once) before any of them sends its calls.
+    let mut connections: Vec<KeepAlive> = (0..CONNECTIONS)
+        .map(|_| KeepAlive::open(&endpoint))
+        .collect();
+    for connection in &mut connections {
+        let (status, head, body) = connection.kinesis("DescribeLimits", "{}");
+        assert_eq!(status, 200, "{body}");
+        assert!(head.contains("connection: keep-alive"), "{head}");
+    }
+    // While all 16 are open and idle, a new connection is served too.
+    let (status, body) = endpoint.kinesis("ListStreams", "{}");
+    assert_eq!(status, 200, "{body}");
+
+    let start = Arc::new(Barrier::new(CONNECTIONS));
+    let (done, finished) = mpsc::channel();
+    for (n, mut connection) in connections.into_iter().enumerate() {
+        let (start, done, put) = (Arc::clone(&start), done.clone(), put.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            let mut accepted = 0u64;
+            for _ in 0..CALLS_PER_CONNECTION {
+                let (status, _, body) = connection.kinesis("PutRecords", &put);
+                assert_eq!(status, 200, "connection {n}: {body}");
+                let out: serde_json::Value = serde_json::from_str(&body).expect("json");
+                assert_eq!(out["FailedRecordCount"], 0, "connection {n}: {body}");
+                accepted += out["Records"].as_array().map_or(0, |r| r.len() as u64);
+            }
+            done.send(accepted).expect("the test waits");
+        });
+    }
+    drop(done);
+    let mut total = 0;
+    for _ in 0..CONNECTIONS {
+        // A generous hang guard, not a speed assertion.
+        total += finished
+            .recv_timeout(Duration::from_secs(120))
+            .expect("every connection finishes its calls (none hangs, none panics)");
+    }
+    assert_eq!(
+        total,
+        (CONNECTIONS * CALLS_PER_CONNECTION * RECORDS_PER_CALL) as u64
+    );
+    let (status, body) = endpoint.kinesis("DescribeStreamSummary", r#"{"StreamName":"many"}"#);
+    assert_eq!(status, 200, "{body}");
 }

@@ -3,11 +3,12 @@
 //! AWS CLI, boto3 and the AWS SDKs use it as they use AWS (any credentials are accepted). Native only.
 //!
 //! This is a shell, like the UI: the wall clock enters here and becomes simulated time (`--speed` times real
-//! time, plus whatever `POST /_kinesim/advance` added). One thread answers requests in arrival order; the World
-//! and the clock sit behind one mutex, shared with the threads that stream open SubscribeToShard responses
-//! (see [`subscription`]), so the World still sees one call at a time.
+//! time, plus whatever `POST /_kinesim/advance` added). Each connection has a thread of its own (see [`http`]),
+//! which also streams a SubscribeToShard response (see [`subscription`]); the World and the clock sit behind one
+//! mutex, so the World still sees one call at a time, in the order the calls take the lock.
 
 mod eventstream;
+mod http;
 // Performs the Firehose HTTP endpoint destination's requests (see `start_http_deliveries`); tests/firehose_http.rs
 // includes it too.
 pub mod http_client;
@@ -20,11 +21,11 @@ use kinesim::api::kinesis::TARGET_PREFIX;
 use kinesim::sim::SimTime;
 use kinesim::streams::{ErrorType, KinesisError};
 use kinesim::{World, WorldConfig};
-use std::io::Read;
-use std::sync::atomic::AtomicUsize;
+use std::io::BufReader;
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
-use tiny_http::{Header, Method, Request, Response, Server};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Largest request body accepted, in bytes (a 5 MiB PutRecords is about 7 MiB of JSON once base64-encoded).
 pub const REQUEST_BODY_BYTES_MAX: u64 = 16 * 1_048_576;
@@ -133,37 +134,116 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Serves until the process is stopped.
+/// Serves until the process is stopped: one thread per connection (see [`http`]).
 pub fn serve(options: &ServeOptions) -> Result<(), String> {
-    let server = Server::http((options.host.as_str(), options.port))
+    let listener = TcpListener::bind((options.host.as_str(), options.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
-    let address = server
-        .server_addr()
-        .to_ip()
-        .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
     let mut config = WorldConfig::with_seed(options.seed);
     config.streams.throughput_limits_default = options.throughput_limits;
-    let shared = Arc::new(Mutex::new(Shared {
-        world: World::new(config),
-        clock: Clock {
-            started: Instant::now(),
-            speed: options.speed,
-            offset_ms: 0,
-        },
-    }));
-    let open_subscriptions = Arc::new(AtomicUsize::new(0));
-    start_http_deliveries(&shared);
+    let server = Arc::new(Server {
+        shared: Arc::new(Mutex::new(Shared {
+            world: World::new(config),
+            clock: Clock {
+                started: Instant::now(),
+                speed: options.speed,
+                offset_ms: 0,
+            },
+        })),
+        open_subscriptions: Arc::new(AtomicUsize::new(0)),
+        open_connections: Arc::new(AtomicU32::new(0)),
+        requests: AtomicU64::new(0),
+    });
+    start_http_deliveries(&server.shared);
     // The first line says where to connect; tests and scripts read it.
     #[allow(clippy::print_stdout)]
     {
         println!("kinesim listening on http://{address}");
     }
-    let mut requests = 0u64;
-    for request in server.incoming_requests() {
-        requests += 1;
-        handle(&shared, &open_subscriptions, requests, request);
+    for stream in listener.incoming() {
+        // A failed accept (the client gave up, or file descriptors ran out for a moment) costs that connection.
+        let Ok(stream) = stream else { continue };
+        let Some(slot) = http::ConnectionSlot::take(&server.open_connections) else {
+            refuse_connection(stream);
+            continue;
+        };
+        let server = Arc::clone(&server);
+        // If the thread cannot start, the connection is dropped with the closure (the client sees it close).
+        let _ = std::thread::Builder::new()
+            .name("connection".into())
+            .spawn(move || {
+                let _slot = slot;
+                connection(&server, stream);
+            });
     }
     Ok(())
+}
+
+/// What every connection's thread shares.
+struct Server {
+    shared: Arc<Mutex<Shared>>,
+    open_subscriptions: Arc<AtomicUsize>,
+    open_connections: Arc<AtomicU32>,
+    requests: AtomicU64,
+}
+
+/// Answers a connection beyond [`http::CONNECTIONS_OPEN_MAX`] with 503 and closes it.
+fn refuse_connection(mut stream: TcpStream) {
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(1_000)));
+    let body = format!(
+        r#"{{"__type":"ServiceUnavailable","message":"kinesim serve holds at most {} open connections; close idle ones or retry."}}"#,
+        http::CONNECTIONS_OPEN_MAX
+    );
+    let response = http::Response::new(503, body)
+        .header("Content-Type", JSON_1_1)
+        .header("Access-Control-Allow-Origin", "*");
+    let _ = http::write_response(&mut stream, &response, false, false);
+}
+
+/// Serves one connection's requests in order until the client closes it, asks to close it, stays idle past
+/// [`http::IDLE_TIMEOUT_MS`], or it carries a SubscribeToShard stream (which ends the connection when it ends).
+fn connection(server: &Server, stream: TcpStream) {
+    // Responses go out in one write each, and event-stream messages must not wait for more to send.
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(http::IDLE_TIMEOUT_MS)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(http::WRITE_TIMEOUT_MS)));
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let read = http::read_request(&mut reader, &mut writer, REQUEST_BODY_BYTES_MAX);
+        let id = server.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let request = match read {
+            Ok(request) => request,
+            Err(http::ReadError::Closed) => return,
+            Err(http::ReadError::BodyTooLarge) => {
+                let _ = http::write_response(&mut writer, &body_too_large(id), false, false);
+                return;
+            }
+            Err(http::ReadError::Malformed(why)) => {
+                let response = http::Response::new(400, format!("{why}\n"))
+                    .header("Content-Type", "text/plain");
+                let _ = http::write_response(&mut writer, &response, false, false);
+                return;
+            }
+        };
+        let keep_alive = request.keep_alive();
+        let head_only = request.method == "HEAD";
+        let Some(response) = handle(server, id, &request, &mut writer) else {
+            // A SubscribeToShard stream was sent and ended: the connection ends with it.
+            return;
+        };
+        // The real date, as AWS sends it (the SDKs correct their clock skew with it).
+        let response = response.header("Date", &date_now());
+        if http::write_response(&mut writer, &response, keep_alive, head_only).is_err()
+            || !keep_alive
+        {
+            return;
+        }
+    }
 }
 
 /// How often the delivery thread looks for due Firehose HTTP endpoint requests, in milliseconds of real time.
@@ -177,7 +257,7 @@ fn start_http_deliveries(shared: &Arc<Mutex<Shared>>) {
     let shared = Arc::clone(shared);
     std::thread::spawn(move || {
         loop {
-            std::thread::sleep(std::time::Duration::from_millis(HTTP_DELIVERY_POLL_MS));
+            std::thread::sleep(Duration::from_millis(HTTP_DELIVERY_POLL_MS));
             let due = {
                 let mut guard = lock(&shared);
                 let now = guard.clock.now().max(guard.world.now());
@@ -204,133 +284,106 @@ fn start_http_deliveries(shared: &Arc<Mutex<Shared>>) {
     });
 }
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+/// The wall clock's date in the form of HTTP's `Date` header.
+fn date_now() -> String {
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    s3::http_date(unix_ms)
 }
+
+const JSON_1_1: &str = "application/x-amz-json-1.1";
 
 fn request_id(id: u64) -> String {
     format!("00000000-0000-4000-8000-{id:012x}")
 }
 
-fn respond(request: Request, status: u16, content_type: &str, body: String, id: u64) {
-    let mut response = Response::from_string(body).with_status_code(status);
-    let request_id = request_id(id);
-    for h in [
-        header("Content-Type", content_type),
-        header("x-amzn-RequestId", &request_id),
-        header("Access-Control-Allow-Origin", "*"),
-        header(
+/// An AWS JSON 1.1 (or admin JSON) answer with the headers every answer carries.
+fn json_response(status: u16, content_type: &str, body: String, id: u64) -> http::Response {
+    http::Response::new(status, body)
+        .header("Content-Type", content_type)
+        .header("x-amzn-RequestId", &request_id(id))
+        .header("Access-Control-Allow-Origin", "*")
+        .header(
             "Access-Control-Expose-Headers",
             "x-amzn-RequestId, x-amz-id-2",
-        ),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        response.add_header(h);
-    }
-    // The client may have gone away; nothing to do about it.
-    let _ = request.respond(response);
+        )
 }
 
-fn handle(shared: &Arc<Mutex<Shared>>, open: &Arc<AtomicUsize>, id: u64, mut request: Request) {
-    if *request.method() == Method::Options {
+fn api_response(answer: ApiResponse, id: u64) -> http::Response {
+    json_response(answer.status, JSON_1_1, answer.body, id)
+}
+
+fn body_too_large(id: u64) -> http::Response {
+    let error = KinesisError::new(
+        ErrorType::SerializationException,
+        format!("The request body must be UTF-8 JSON of at most {REQUEST_BODY_BYTES_MAX} bytes."),
+    );
+    api_response(ApiResponse::error(&error), id)
+}
+
+/// Answers one request. `None` when it was a SubscribeToShard whose event stream was written to `out` (the
+/// connection then closes).
+fn handle(
+    server: &Server,
+    id: u64,
+    request: &http::Request,
+    out: &mut TcpStream,
+) -> Option<http::Response> {
+    let shared = &server.shared;
+    if request.method == "OPTIONS" {
         let asked = request
-            .headers()
-            .iter()
-            .find(|h| h.field.equiv("Access-Control-Request-Headers"))
-            .map_or_else(|| "*".to_string(), |h| h.value.to_string());
-        let mut response = Response::empty(200);
-        for h in [
-            header("Access-Control-Allow-Origin", "*"),
-            header("Access-Control-Allow-Methods", "POST, GET, OPTIONS"),
-            header("Access-Control-Allow-Headers", &asked),
-            header("Access-Control-Max-Age", "86400"),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            response.add_header(h);
-        }
-        let _ = request.respond(response);
-        return;
-    }
-    let mut body = String::new();
-    let read = request
-        .as_reader()
-        .take(REQUEST_BODY_BYTES_MAX + 1)
-        .read_to_string(&mut body);
-    if read.is_err() || body.len() as u64 > REQUEST_BODY_BYTES_MAX {
-        let error = KinesisError::new(
-            ErrorType::SerializationException,
-            format!(
-                "The request body must be UTF-8 JSON of at most {REQUEST_BODY_BYTES_MAX} bytes."
-            ),
+            .header("Access-Control-Request-Headers")
+            .unwrap_or("*");
+        return Some(
+            http::Response::new(200, Vec::new())
+                .header("Access-Control-Allow-Origin", "*")
+                .header("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+                .header("Access-Control-Allow-Headers", asked)
+                .header("Access-Control-Max-Age", "86400"),
         );
-        let answer = ApiResponse::error(&error);
-        respond(
-            request,
-            answer.status,
-            "application/x-amz-json-1.1",
-            answer.body,
-            id,
-        );
-        return;
     }
-    let url = request.url().to_string();
+    let Ok(body) = std::str::from_utf8(&request.body) else {
+        return Some(body_too_large(id));
+    };
+    let url = request.target.as_str();
     if url.starts_with("/_kinesim/") {
         let (status, answer) = {
             let mut state = lock(shared);
             let Shared { world, clock } = &mut *state;
-            admin(world, clock, open, &url, &body)
+            admin(world, clock, &server.open_subscriptions, url, body)
         };
-        respond(request, status, "application/json", answer, id);
-        return;
+        return Some(json_response(status, "application/json", answer, id));
     }
-    let target = request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("X-Amz-Target"))
-        .map(|h| h.value.to_string())
-        .unwrap_or_default();
-    if target.is_empty() && !(*request.method() == Method::Post && url == "/") {
-        let method = request.method().as_str().to_string();
+    let target = request.header("X-Amz-Target").unwrap_or("");
+    if target.is_empty() && !(request.method == "POST" && url == "/") {
         let answer = {
             let mut state = lock(shared);
             let now = state.clock.now();
-            s3::handle(&mut state.world, now, &method, &url, &request_id(id))
+            s3::handle(&mut state.world, now, &request.method, url, &request_id(id))
         };
-        respond_s3(request, answer, id);
-        return;
+        return Some(s3_response(answer, id));
     }
     let answer = match target.split_once('.') {
         Some((prefix, "SubscribeToShard")) if prefix == TARGET_PREFIX => {
-            subscribe(shared, open, id, request, &body);
-            return;
+            return subscribe(server, id, request.http_1_1, body, out);
         }
         Some((prefix, operation)) if prefix == TARGET_PREFIX => {
             let mut state = lock(shared);
             let now = state.clock.now();
-            state.world.kinesis(now, operation, &body)
+            state.world.kinesis(now, operation, body)
         }
         Some((prefix, operation)) if prefix == FIREHOSE_TARGET_PREFIX => {
             let mut state = lock(shared);
             let now = state.clock.now();
-            state.world.firehose(now, operation, &body)
+            state.world.firehose(now, operation, body)
         }
         _ => ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, "")),
     };
-    respond(
-        request,
-        answer.status,
-        "application/x-amz-json-1.1",
-        answer.body,
-        id,
-    );
+    Some(api_response(answer, id))
 }
 
-fn respond_s3(request: Request, answer: s3::S3Response, id: u64) {
-    let mut response = Response::from_data(answer.body).with_status_code(answer.status);
+fn s3_response(answer: s3::S3Response, id: u64) -> http::Response {
     let request_id = request_id(id);
     let fixed = [
         ("x-amz-request-id", request_id.as_str()),
@@ -340,42 +393,40 @@ fn respond_s3(request: Request, answer: s3::S3Response, id: u64) {
             "ETag, x-amz-request-id, Last-Modified",
         ),
     ];
-    for (name, value) in answer
-        .headers
+    let headers: Vec<(String, String)> = answer.headers;
+    let mut response = http::Response::new(answer.status, answer.body);
+    for (name, value) in headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .chain(fixed)
     {
-        if let Some(h) = header(name, value) {
-            response.add_header(h);
-        }
+        response = response.header(name, value);
     }
-    // The client may have gone away; nothing to do about it.
-    let _ = request.respond(response);
+    response
 }
 
-/// SubscribeToShard: a refusal is an ordinary JSON error; a success streams events on a thread of its own.
+/// SubscribeToShard: a refusal is an ordinary JSON error; a success streams events on this connection until the
+/// subscription ends or the client goes away.
 fn subscribe(
-    shared: &Arc<Mutex<Shared>>,
-    open: &Arc<AtomicUsize>,
+    server: &Server,
     id: u64,
-    request: Request,
+    http_1_1: bool,
     body: &str,
-) {
-    let json = "application/x-amz-json-1.1";
-    let Some(slot) = subscription::Slot::take(open) else {
-        let answer = ApiResponse::error(&subscription::too_many_open());
-        respond(request, answer.status, json, answer.body, id);
-        return;
+    out: &mut TcpStream,
+) -> Option<http::Response> {
+    let Some(slot) = subscription::Slot::take(&server.open_subscriptions) else {
+        return Some(api_response(
+            ApiResponse::error(&subscription::too_many_open()),
+            id,
+        ));
     };
     let answer = {
-        let mut state = lock(shared);
+        let mut state = lock(&server.shared);
         let now = state.clock.now();
         state.world.kinesis(now, "SubscribeToShard", body)
     };
     let Some(subscription_id) = answer.subscription else {
-        respond(request, answer.status, json, answer.body, id);
-        return;
+        return Some(api_response(answer, id));
     };
     // The core accepted the body, so it is a JSON object with these members.
     let parsed = serde_json::from_str::<serde_json::Value>(body).unwrap_or_default();
@@ -384,14 +435,16 @@ fn subscribe(
         consumer_arn: member("ConsumerARN"),
         shard_id: member("ShardId"),
     };
-    subscription::spawn(
-        Arc::clone(shared),
+    subscription::run(
+        &server.shared,
         slot,
         subscription_id,
-        target,
-        request,
-        request_id(id),
+        &target,
+        out,
+        http_1_1,
+        &request_id(id),
     );
+    None
 }
 
 /// Administrative calls for tests and scripts (not AWS APIs):
@@ -438,7 +491,7 @@ fn status_json(world: &World, open: &AtomicUsize) -> String {
         "now": world.now_iso8601(),
         "eventCount": world.event_count(),
         "eventLogHash": world.event_log_hash(),
-        "openSubscriptions": open.load(std::sync::atomic::Ordering::SeqCst),
+        "openSubscriptions": open.load(Ordering::SeqCst),
     })
     .to_string()
 }

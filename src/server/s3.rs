@@ -78,8 +78,8 @@ fn url_encode(text: &str) -> String {
     out
 }
 
-/// RFC 1123 date, as S3's `Last-Modified` header.
-fn http_date(unix_ms: u64) -> String {
+/// RFC 1123 date, as S3's `Last-Modified` header (and every response's `Date`).
+pub fn http_date(unix_ms: u64) -> String {
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

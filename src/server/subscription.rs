@@ -1,7 +1,7 @@
 //! SubscribeToShard over HTTP/1.1: the response is an AWS event stream (`application/vnd.amazon.eventstream`)
 //! sent with chunked transfer, one chunk per message, written as the simulation pushes events.
 //!
-//! Each open subscription has its own thread that polls the World every [`POLL_INTERVAL_MS`] of real time (so
+//! Each open subscription's connection thread polls the World every [`POLL_INTERVAL_MS`] of real time (so
 //! time moved by `POST /_kinesim/advance` is seen at the next poll) and stops when the subscription ends or a
 //! write fails (the client went away). At most [`SUBSCRIPTIONS_OPEN_MAX`] are open at once; more are refused
 //! with LimitExceededException before the World sees them.
@@ -13,9 +13,8 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tiny_http::Request;
 
-/// Most SubscribeToShard streams open at once (one thread each).
+/// Most SubscribeToShard streams open at once (one connection thread each).
 pub const SUBSCRIPTIONS_OPEN_MAX: usize = 64;
 /// Real time between two polls of an open subscription.
 pub const POLL_INTERVAL_MS: u64 = 50;
@@ -67,42 +66,34 @@ pub struct Target {
     pub shard_id: String,
 }
 
-/// Starts streaming subscription `id` to the client of `request` on a thread of its own.
-pub fn spawn(
-    shared: Arc<Mutex<Shared>>,
+/// Streams subscription `id` to the client on `writer` (the connection's own thread) until the subscription ends
+/// or a write fails. Holding `slot` counts the stream among the open ones.
+pub fn run(
+    shared: &Mutex<Shared>,
     slot: Slot,
     id: u64,
-    target: Target,
-    request: Request,
-    request_id: String,
+    target: &Target,
+    writer: &mut dyn Write,
+    http_1_1: bool,
+    request_id: &str,
 ) {
-    let name = format!("subscription-{id}");
-    // If the thread cannot start, the request is dropped with the closure and tiny_http answers 500; the
-    // subscription then expires in the simulation as an abandoned one would.
-    let _ = std::thread::Builder::new().name(name).spawn(move || {
-        let _slot = slot;
-        let http_1_1 = {
-            let v = request.http_version();
-            (v.0, v.1) >= (1, 1)
-        };
-        let writer = request.into_writer();
-        let mut out = Out {
-            writer,
-            chunked: http_1_1,
-        };
-        // An error here means the client went away; the subscription stays in the simulation until it ends,
-        // as on AWS.
-        let _ = stream(&shared, id, &target, &request_id, &mut out);
-    });
+    let _slot = slot;
+    let mut out = Out {
+        writer,
+        chunked: http_1_1,
+    };
+    // An error here means the client went away; the subscription stays in the simulation until it ends, as on
+    // AWS.
+    let _ = stream(shared, id, target, request_id, &mut out);
 }
 
 /// The response writer: chunked on HTTP/1.1, plain (ended by closing) on HTTP/1.0.
-struct Out {
-    writer: Box<dyn Write + Send>,
+struct Out<'w> {
+    writer: &'w mut dyn Write,
     chunked: bool,
 }
 
-impl Out {
+impl Out<'_> {
     fn head(&mut self, request_id: &str) -> io::Result<()> {
         let mut head = String::from("HTTP/1.1 200 OK\r\n");
         head.push_str(&format!("Content-Type: {CONTENT_TYPE}\r\n"));
@@ -142,7 +133,7 @@ fn stream(
     id: u64,
     target: &Target,
     request_id: &str,
-    out: &mut Out,
+    out: &mut Out<'_>,
 ) -> io::Result<()> {
     out.head(request_id)?;
     out.message(&eventstream::event("initial-response", b"{}"))?;
