@@ -137,6 +137,28 @@ fn the_interval_flushes_one_object_with_the_default_key() {
 }
 
 #[test]
+fn a_world_with_delivery_streams_round_trips_through_a_json_snapshot() {
+    // `Session.snapshot()` is JSON: every map in the Firehose state must have keys JSON can hold.
+    let mut w = World::new(WorldConfig::with_seed(1));
+    create(&mut w, "orders", destination(5, 60));
+    put_batch(&mut w, 5_000, "orders", &[b"a".to_vec(), b"b".to_vec()]);
+    w.advance_to(t(30_000));
+    let snapshot =
+        serde_json::to_string(&w).expect("a world with a delivery stream serializes to JSON");
+    let mut restored: World = serde_json::from_str(&snapshot).expect("the snapshot restores");
+    w.advance_to(t(200_000));
+    restored.advance_to(t(200_000));
+    assert_eq!(objects(&restored, "bucket-1"), objects(&w, "bucket-1"));
+    assert_eq!(restored.event_log_hash(), w.event_log_hash());
+    assert_eq!(
+        restored
+            .firehose_service()
+            .metric_total("orders", FirehoseMetric::IncomingRecords),
+        2
+    );
+}
+
+#[test]
 fn the_size_hint_flushes_as_soon_as_it_is_reached() {
     let mut w = World::new(WorldConfig::with_seed(2));
     create(&mut w, "big", destination(1, 900));

@@ -62,6 +62,8 @@ impl FirehoseMetric {
 /// One delivery stream's metrics: (minute, metric) -> value, the oldest minutes rolling off.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryMetrics {
+    /// As `[key, value]` pairs: JSON snapshots (`Session.snapshot()`) need string map keys.
+    #[serde(with = "crate::analytics::pairs")]
     minutes: BTreeMap<(u64, FirehoseMetric), u64>,
 }
 
