@@ -1583,9 +1583,10 @@ const FIREHOSE_BUFFERING: Scenario = Scenario {
     goal: "Two delivery streams write to the bucket 'lake': 'by-size' (1 MiB or 900 s) and 'by-interval' (128 MiB \
            or 60 s). Make 'by-size' flush because its buffer filled, and 'by-interval' because its interval passed.",
     steps: &[
-        "In the SDK playground, PutRecordBatch more than 1 MiB into 'by-size' (e.g. 400 records of 3,000 bytes).",
-        "PutRecordBatch a few small records into 'by-interval'.",
-        "Play 60 s and look at the S3 objects and flush reasons.",
+        "Under Controls, send 400 records padded to 3,000 bytes to delivery stream by-size (more than 1 MiB): it \
+         flushes at once.",
+        "Send a few small records to delivery stream by-interval.",
+        "Play on 60 s (+60 s) and look at the flushes on each delivery stream's page and the objects in bucket lake.",
     ],
     hints: &[
         "PutRecordBatch takes at most 500 records and 4 MiB per call.",
@@ -1609,9 +1610,7 @@ const FIREHOSE_BUFFERING: Scenario = Scenario {
     solution: buffering_solution,
     wrong: buffering_wrong,
     wrong_check: "size-flush",
-    ui: UiSupport::CoreOnly(
-        "The Firehose page is still coming; play it through the SDK playground's firehose client.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn buffering_explanation() -> String {
@@ -1624,12 +1623,28 @@ fn buffering_explanation() -> String {
 
 // ----- 11. Transform failures land in the error prefix -----
 
+/// The transform function 'clean' the scenario installs: records whose text contains CORRUPT come back
+/// ProcessingFailed, the others Ok and unchanged. The browser runs it in its sandbox; the golden trace completes
+/// the same invocations with [`TransformFunction::FailContaining`], which answers the same.
+pub const TRANSFORM_CLEAN_JS: &str = "async (event) => ({ records: event.records.map((r) => ({ recordId: r.recordId, \
+     result: atob(r.data).includes('CORRUPT') ? 'ProcessingFailed' : 'Ok', data: r.data })) })";
+/// The time limit of 'clean', in real ms (Lambda's default is 3 s).
+pub const TRANSFORM_CLEAN_TIMEOUT_MS: u32 = 3_000;
+
 fn transform_setup() -> Vec<In> {
     let mut d = s3_dest(1, 60);
     d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
         {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:clean"},
         {"ParameterName": "NumberOfRetries", "ParameterValue": "0"}]}]});
     vec![
+        In::command(
+            0,
+            Command::SetFunctionCode {
+                name: "clean".into(),
+                code: TRANSFORM_CLEAN_JS.into(),
+                timeout_ms: TRANSFORM_CLEAN_TIMEOUT_MS,
+            },
+        ),
         In::firehose(
             0,
             "CreateDeliveryStream",
@@ -1712,9 +1727,10 @@ const TRANSFORM_ERRORS: Scenario = Scenario {
            CORRUPT. Send a batch with some corrupt rows and find them under the error prefix, the others under the \
            normal prefix.",
     steps: &[
-        "PutRecordBatch into 'clean', with a few records containing the text CORRUPT.",
-        "Wait for the 60 s buffer interval: Firehose invokes the transform.",
-        "The scripted function answers Ok or ProcessingFailed per record; look at the bucket 'lake'.",
+        "Under Controls, send a few good records to delivery stream clean (data such as {\"row\":{i}}).",
+        "Send a few records whose data contains CORRUPT (e.g. {\"row\":{i},\"CORRUPT\":true}).",
+        "Play on past the 60 s buffer interval (+60 s): Firehose invokes the function 'clean', which answers Ok or \
+         ProcessingFailed per record; look at the bucket lake.",
     ],
     hints: &[
         "Each failed record becomes a JSON document with attemptsMade, errorCode, errorMessage and rawData.",
@@ -1738,9 +1754,7 @@ const TRANSFORM_ERRORS: Scenario = Scenario {
     solution: transform_solution,
     wrong: transform_wrong,
     wrong_check: "error-prefix",
-    ui: UiSupport::CoreOnly(
-        "The transform function is scripted in the core; the UI's function runner does not complete Firehose transforms yet.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn transform_explanation() -> String {
@@ -2133,8 +2147,9 @@ const WINDOWS: Scenario = Scenario {
            a minute boundary (e.g. at 1:50, 1:55 and 2:05). Then compare: a 1-minute tumbling window cuts them \
            apart, a stagger window keeps them together, a sliding window answers once per reading.",
     steps: &[
-        "Play until 1:50, pause, PutRecord the first reading; again at 1:55 and 2:05 (SDK playground or the producer).",
-        "Play past 3:10 so every window closes.",
+        "Under Controls, play to 1:50 and send one record {\"sensor\":\"a\",\"v\":1} to data stream sensors; \
+         again at 1:55 and 2:05.",
+        "Play to 3:10 or later so every window closes.",
         "Read the three outputs the checks show.",
     ],
     hints: &[
@@ -2169,9 +2184,7 @@ const WINDOWS: Scenario = Scenario {
     solution: windows_solution,
     wrong: windows_wrong,
     wrong_check: "tumbling-split",
-    ui: UiSupport::CoreOnly(
-        "The World does not host analytics applications yet: the checks run the SQL engine over the stream's records.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn windows_explanation() -> String {

@@ -7,18 +7,18 @@
 //! time and the event-log hash); [`replay`] rebuilds it exactly, so the hash matches.
 //!
 //! Checks read only the world: metrics, shard lists, records kept, consumers' progress, the event log (API
-//! calls and their errors), Firehose's S3 objects and events. Nothing is a tick box. Two scenarios exercise parts
-//! of the core the World does not host yet, and say so ([`Scenario::ui`]): the HTTP endpoint delivery (run from
-//! [`crate::firehose::http_endpoint::HttpDelivery`] inside the check, driven by notes in the event log) and the
-//! Firehose transform (completed by a scripted function, [`ScenarioInput::Transform`], which the session journal
-//! does not carry yet).
+//! calls and their errors), Firehose's S3 objects and events. Nothing is a tick box. The Firehose transform
+//! scenario installs its function's JavaScript with the setup (the browser runs it); its golden trace completes
+//! the same invocations through the same World calls with a scripted function ([`ScenarioInput::Transform`]).
+//! One scenario still exercises a part of the core outside the World, and says so ([`Scenario::ui`]): the HTTP
+//! endpoint delivery (run from [`crate::firehose::http_endpoint::HttpDelivery`] inside the check, driven by notes
+//! in the event log).
 
 pub mod catalog;
 
 use crate::api::ApiResponse;
-use crate::firehose::transform::InvocationOutcome;
 use crate::sim::SimTime;
-use crate::{Command, EventKind, World, WorldConfig};
+use crate::{Command, EventKind, TransformOutcome, World, WorldConfig};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,9 @@ pub const SHARE_FORMAT: &str = "kinesim-scenario-run";
 pub const SHARE_VERSION: u32 = 1;
 /// Prefix of the notes a run writes into the event log when a check passes.
 pub const PASS_NOTE_PREFIX: &str = "scenario check passed: ";
+/// Most transform invocations one [`ScenarioInput::Transform`] completes (a bound against a function that keeps
+/// failing into retries forever).
+pub const TRANSFORM_COMPLETIONS_MAX: u32 = 10_000;
 /// How far [`Runner::advance`] moves between two looks at the checks, in simulated ms.
 pub const OBSERVE_STEP_MS: u64 = 1_000;
 
@@ -298,21 +301,21 @@ pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiRespon
             let now = SimTime::from_millis(*now_ms);
             world.advance_to(now);
             let mut guard = 0u32;
-            while let Some(request) = world.firehose_service_mut().poll_transform() {
+            // The World's wiring, as the browser's function runner uses it (handed out, then completed).
+            while let Some(request) = world.poll_firehose_transform() {
                 guard += 1;
-                if guard > 10_000 {
+                if guard > TRANSFORM_COMPLETIONS_MAX {
                     break;
                 }
-                let answer = function.answer(&request.records);
-                let outcome = match &answer {
-                    Some(body) => InvocationOutcome::Returned(body.as_bytes()),
-                    None => InvocationOutcome::FunctionError,
+                let outcome = match function.answer(&request.records) {
+                    Some(body) => TransformOutcome::Returned(body),
+                    None => TransformOutcome::FunctionError("Error: scripted crash".into()),
                 };
-                let _ = world.firehose_service_mut().complete_transform(
+                let _ = world.complete_firehose_transform(
                     now,
                     &request.delivery_stream,
                     &request.invocation_id,
-                    outcome,
+                    &outcome,
                 );
             }
             // Fold what Firehose did into the event log.
