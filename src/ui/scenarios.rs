@@ -317,10 +317,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         .iter()
         .map(|o| html! { <option value={*o}>{ *o }</option> })
         .collect();
-    let bill = Bill::compute(
-        &Usage::from_streams(world.streams(), world.now()),
-        &PriceTable::default(),
-    );
+    let bill = Bill::compute(&Usage::from_world(&world), &PriceTable::default());
     let bill_lines: Html = bill
         .lines
         .iter()
