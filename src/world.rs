@@ -531,6 +531,9 @@ pub struct World {
     /// Analytics (SQL) applications, by name.
     #[serde(default)]
     analytics: BTreeMap<String, AnalyticsApp>,
+    /// Deleted analytics applications' billing: (name, KPUs, simulated ms running).
+    #[serde(default)]
+    analytics_retired: Vec<(String, u32, u64)>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -565,6 +568,7 @@ impl World {
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             analytics: BTreeMap::new(),
+            analytics_retired: Vec::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],

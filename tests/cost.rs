@@ -1,9 +1,11 @@
-//! The cost meter against bills computed by hand, for three runs driven through the World's Kinesis API, and
-//! properties: a bill never decreases as simulated time passes, and its total is the sum of its lines.
+//! The cost meter against bills computed by hand, for runs driven through the World's Kinesis API (and one with
+//! Firehose and Analytics too), and properties: a bill never decreases as simulated time passes, and its total is
+//! the sum of its lines.
 //!
 //! Prices are the default us-east-1 table: shard hour $0.015, PUT payload units $0.014 a million, EFO
 //! consumer-shard hour $0.015 and $0.013 a GB, on-demand stream hour $0.04, data in $0.08 and out $0.04 a GB,
-//! on-demand extended retention $0.10 a GB-month. A GB is 2^30 bytes, a month 730 hours, and amounts are in
+//! on-demand extended retention $0.10 a GB-month, Firehose ingestion $0.029 a GB (records rounded up to 5 KB),
+//! Analytics $0.11 a KPU-hour. A GB is 2^30 bytes, a month 730 hours, and amounts are in
 //! pico-dollars ($1 = 10^12), rounded down per line.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -321,6 +323,125 @@ fn firehose_and_analytics_counts_are_priced() {
     );
     assert_eq!(bill.total_picos, 414_848 + 330_000 * MICRO);
     assert!(bill.total_picos < PICOS_PER_USD);
+}
+
+/// (d) A run with all three services, driven through the World: a provisioned stream, a Firehose delivery stream
+/// and two analytics applications, billed at 2 h from what the services counted as it happened.
+///
+/// Shard hours: stream "in", 1 shard for 2 h = 7,200,000 shard-ms; 2 x $0.015 = $0.03 = 30,000,000,000 pico.
+///
+/// Firehose ingestion, each record rounded up to 5 KB = 5,120 bytes: 1 -> 5,120; 5,120 -> 5,120;
+///   5,121 -> 10,240; 12,000 -> 15,360; total 35,840 bytes (4 records). A batch refused for a missing delivery
+///   stream is not billed. 35,840 x $0.029 / 2^30 = 967,979.4 pico -> 967,979.
+///
+/// Analytics, 1 KPU per application while it runs: "app" from 0 to its stop at 30 min = 1,800,000 KPU-ms =
+///   0.5 KPU-hour x $0.11 = $0.055 = 55,000,000,000 pico (a stopped application costs nothing more);
+///   "gone" from 1 h to its deletion at 1.5 h: the same, and it stays on the bill after deletion.
+///
+/// Total: 30,000,000,000 + 967,979 + 55,000,000,000 x 2 = 140,000,967,979 pico, shown as "$0.14".
+#[test]
+fn firehose_ingestion_and_analytics_kpu_hours_are_counted_as_the_run_goes() {
+    use kinesim::Command;
+    use kinesim::cost::Service;
+    use kinesim::world::AnalyticsInput;
+    let mut world = World::new(WorldConfig::with_seed(4));
+    ok(
+        &mut world,
+        0,
+        "CreateStream",
+        json!({"StreamName": "in", "ShardCount": 1}),
+    );
+    let created = world.firehose(
+        SimTime::ZERO,
+        "CreateDeliveryStream",
+        &json!({"DeliveryStreamName": "fh", "ExtendedS3DestinationConfiguration": {
+            "RoleARN": "arn:aws:iam::000000000000:role/firehose",
+            "BucketARN": "arn:aws:s3:::lake",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60}}})
+        .to_string(),
+    );
+    assert_eq!(created.status, 200, "{}", created.body);
+    let app = |name: &str| Command::CreateAnalyticsApplication {
+        name: name.into(),
+        sql: "CREATE OR REPLACE STREAM \"D\" (n INTEGER);".into(),
+        input: AnalyticsInput::Stream { name: "in".into() },
+        schema: None,
+        outputs: vec![],
+    };
+    world.apply(SimTime::ZERO, app("app")).expect("app");
+    let batch = |name: &str, sizes: &[usize]| {
+        let records: Vec<Value> = sizes.iter().map(|n| json!({"Data": data(*n)})).collect();
+        json!({"DeliveryStreamName": name, "Records": records}).to_string()
+    };
+    let put = world.firehose(
+        SimTime::from_millis(10_000),
+        "PutRecordBatch",
+        &batch("fh", &[1, 5_120, 5_121, 12_000]),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
+    let refused = world.firehose(
+        SimTime::from_millis(11_000),
+        "PutRecordBatch",
+        &batch("missing", &[100]),
+    );
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    world.advance_to(SimTime::from_millis(HOUR_MS / 2));
+    world
+        .apply(
+            SimTime::from_millis(HOUR_MS / 2),
+            Command::StopAnalyticsApplication { name: "app".into() },
+        )
+        .expect("stop");
+    world.advance_to(SimTime::from_millis(HOUR_MS));
+    world
+        .apply(SimTime::from_millis(HOUR_MS), app("gone"))
+        .expect("gone");
+    world.advance_to(SimTime::from_millis(HOUR_MS * 3 / 2));
+    world
+        .apply(
+            SimTime::from_millis(HOUR_MS * 3 / 2),
+            Command::DeleteAnalyticsApplication {
+                name: "gone".into(),
+            },
+        )
+        .expect("delete");
+    world.advance_to(SimTime::from_millis(2 * HOUR_MS));
+
+    let bill = Bill::compute(&Usage::from_world(&world), &PriceTable::default());
+    let of = |service: Service, resource: &str, item: Item| -> (u128, u128) {
+        let found: Vec<_> = bill
+            .lines
+            .iter()
+            .filter(|l| l.service == service && l.resource == resource && l.item == item)
+            .collect();
+        assert_eq!(found.len(), 1, "one {resource} {item:?} line in {bill:#?}");
+        (found[0].quantity_base, found[0].amount_picos)
+    };
+    assert_eq!(
+        of(Service::DataStreams, "in", Item::ShardHours),
+        (7_200_000, 30_000_000_000)
+    );
+    assert_eq!(
+        of(Service::Firehose, "fh", Item::FirehoseIngestion),
+        (35_840, 967_979)
+    );
+    assert_eq!(
+        of(Service::Analytics, "app", Item::AnalyticsKpuHours),
+        (1_800_000, 55_000_000_000)
+    );
+    assert_eq!(
+        of(Service::Analytics, "gone", Item::AnalyticsKpuHours),
+        (1_800_000, 55_000_000_000)
+    );
+    assert_eq!(bill.lines.len(), 4, "{bill:#?}");
+    assert_eq!(bill.total_picos, 140_000_967_979);
+    assert_eq!(bill.total_text(), "$0.14");
+    let records: u64 = Usage::from_world(&world)
+        .firehose
+        .iter()
+        .map(|f| f.records)
+        .sum();
+    assert_eq!(records, 4);
 }
 
 /// An edited price table is used as is, and survives a JSON round trip (the UI's form).

@@ -1,5 +1,6 @@
 //! Usage: what a run consumed, in exact integer units, read from the services' own records.
 
+use crate::World;
 use crate::sim::SimTime;
 use crate::streams::DataStreams;
 use crate::streams::service::{
@@ -113,6 +114,28 @@ impl Usage {
             firehose: Vec::new(),
             analytics: Vec::new(),
         }
+    }
+
+    /// Everything `world` used up to its current time: its data streams ([`Usage::from_streams`]), its delivery
+    /// streams (records ingested with each rounded up to 5 KiB, dynamic partitioning) and its analytics
+    /// applications (KPU time while running), each counted by the services as it happened.
+    pub fn from_world(world: &World) -> Usage {
+        let mut usage = Usage::from_streams(world.streams(), world.now());
+        for f in world.firehose_service().billing_records() {
+            usage.add_firehose(&f.name, f.records, f.billed_bytes);
+            if let Some(entry) = usage.firehose.iter_mut().find(|u| u.name == f.name) {
+                entry.dynamic_partitioning_bytes = entry
+                    .dynamic_partitioning_bytes
+                    .saturating_add(f.dynamic_partitioning_bytes);
+                entry.dynamic_partitioning_objects = entry
+                    .dynamic_partitioning_objects
+                    .saturating_add(f.dynamic_partitioning_objects);
+            }
+        }
+        for (name, kpus, running_ms) in world.analytics_billing() {
+            usage.add_analytics(&name, kpus, running_ms);
+        }
+        usage
     }
 
     /// Adds a Firehose stream's ingestion: `records` records whose sizes, each rounded up with

@@ -597,6 +597,24 @@ struct DeliveryStream {
     http_pending: VecDeque<PendingHttp>,
     #[serde(default)]
     intake: IntakeWindow,
+    #[serde(default)]
+    billing: FirehoseBillingRecord,
+}
+
+/// What billing needs of one delivery stream, counted exactly as it happens (the cost meter prices it; see
+/// [`crate::cost`]). Kept after the delivery stream is deleted ([`DeliveryStreams::billing_records`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirehoseBillingRecord {
+    /// The delivery stream's name.
+    pub name: String,
+    /// Records ingested (Direct PUT or read from the source stream), accepted or not by later processing.
+    pub records: u64,
+    /// Bytes ingested, each record rounded up to the next [`crate::cost::FIREHOSE_BILLING_UNIT_BYTES`].
+    pub billed_bytes: u64,
+    /// Bytes delivered to S3 while dynamic partitioning was on.
+    pub dynamic_partitioning_bytes: u64,
+    /// S3 objects delivered while dynamic partitioning was on.
+    pub dynamic_partitioning_objects: u64,
 }
 
 /// A read-only view of a delivery stream (DescribeDeliveryStream).
@@ -634,6 +652,9 @@ pub struct DeliveryStreams {
     incarnations: u64,
     s3: SimS3,
     events: Vec<FirehoseEvent>,
+    /// Billing records of deleted delivery streams, oldest first.
+    #[serde(default)]
+    billing_retired: Vec<FirehoseBillingRecord>,
 }
 
 fn name_of_partition(keys: &BTreeMap<String, String>) -> String {
@@ -655,7 +676,21 @@ impl DeliveryStreams {
             incarnations: 0,
             s3: SimS3::new(),
             events: Vec::new(),
+            billing_retired: Vec::new(),
         }
+    }
+
+    /// What billing needs of every delivery stream so far: deleted ones first (oldest first), then the current
+    /// ones by name.
+    pub fn billing_records(&self) -> Vec<FirehoseBillingRecord> {
+        self.billing_retired
+            .iter()
+            .cloned()
+            .chain(self.streams.values().map(|s| FirehoseBillingRecord {
+                name: s.name.clone(),
+                ..s.billing.clone()
+            }))
+            .collect()
     }
 
     /// The settings.
@@ -797,6 +832,7 @@ impl DeliveryStreams {
             metrics: DeliveryMetrics::default(),
             http_pending: VecDeque::new(),
             intake: IntakeWindow::default(),
+            billing: FirehoseBillingRecord::default(),
             name: request.name.clone(),
         };
         self.streams.insert(request.name, stream);
@@ -1013,6 +1049,11 @@ impl DeliveryStreams {
             let bytes = record.data.len() as u64;
             s.metrics.record(now, FirehoseMetric::IncomingRecords, 1);
             s.metrics.record(now, FirehoseMetric::IncomingBytes, bytes);
+            s.billing.records = s.billing.records.saturating_add(1);
+            s.billing.billed_bytes = s
+                .billing
+                .billed_bytes
+                .saturating_add(crate::cost::firehose_billed_bytes(bytes));
             if let Some(query) = &query {
                 match query.evaluate(&record.data) {
                     Ok(keys) => record.partition_keys.extend(keys),
@@ -1313,9 +1354,18 @@ impl DeliveryStreams {
     pub fn advance(&mut self, now: SimTime) {
         let epoch = self.epoch_unix_ms;
         let deleting_delay = SimDuration::from_millis(self.config.deleting_delay_ms);
+        let retired = &mut self.billing_retired;
         self.streams.retain(|_, s| {
-            s.deleting_since
-                .is_none_or(|since| now < since.saturating_add(deleting_delay))
+            let keep = s
+                .deleting_since
+                .is_none_or(|since| now < since.saturating_add(deleting_delay));
+            if !keep {
+                retired.push(FirehoseBillingRecord {
+                    name: s.name.clone(),
+                    ..s.billing.clone()
+                });
+            }
+            keep
         });
         for s in self.streams.values_mut() {
             let interval = SimDuration::from_secs(u64::from(s.destination.interval_seconds));
@@ -2023,6 +2073,14 @@ fn deliver_s3(
     match written {
         Ok(key) => {
             let count = records.len() as u64;
+            if s.destination.dynamic_partitioning {
+                s.billing.dynamic_partitioning_bytes = s
+                    .billing
+                    .dynamic_partitioning_bytes
+                    .saturating_add(raw_bytes);
+                s.billing.dynamic_partitioning_objects =
+                    s.billing.dynamic_partitioning_objects.saturating_add(1);
+            }
             s.metrics
                 .record(now, FirehoseMetric::DeliveryToS3Records, count);
             s.metrics

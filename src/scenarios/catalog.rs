@@ -3,15 +3,14 @@
 
 use super::{
     Check, Outcome, Runner, Scenario, ScenarioInput as In, TransformFunction, UiSupport, api_calls,
-    default_config, notes,
+    default_config,
 };
 use crate::analytics::{Application, InputSchema, SqlType, Value};
 use crate::firehose::http_endpoint::{
-    BACKOFF_CAP_MS, BACKOFF_INITIAL_MS, DeliveryRecord, DeliveryStep, EndpointConfig, HttpDelivery,
-    HttpResponse, RETRY_DURATION_SECONDS_DEFAULT, Transport,
+    BACKOFF_CAP_MS, BACKOFF_INITIAL_MS, CODE_CONNECTION_FAILED, RETRY_DURATION_SECONDS_DEFAULT,
 };
 use crate::firehose::service::{FirehoseEventKind, FlushReason};
-use crate::sim::{SimRng, SimTime};
+use crate::sim::SimTime;
 use crate::streams::hash_key::partition_key_hash;
 use crate::streams::metrics::Metric;
 use crate::streams::service::{
@@ -1583,9 +1582,10 @@ const FIREHOSE_BUFFERING: Scenario = Scenario {
     goal: "Two delivery streams write to the bucket 'lake': 'by-size' (1 MiB or 900 s) and 'by-interval' (128 MiB \
            or 60 s). Make 'by-size' flush because its buffer filled, and 'by-interval' because its interval passed.",
     steps: &[
-        "In the SDK playground, PutRecordBatch more than 1 MiB into 'by-size' (e.g. 400 records of 3,000 bytes).",
-        "PutRecordBatch a few small records into 'by-interval'.",
-        "Play 60 s and look at the S3 objects and flush reasons.",
+        "Under Controls, send 400 records padded to 3,000 bytes to delivery stream by-size (more than 1 MiB): it \
+         flushes at once.",
+        "Send a few small records to delivery stream by-interval.",
+        "Play on 60 s (+60 s) and look at the flushes on each delivery stream's page and the objects in bucket lake.",
     ],
     hints: &[
         "PutRecordBatch takes at most 500 records and 4 MiB per call.",
@@ -1609,9 +1609,7 @@ const FIREHOSE_BUFFERING: Scenario = Scenario {
     solution: buffering_solution,
     wrong: buffering_wrong,
     wrong_check: "size-flush",
-    ui: UiSupport::CoreOnly(
-        "The Firehose page is still coming; play it through the SDK playground's firehose client.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn buffering_explanation() -> String {
@@ -1624,12 +1622,28 @@ fn buffering_explanation() -> String {
 
 // ----- 11. Transform failures land in the error prefix -----
 
+/// The transform function 'clean' the scenario installs: records whose text contains CORRUPT come back
+/// ProcessingFailed, the others Ok and unchanged. The browser runs it in its sandbox; the golden trace completes
+/// the same invocations with [`TransformFunction::FailContaining`], which answers the same.
+pub const TRANSFORM_CLEAN_JS: &str = "async (event) => ({ records: event.records.map((r) => ({ recordId: r.recordId, \
+     result: atob(r.data).includes('CORRUPT') ? 'ProcessingFailed' : 'Ok', data: r.data })) })";
+/// The time limit of 'clean', in real ms (Lambda's default is 3 s).
+pub const TRANSFORM_CLEAN_TIMEOUT_MS: u32 = 3_000;
+
 fn transform_setup() -> Vec<In> {
     let mut d = s3_dest(1, 60);
     d["ProcessingConfiguration"] = json!({"Enabled": true, "Processors": [{"Type": "Lambda", "Parameters": [
         {"ParameterName": "LambdaArn", "ParameterValue": "arn:aws:lambda:us-east-1:000000000000:function:clean"},
         {"ParameterName": "NumberOfRetries", "ParameterValue": "0"}]}]});
     vec![
+        In::command(
+            0,
+            Command::SetFunctionCode {
+                name: "clean".into(),
+                code: TRANSFORM_CLEAN_JS.into(),
+                timeout_ms: TRANSFORM_CLEAN_TIMEOUT_MS,
+            },
+        ),
         In::firehose(
             0,
             "CreateDeliveryStream",
@@ -1712,9 +1726,10 @@ const TRANSFORM_ERRORS: Scenario = Scenario {
            CORRUPT. Send a batch with some corrupt rows and find them under the error prefix, the others under the \
            normal prefix.",
     steps: &[
-        "PutRecordBatch into 'clean', with a few records containing the text CORRUPT.",
-        "Wait for the 60 s buffer interval: Firehose invokes the transform.",
-        "The scripted function answers Ok or ProcessingFailed per record; look at the bucket 'lake'.",
+        "Under Controls, send a few good records to delivery stream clean (data such as {\"row\":{i}}).",
+        "Send a few records whose data contains CORRUPT (e.g. {\"row\":{i},\"CORRUPT\":true}).",
+        "Play on past the 60 s buffer interval (+60 s): Firehose invokes the function 'clean', which answers Ok or \
+         ProcessingFailed per record; look at the bucket lake.",
     ],
     hints: &[
         "Each failed record becomes a JSON document with attemptsMade, errorCode, errorMessage and rawData.",
@@ -1738,9 +1753,7 @@ const TRANSFORM_ERRORS: Scenario = Scenario {
     solution: transform_solution,
     wrong: transform_wrong,
     wrong_check: "error-prefix",
-    ui: UiSupport::CoreOnly(
-        "The transform function is scripted in the core; the UI's function runner does not complete Firehose transforms yet.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn transform_explanation() -> String {
@@ -1751,170 +1764,154 @@ fn transform_explanation() -> String {
         .to_string()
 }
 
-// ----- 12. HTTP endpoint retries and duplicates (against the pure HttpDelivery) -----
+// ----- 12. HTTP endpoint retries and duplicates (through the World's HTTP endpoint destination) -----
 
-/// The note a user writes to script the endpoint's answers: `endpoint answers: 500 timeout 200`.
-pub const ENDPOINT_NOTE_PREFIX: &str = "endpoint answers:";
+/// The endpoint the scenario's delivery streams POST to (answered by a script; nothing listens there).
+pub const ENDPOINT_URL: &str = "https://collector.example.com/in";
+/// RetryOptions.DurationInSeconds of the delivery stream 'to-http-short', in seconds.
+pub const ENDPOINT_SHORT_RETRY_SECONDS: u32 = 60;
 
-/// How a scripted delivery went: attempts, how many times the endpoint received the batch, whether it was
-/// delivered, documents written to `http-endpoint-failed/`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndpointRun {
-    /// The script.
-    pub script: String,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Times the endpoint got the batch (timeouts after receiving included).
-    pub received: u32,
-    /// Delivered.
-    pub delivered: bool,
-    /// Error documents.
-    pub failed_documents: u64,
+fn http_dest(retry_s: u32) -> serde_json::Value {
+    json!({
+        "EndpointConfiguration": {"Url": ENDPOINT_URL, "Name": "collector"},
+        "RequestConfiguration": {"ContentEncoding": "NONE"},
+        "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        "RetryOptions": {"DurationInSeconds": retry_s},
+        "S3BackupMode": "FailedDataOnly",
+        "S3Configuration": {"RoleARN": "arn:aws:iam::000000000000:role/firehose", "BucketARN": "arn:aws:s3:::backup"},
+    })
 }
 
-/// Runs a batch of 3 records through [`HttpDelivery`] with the scripted answers (the last answer repeats).
-pub fn run_endpoint_script(script: &str, seed: u64) -> EndpointRun {
-    let tokens: Vec<&str> = script.split_whitespace().collect();
-    let mut config = EndpointConfig::new(
-        "https://collector.example.com/in",
-        "arn:aws:firehose:us-east-1:000000000000:deliverystream/to-http",
-    );
-    config.retry_duration_seconds = RETRY_DURATION_SECONDS_DEFAULT;
-    for t in &tokens {
-        if let Some(s) = t
-            .strip_prefix("retry-seconds=")
-            .and_then(|s| s.parse().ok())
-        {
-            config.retry_duration_seconds = s;
-        }
-    }
-    let answers: Vec<&str> = tokens
-        .iter()
-        .copied()
-        .filter(|t| !t.starts_with("retry-seconds="))
-        .collect();
-    let records = (0..3u64)
-        .map(|i| DeliveryRecord {
-            data: format!("event-{i}").into_bytes(),
-            arrival_unix_ms: i,
-        })
-        .collect();
-    let mut rng = SimRng::new(seed).fork("scenario/http-endpoint");
-    let request_id = crate::firehose::http_endpoint::new_request_id(&mut rng);
-    let mut delivery = HttpDelivery::new(config, request_id.clone(), records);
-    let epoch = crate::sim::DisplayEpoch::DEFAULT;
-    let mut now = SimTime::ZERO;
-    let mut run = EndpointRun {
-        script: script.to_string(),
-        attempts: 0,
-        received: 0,
-        delivered: false,
-        failed_documents: 0,
-    };
-    for i in 0..200u32 {
-        let answer = answers
-            .get(i as usize)
-            .or(answers.last())
-            .copied()
-            .unwrap_or("200");
-        let transport = match answer {
-            "timeout" => {
-                run.received += 1;
-                Transport::TimedOut
-            }
-            "refused" => Transport::ConnectionFailed("connection refused".into()),
-            code => {
-                run.received += 1;
-                let status = code.parse().unwrap_or(500);
-                Transport::Response(HttpResponse::json(
-                    status,
-                    &json!({"requestId": request_id, "timestamp": 0}).to_string(),
-                ))
-            }
-        };
-        match delivery.handle(now, epoch, &transport, &mut rng) {
-            DeliveryStep::Delivered { attempts } => {
-                run.attempts = attempts;
-                run.delivered = true;
-                return run;
-            }
-            DeliveryStep::RetryAt(t) => now = t,
-            DeliveryStep::Failed(docs) | DeliveryStep::Discarded(docs) => {
-                run.attempts = delivery.attempts_made();
-                run.failed_documents = docs.len() as u64;
-                return run;
-            }
-        }
-    }
-    run.attempts = delivery.attempts_made();
-    run
+fn endpoint_setup() -> Vec<In> {
+    vec![
+        In::firehose(
+            0,
+            "CreateDeliveryStream",
+            json!({"DeliveryStreamName": "to-http",
+                   "HttpEndpointDestinationConfiguration": http_dest(RETRY_DURATION_SECONDS_DEFAULT)}),
+        ),
+        In::firehose(
+            0,
+            "CreateDeliveryStream",
+            json!({"DeliveryStreamName": "to-http-short",
+                   "HttpEndpointDestinationConfiguration": http_dest(ENDPOINT_SHORT_RETRY_SECONDS)}),
+        ),
+        In::Advance { to_ms: 10_000 },
+    ]
 }
 
-fn endpoint_runs(w: &World) -> Vec<EndpointRun> {
-    notes(w)
-        .iter()
-        .filter_map(|n| n.strip_prefix(ENDPOINT_NOTE_PREFIX))
-        .map(|s| run_endpoint_script(s, w.config().seed))
-        .collect()
+/// Request ids delivered, with their attempts, and the codes of their failed attempts.
+fn endpoint_deliveries(w: &World) -> Vec<(String, u32, Vec<String>)> {
+    let mut retries: Vec<(String, String)> = Vec::new();
+    let mut out = Vec::new();
+    for e in w.firehose_events() {
+        match &e.kind {
+            FirehoseEventKind::HttpRetry {
+                request_id, code, ..
+            } => retries.push((request_id.clone(), code.clone())),
+            FirehoseEventKind::DeliveredToHttpEndpoint {
+                request_id,
+                attempts,
+                ..
+            } => out.push((
+                request_id.clone(),
+                *attempts,
+                retries
+                    .iter()
+                    .filter(|(id, _)| id == request_id)
+                    .map(|(_, c)| c.clone())
+                    .collect(),
+            )),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn endpoint_retried(w: &World) -> Outcome {
-    match endpoint_runs(w)
+    match endpoint_deliveries(w)
         .into_iter()
-        .find(|r| r.delivered && r.attempts > 1)
+        .find(|(_, attempts, _)| *attempts > 1)
     {
-        Some(r) => Outcome::pass(format!(
-            "'{}' was delivered after {} attempts with the same request id",
-            r.script.trim(),
-            r.attempts
+        Some((id, attempts, _)) => Outcome::pass(format!(
+            "Request {id} was delivered after {attempts} attempts with the same request id"
         )),
         None => Outcome::pending(
-            "No script has been delivered after a retry yet (e.g. 'endpoint answers: 503 200').",
+            "No batch has been delivered after a retry yet (answer 503, then 200).",
         ),
     }
 }
 
 fn endpoint_duplicate(w: &World) -> Outcome {
-    match endpoint_runs(w)
+    // An attempt that failed other than by a refused connection reached the endpoint: with the final 200, the
+    // endpoint got the same batch at least twice.
+    match endpoint_deliveries(w)
         .into_iter()
-        .find(|r| r.delivered && r.received > 1)
+        .find(|(_, _, codes)| codes.iter().any(|c| c != CODE_CONNECTION_FAILED))
     {
-        Some(r) => Outcome::pass(format!(
-            "The endpoint received the same batch {} times: '{}'",
-            r.received,
-            r.script.trim()
+        Some((id, _, codes)) => Outcome::pass(format!(
+            "The endpoint received request {id} {} times (failed attempts: {})",
+            codes.len() + 1,
+            codes.join(", ")
         )),
-        None => Outcome::pending("The endpoint has not received any batch twice yet."),
+        None => Outcome::pending("The endpoint has not received any delivered batch twice yet."),
     }
 }
 
 fn endpoint_gave_up(w: &World) -> Outcome {
-    match endpoint_runs(w)
-        .into_iter()
-        .find(|r| !r.delivered && r.failed_documents > 0)
-    {
-        Some(r) => Outcome::pass(format!(
-            "After {} attempts the {} records went to http-endpoint-failed/",
-            r.attempts, r.failed_documents
+    match w.firehose_events().find_map(|e| match &e.kind {
+        FirehoseEventKind::ErrorOutput { key, records, .. }
+            if key.starts_with("http-endpoint-failed/") =>
+        {
+            Some((key.clone(), *records))
+        }
+        _ => None,
+    }) {
+        Some((key, records)) => Outcome::pass(format!(
+            "After running out of retry time, {records} records went to {key}"
         )),
         None => Outcome::pending("No delivery has run out of retry time yet."),
     }
 }
 
-fn endpoint_solution(r: &mut Runner) {
+fn endpoint_put(r: &mut Runner, stream: &str) {
     let t = r.now_ms();
-    r.note(t, &format!("{ENDPOINT_NOTE_PREFIX} 503 200"));
-    r.note(t + 1_000, &format!("{ENDPOINT_NOTE_PREFIX} timeout 200"));
-    r.note(
-        t + 2_000,
-        &format!("{ENDPOINT_NOTE_PREFIX} retry-seconds=60 500"),
+    let records: Vec<serde_json::Value> = (0..3)
+        .map(|i| json!({"Data": b64(&format!("event-{i}"))}))
+        .collect();
+    r.firehose(
+        t,
+        "PutRecordBatch",
+        json!({"DeliveryStreamName": stream, "Records": records}),
     );
-    r.advance(t + 3_000);
+}
+
+/// Answers every request as it comes due with `answers` in turn (the last one repeats) until none is pending.
+fn endpoint_answer(r: &mut Runner, answers: &[&str]) {
+    for i in 0..100usize {
+        let due = r.world.firehose_service().next_http_due();
+        let Some(due) = due else { return };
+        let at = due.as_millis().max(r.now_ms());
+        let answer = answers.get(i).or(answers.last()).copied().unwrap_or("200");
+        r.http_answer(at, answer);
+    }
+}
+
+fn endpoint_solution(r: &mut Runner) {
+    endpoint_put(r, "to-http");
+    endpoint_answer(r, &["503", "200"]);
+    endpoint_put(r, "to-http");
+    endpoint_answer(r, &["timeout", "200"]);
+    endpoint_put(r, "to-http-short");
+    endpoint_answer(r, &["500"]);
+    let t = r.now_ms();
+    r.advance(t + 1_000);
 }
 
 fn endpoint_wrong(r: &mut Runner) {
+    endpoint_put(r, "to-http");
+    endpoint_answer(r, &["refused", "200"]);
     let t = r.now_ms();
-    r.note(t, &format!("{ENDPOINT_NOTE_PREFIX} refused 200"));
     r.advance(t + 1_000);
 }
 
@@ -1923,21 +1920,21 @@ const HTTP_ENDPOINT: Scenario = Scenario {
     title: "HTTP endpoint retries and duplicates",
     seed: 1_012,
     summary: "Firehose retries an HTTP endpoint with the same request id; delivery is at least once.",
-    goal: "Script how an HTTP endpoint answers a 3-record batch (a note 'endpoint answers: ...' with 200, 500, 503, \
-           413, timeout or refused; the last answer repeats; 'retry-seconds=N' sets RetryOptions). Find a script \
-           that is delivered after a retry, one where the endpoint gets the same batch twice, and one that gives up \
-           into http-endpoint-failed/.",
+    goal: "Two delivery streams POST to an HTTP endpoint you play: 'to-http' (RetryOptions 300 s) and \
+           'to-http-short' (60 s). Put 3 records at a time and answer each request with 200, 500, 503, 413, \
+           timeout or refused. Get a batch delivered after a retry, one the endpoint received twice, and one that \
+           gives up into http-endpoint-failed/ in the bucket 'backup'.",
     steps: &[
-        "Write a note such as 'endpoint answers: 503 200' (the event log's note box or Command::Note).",
-        "A 'timeout' means the endpoint received the batch but its answer never came back.",
-        "Try 'retry-seconds=60 500' to run out of retry time.",
+        "PutRecordBatch 3 records into 'to-http'; answer its request 503, then the retry 200.",
+        "Again, answering timeout first (the endpoint got the batch, its answer never came back), then 200.",
+        "PutRecordBatch into 'to-http-short' and answer 500 every time until its 60 s of retries run out.",
     ],
     hints: &[
         "Back-off starts at 1 s and doubles, with ±15% jitter, capped at 120 s.",
         "A refused connection never reached the endpoint: retried, but no duplicate.",
     ],
     config: default_config,
-    setup: || vec![In::Advance { to_ms: 1_000 }],
+    setup: endpoint_setup,
     checks: &[
         Check {
             id: "retried",
@@ -1960,7 +1957,8 @@ const HTTP_ENDPOINT: Scenario = Scenario {
     wrong: endpoint_wrong,
     wrong_check: "duplicate",
     ui: UiSupport::CoreOnly(
-        "The HTTP endpoint destination is not wired into the World yet: this scenario runs the pure HttpDelivery inside its checks, driven by notes.",
+        "The browser performs HTTP endpoint requests with fetch, and this page has no scripted endpoint to answer \
+         them yet: the scenario's golden trace answers them through the World's HTTP endpoint calls.",
     ),
 };
 
@@ -2133,8 +2131,9 @@ const WINDOWS: Scenario = Scenario {
            a minute boundary (e.g. at 1:50, 1:55 and 2:05). Then compare: a 1-minute tumbling window cuts them \
            apart, a stagger window keeps them together, a sliding window answers once per reading.",
     steps: &[
-        "Play until 1:50, pause, PutRecord the first reading; again at 1:55 and 2:05 (SDK playground or the producer).",
-        "Play past 3:10 so every window closes.",
+        "Under Controls, play to 1:50 and send one record {\"sensor\":\"a\",\"v\":1} to data stream sensors; \
+         again at 1:55 and 2:05.",
+        "Play to 3:10 or later so every window closes.",
         "Read the three outputs the checks show.",
     ],
     hints: &[
@@ -2169,9 +2168,7 @@ const WINDOWS: Scenario = Scenario {
     solution: windows_solution,
     wrong: windows_wrong,
     wrong_check: "tumbling-split",
-    ui: UiSupport::CoreOnly(
-        "The World does not host analytics applications yet: the checks run the SQL engine over the stream's records.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn windows_explanation() -> String {

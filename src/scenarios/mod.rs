@@ -7,18 +7,19 @@
 //! time and the event-log hash); [`replay`] rebuilds it exactly, so the hash matches.
 //!
 //! Checks read only the world: metrics, shard lists, records kept, consumers' progress, the event log (API
-//! calls and their errors), Firehose's S3 objects and events. Nothing is a tick box. Two scenarios exercise parts
-//! of the core the World does not host yet, and say so ([`Scenario::ui`]): the HTTP endpoint delivery (run from
-//! [`crate::firehose::http_endpoint::HttpDelivery`] inside the check, driven by notes in the event log) and the
-//! Firehose transform (completed by a scripted function, [`ScenarioInput::Transform`], which the session journal
-//! does not carry yet).
+//! calls and their errors), Firehose's S3 objects and events. Nothing is a tick box. The Firehose transform
+//! scenario installs its function's JavaScript with the setup (the browser runs it); its golden trace completes
+//! the same invocations through the same World calls with a scripted function ([`ScenarioInput::Transform`]).
+//! The HTTP endpoint scenario delivers through the World's HTTP endpoint destination; its golden trace answers the
+//! requests as a scripted endpoint would ([`ScenarioInput::HttpAnswer`], through the same World calls the browser's
+//! fetch shell uses). The page has no scripted endpoint yet, so that scenario is core-only ([`Scenario::ui`]).
 
 pub mod catalog;
 
 use crate::api::ApiResponse;
-use crate::firehose::transform::InvocationOutcome;
+use crate::firehose::http_endpoint::{HttpResponse, Transport};
 use crate::sim::SimTime;
-use crate::{Command, EventKind, World, WorldConfig};
+use crate::{Command, EventKind, TransformOutcome, World, WorldConfig};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,11 @@ pub const SHARE_FORMAT: &str = "kinesim-scenario-run";
 pub const SHARE_VERSION: u32 = 1;
 /// Prefix of the notes a run writes into the event log when a check passes.
 pub const PASS_NOTE_PREFIX: &str = "scenario check passed: ";
+/// Most transform invocations one [`ScenarioInput::Transform`] completes (a bound against a function that keeps
+/// failing into retries forever).
+pub const TRANSFORM_COMPLETIONS_MAX: u32 = 10_000;
+/// Most HTTP endpoint requests one [`ScenarioInput::HttpAnswer`] answers.
+pub const HTTP_ANSWERS_MAX: u32 = 1_000;
 /// How far [`Runner::advance`] moves between two looks at the checks, in simulated ms.
 pub const OBSERVE_STEP_MS: u64 = 1_000;
 
@@ -231,6 +237,14 @@ pub enum ScenarioInput {
         /// The subscription, from the SubscribeToShard answer.
         subscription: u64,
     },
+    /// Every HTTP endpoint request due now is answered by a scripted endpoint: `200` (with the request id echoed),
+    /// another status code, `timeout` (the endpoint got the request, its answer never came back) or `refused`.
+    HttpAnswer {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The answer.
+        answer: String,
+    },
     /// Every pending Firehose transform invocation is completed by `function`.
     Transform {
         /// Simulated ms.
@@ -270,6 +284,19 @@ impl ScenarioInput {
     }
 }
 
+/// How a scripted endpoint's answer (`200`, `503`, `timeout`, `refused`) reaches Firehose; an unknown word is a
+/// 500.
+pub fn endpoint_transport(answer: &str, request_id: &str) -> Transport {
+    match answer.trim() {
+        "timeout" => Transport::TimedOut,
+        "refused" => Transport::ConnectionFailed("connection refused".into()),
+        code => Transport::Response(HttpResponse::json(
+            code.parse().unwrap_or(500),
+            &serde_json::json!({"requestId": request_id, "timestamp": 0}).to_string(),
+        )),
+    }
+}
+
 /// Applies one input to `world`; an API call's answer comes back.
 pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiResponse> {
     match input {
@@ -294,25 +321,40 @@ pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiRespon
             let _ = world.kinesis_subscription_events(SimTime::from_millis(*now_ms), *subscription);
             None
         }
+        ScenarioInput::HttpAnswer { now_ms, answer } => {
+            let now = SimTime::from_millis(*now_ms);
+            world.advance_to(now);
+            let mut guard = 0u32;
+            // The World's wiring, as the browser's fetch shell uses it (handed out, then completed).
+            while let Some(pending) = world.poll_http_request() {
+                guard += 1;
+                if guard > HTTP_ANSWERS_MAX {
+                    break;
+                }
+                let transport = endpoint_transport(answer, &pending.request_id);
+                let _ = world.complete_http_request(now, &pending.request_id, &transport);
+            }
+            None
+        }
         ScenarioInput::Transform { now_ms, function } => {
             let now = SimTime::from_millis(*now_ms);
             world.advance_to(now);
             let mut guard = 0u32;
-            while let Some(request) = world.firehose_service_mut().poll_transform() {
+            // The World's wiring, as the browser's function runner uses it (handed out, then completed).
+            while let Some(request) = world.poll_firehose_transform() {
                 guard += 1;
-                if guard > 10_000 {
+                if guard > TRANSFORM_COMPLETIONS_MAX {
                     break;
                 }
-                let answer = function.answer(&request.records);
-                let outcome = match &answer {
-                    Some(body) => InvocationOutcome::Returned(body.as_bytes()),
-                    None => InvocationOutcome::FunctionError,
+                let outcome = match function.answer(&request.records) {
+                    Some(body) => TransformOutcome::Returned(body),
+                    None => TransformOutcome::FunctionError("Error: scripted crash".into()),
                 };
-                let _ = world.firehose_service_mut().complete_transform(
+                let _ = world.complete_firehose_transform(
                     now,
                     &request.delivery_stream,
                     &request.invocation_id,
-                    outcome,
+                    &outcome,
                 );
             }
             // Fold what Firehose did into the event log.
@@ -540,6 +582,14 @@ impl Runner {
     /// A note at `at_ms`.
     pub fn note(&mut self, at_ms: u64, text: &str) {
         self.input(ScenarioInput::note(at_ms, text));
+    }
+
+    /// Answers the HTTP endpoint requests due at `at_ms` with `answer`.
+    pub fn http_answer(&mut self, at_ms: u64, answer: &str) {
+        self.input(ScenarioInput::HttpAnswer {
+            now_ms: at_ms,
+            answer: answer.to_string(),
+        });
     }
 
     /// Completes pending transforms with `function` at `at_ms`.

@@ -163,6 +163,11 @@ pub enum Action {
         /// Gets the answer.
         reply: Callback<ApiResponse>,
     },
+    /// Lets simulated time pass up to `to_ms` (a scenario's "play to"); nothing happens for a time already past.
+    AdvanceTo {
+        /// Simulated ms.
+        to_ms: u64,
+    },
     /// A World command (start a producer, ...).
     Command {
         /// The command.
@@ -429,14 +434,32 @@ impl Component for App {
                 let response = {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
+                    let target = format!("{}.{operation}", crate::api::firehose::TARGET_PREFIX);
+                    self.inputs
+                        .borrow_mut()
+                        .push(crate::scenarios::ScenarioInput::Api {
+                            now_ms: now.as_millis(),
+                            target: target.clone(),
+                            body: body.clone(),
+                        });
                     // Journaled through `call`, which journals every AWS target.
-                    world.call(
-                        now,
-                        &format!("{}.{operation}", crate::api::firehose::TARGET_PREFIX),
-                        &body,
-                    )
+                    world.call(now, &target, &body)
                 };
                 reply.emit(response);
+                true
+            }
+            Msg::Act(Action::AdvanceTo { to_ms }) => {
+                let mut world = self.world.borrow_mut();
+                if to_ms <= world.now().as_millis() {
+                    return false;
+                }
+                world.advance_to(SimTime::from_millis(to_ms));
+                self.inputs
+                    .borrow_mut()
+                    .push(crate::scenarios::ScenarioInput::Advance { to_ms });
+                drop(world);
+                http::pump(&self.world);
+                transforms::pump(&self.world);
                 true
             }
             Msg::Act(Action::Command { command, reply }) => {

@@ -1,6 +1,7 @@
 //! Guided scenarios: the list with progress, and one scenario's page: goal, steps, hints on request, live check
-//! status, the explanation once every check passed, restart, share (a run file or a link), an API console for
-//! calls the other pages do not make, and the run's cost.
+//! status, the explanation once every check passed, restart, share (a run file or a link), the controls the steps
+//! need (send records to a data stream or a delivery stream, play to a simulated time, links to the pages that show
+//! the result), an API console for calls the other pages do not make, and the run's cost.
 //!
 //! Starting a scenario restarts the session with the scenario's seed: the App builds that seed's world from the
 //! scenario's setup ([`crate::scenarios::catalog::for_seed`]). Progress is kept with the session: a check that
@@ -316,10 +317,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         .iter()
         .map(|o| html! { <option value={*o}>{ *o }</option> })
         .collect();
-    let bill = Bill::compute(
-        &Usage::from_streams(world.streams(), world.now()),
-        &PriceTable::default(),
-    );
+    let bill = Bill::compute(&Usage::from_world(&world), &PriceTable::default());
     let bill_lines: Html = bill
         .lines
         .iter()
@@ -346,6 +344,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
                     { if share_text.is_empty() { html!{} } else { html!{ <textarea id="scenario-link" readonly=true value={(*share_text).clone()} /> } } }
                 </section>
             </div>
+            <ScenarioControls />
             <div class="grid two">
                 <section class="card" aria-labelledby="console-h"><h2 id="console-h">{ "API console" }</h2>
                     <form onsubmit={on_console}>
@@ -361,5 +360,291 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
                 </section>
             </div>
         </div>
+    }
+}
+
+/// Most records one "Send records" click sends (PutRecords and PutRecordBatch take at most 500).
+pub const SEND_RECORDS_MAX: u64 = 500;
+/// Largest size a sent record is padded to, in bytes (Kinesis's and Firehose's 1,000 KiB record limit).
+pub const SEND_PAD_BYTES_MAX: u64 = 1_024_000;
+/// Latest time "Play to" accepts, in simulated seconds (a day).
+pub const PLAY_TO_SECONDS_MAX: u64 = 86_400;
+
+/// Where the send form writes: a Kinesis data stream or a Firehose delivery stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendTarget {
+    /// A data stream.
+    Stream(String),
+    /// A delivery stream.
+    DeliveryStream(String),
+}
+
+impl SendTarget {
+    /// The option value (`kinesis:NAME`, `firehose:NAME`).
+    pub fn value(&self) -> String {
+        match self {
+            SendTarget::Stream(n) => format!("kinesis:{n}"),
+            SendTarget::DeliveryStream(n) => format!("firehose:{n}"),
+        }
+    }
+    /// Reads an option value.
+    pub fn parse(value: &str) -> Option<SendTarget> {
+        if let Some(n) = value.strip_prefix("kinesis:") {
+            return Some(SendTarget::Stream(n.to_string()));
+        }
+        value
+            .strip_prefix("firehose:")
+            .map(|n| SendTarget::DeliveryStream(n.to_string()))
+    }
+}
+
+/// The records the send form sends: `count` copies of `data` with `{i}` replaced by the record's index (from 0),
+/// each padded with spaces up to `pad_bytes` (0 leaves them as they are).
+pub fn send_records_data(data: &str, count: u64, pad_bytes: u64) -> Vec<String> {
+    (0..count.min(SEND_RECORDS_MAX))
+        .map(|i| {
+            let mut text = data.replace("{i}", &i.to_string());
+            let pad = usize::try_from(pad_bytes.min(SEND_PAD_BYTES_MAX)).unwrap_or(0);
+            if text.len() < pad {
+                text.push_str(&" ".repeat(pad - text.len()));
+            }
+            text
+        })
+        .collect()
+}
+
+/// The operation and JSON body that send `records` to `target` (PutRecord for one Kinesis record, PutRecords
+/// for more; PutRecordBatch for Firehose).
+pub fn send_request(
+    target: &SendTarget,
+    partition_key: &str,
+    records: &[String],
+) -> (&'static str, String) {
+    let encode = |t: &String| base64::engine::general_purpose::STANDARD.encode(t);
+    match target {
+        SendTarget::Stream(name) if records.len() == 1 => (
+            "PutRecord",
+            serde_json::json!({"StreamName": name, "PartitionKey": partition_key, "Data": encode(&records[0])})
+                .to_string(),
+        ),
+        SendTarget::Stream(name) => {
+            let entries: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| serde_json::json!({"PartitionKey": partition_key, "Data": encode(r)}))
+                .collect();
+            (
+                "PutRecords",
+                serde_json::json!({"StreamName": name, "Records": entries}).to_string(),
+            )
+        }
+        SendTarget::DeliveryStream(name) => {
+            let entries: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| serde_json::json!({"Data": encode(r)}))
+                .collect();
+            (
+                "PutRecordBatch",
+                serde_json::json!({"DeliveryStreamName": name, "Records": entries}).to_string(),
+            )
+        }
+    }
+}
+
+/// Reads a simulated time typed as seconds (`110`) or minutes and seconds (`1:50`), in ms.
+pub fn parse_play_to(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let err = || {
+        format!(
+            "Type a time as seconds (110) or minutes:seconds (1:50), up to {PLAY_TO_SECONDS_MAX} s."
+        )
+    };
+    let seconds = match t.split_once(':') {
+        Some((m, s)) => {
+            let m: u64 = m.trim().parse().map_err(|_| err())?;
+            let s: u64 = s.trim().parse().map_err(|_| err())?;
+            if s >= 60 {
+                return Err(err());
+            }
+            m.saturating_mul(60).saturating_add(s)
+        }
+        None => t.parse().map_err(|_| err())?,
+    };
+    if seconds > PLAY_TO_SECONDS_MAX {
+        return Err(err());
+    }
+    Ok(seconds * 1_000)
+}
+
+/// The controls a scenario's steps need, on its page: send records, play to a time, and links to the pages that
+/// show what happened (streams, delivery streams, the bucket, analytics).
+#[component(ScenarioControls)]
+pub fn scenario_controls() -> Html {
+    let sim = use_context::<Sim>();
+    let target = use_state(String::new);
+    let key = use_state(|| "a".to_string());
+    let data = use_state(|| "{\"row\":{i}}".to_string());
+    let count = use_state(|| "1".to_string());
+    let pad = use_state(|| "0".to_string());
+    let play_to = use_state(String::new);
+    let message = use_state(|| None::<Result<String, String>>);
+    let Some(sim) = sim else {
+        return html! {};
+    };
+    let world = sim.world.borrow();
+    let mut targets: Vec<SendTarget> = world
+        .streams()
+        .stream_names()
+        .map(|n| SendTarget::Stream(n.to_string()))
+        .collect();
+    let delivery: Vec<String> = world
+        .firehose_service()
+        .names()
+        .map(str::to_string)
+        .collect();
+    targets.extend(delivery.iter().cloned().map(SendTarget::DeliveryStream));
+    let now_s = world.now().as_millis() / 1_000;
+    drop(world);
+    let chosen = SendTarget::parse(&target)
+        .filter(|t| targets.contains(t))
+        .or_else(|| targets.first().cloned());
+    let text = |state: &UseStateHandle<String>| {
+        let state = state.clone();
+        Callback::from(move |e: InputEvent| {
+            state.set(
+                e.target_unchecked_into::<web_sys::HtmlInputElement>()
+                    .value(),
+            )
+        })
+    };
+    let on_target = {
+        let target = target.clone();
+        Callback::from(move |e: Event| {
+            target.set(e.target_unchecked_into::<HtmlSelectElement>().value())
+        })
+    };
+    let on_send = {
+        let (sim, key, data, count, pad, message, chosen) = (
+            sim.clone(),
+            key.clone(),
+            data.clone(),
+            count.clone(),
+            pad.clone(),
+            message.clone(),
+            chosen.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(target) = chosen.clone() else {
+                message.set(Some(Err("There is nothing to send to yet.".into())));
+                return;
+            };
+            let n = match super::format::parse_in_range(&count, 1, SEND_RECORDS_MAX, "Records") {
+                Ok(n) => n,
+                Err(m) => return message.set(Some(Err(m))),
+            };
+            let p = match super::format::parse_in_range(&pad, 0, SEND_PAD_BYTES_MAX, "Pad to") {
+                Ok(p) => p,
+                Err(m) => return message.set(Some(Err(m))),
+            };
+            let records = send_records_data(&data, n, p);
+            let (operation, body) = send_request(&target, &key, &records);
+            let message = message.clone();
+            let reply = Callback::from(move |r: ApiResponse| {
+                if r.status != 200 {
+                    message.set(Some(Err(super::dashboard::error_text(&r))));
+                    return;
+                }
+                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+                let failed = v
+                    .get("FailedRecordCount")
+                    .or_else(|| v.get("FailedPutCount"))
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0);
+                message.set(Some(Ok(format!(
+                    "{operation}: {} records accepted, {failed} failed.",
+                    n - failed.min(n)
+                ))));
+            });
+            match target {
+                SendTarget::Stream(_) => sim.kinesis(operation, body, reply),
+                SendTarget::DeliveryStream(_) => sim.firehose(operation, body, reply),
+            }
+        })
+    };
+    let advance = |sim: &Sim, to_ms: u64| sim.act.emit(super::Action::AdvanceTo { to_ms });
+    let on_play_to = {
+        let (sim, play_to, message) = (sim.clone(), play_to.clone(), message.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            match parse_play_to(&play_to) {
+                Ok(ms) => advance(&sim, ms),
+                Err(m) => message.set(Some(Err(m))),
+            }
+        })
+    };
+    let on_plus_minute = {
+        let sim = sim.clone();
+        Callback::from(move |_| {
+            let now = sim.world.borrow().now().as_millis();
+            advance(&sim, now.saturating_add(60_000));
+        })
+    };
+    let options: Html = targets
+        .iter()
+        .map(|t| {
+            let label = match t {
+                SendTarget::Stream(n) => format!("data stream {n}"),
+                SendTarget::DeliveryStream(n) => format!("delivery stream {n}"),
+            };
+            html! { <option value={t.value()} selected={Some(t) == chosen.as_ref()}>{ label }</option> }
+        })
+        .collect();
+    let world = sim.world.borrow();
+    let mut links: Vec<Html> = world
+        .streams()
+        .stream_names()
+        .map(|n| html! { <li><Link<Route> to={Route::Stream { name: n.to_string() }}>{ format!("Data stream {n}") }</Link<Route>></li> })
+        .collect();
+    links.extend(delivery.iter().map(|n| html! { <li><Link<Route> to={Route::DeliveryStream { name: n.clone() }}>{ format!("Delivery stream {n}") }</Link<Route>></li> }));
+    if !delivery.is_empty() {
+        links.push(html! { <li><Link<Route> to={Route::S3}>{ "S3 buckets" }</Link<Route>></li> });
+    }
+    if !world.analytics_apps().is_empty()
+        || targets.iter().any(|t| matches!(t, SendTarget::Stream(_)))
+    {
+        links.push(html! { <li><Link<Route> to={Route::Analytics}>{ "Analytics applications" }</Link<Route>></li> });
+    }
+    drop(world);
+    let is_kinesis = matches!(chosen, Some(SendTarget::Stream(_)));
+    html! {
+        <section class="card" aria-labelledby="controls-h" id="scenario-controls">
+            <h2 id="controls-h">{ "Controls" }</h2>
+            <form class="send-records" onsubmit={on_send}>
+                <h3 class="small">{ "Send records" }</h3>
+                <label for="send-target">{ "To" }</label>
+                <select id="send-target" onchange={on_target}>{ options }</select>
+                { if is_kinesis { html!{ <>
+                    <label for="send-key">{ "Partition key" }</label>
+                    <input id="send-key" value={(*key).clone()} oninput={text(&key)} autocomplete="off" spellcheck="false" />
+                </> } } else { html!{} } }
+                <label for="send-data">{ "Data ({i} is the record's number)" }</label>
+                <input id="send-data" value={(*data).clone()} oninput={text(&data)} autocomplete="off" spellcheck="false" />
+                <label for="send-count">{ "Records" }</label>
+                <input id="send-count" type="number" min="1" max={SEND_RECORDS_MAX.to_string()} value={(*count).clone()} oninput={text(&count)} />
+                <label for="send-pad">{ "Pad each to bytes (0: as typed)" }</label>
+                <input id="send-pad" type="number" min="0" max={SEND_PAD_BYTES_MAX.to_string()} value={(*pad).clone()} oninput={text(&pad)} />
+                <button id="send-records" type="submit">{ "Send" }</button>
+            </form>
+            <form class="play-to inline" onsubmit={on_play_to}>
+                <h3 class="small">{ format!("Time: {}:{:02}", now_s / 60, now_s % 60) }</h3>
+                <label for="play-to">{ "Play to (seconds or m:ss)" }</label>
+                <input id="play-to" value={(*play_to).clone()} oninput={text(&play_to)} autocomplete="off" placeholder="1:50" />
+                <button id="scenario-play-to" type="submit">{ "Play to" }</button>
+                <button id="scenario-play-minute" type="button" onclick={on_plus_minute}>{ "+60 s" }</button>
+            </form>
+            { super::dashboard::feedback(&message) }
+            <h3 class="small">{ "Pages" }</h3>
+            <ul class="scenario-links">{ for links }</ul>
+        </section>
     }
 }

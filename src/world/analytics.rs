@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Most recent rows kept per in-application stream (and for `error_stream`) for the UI; older rows only count.
 pub const ANALYTICS_ROWS_RECENT_MAX: u32 = 200;
+/// Kinesis Processing Units an application is billed for while it runs, per hour (the service scales a SQL
+/// application's KPUs with its load; the simulator runs each one on one KPU).
+pub const ANALYTICS_KPUS_PER_APPLICATION: u32 = 1;
 /// Most analytics applications a world runs (the service's default quota is 50 per Region).
 pub const ANALYTICS_APPLICATIONS_MAX: u32 = 50;
 /// Most destinations an application writes (the service allows three outputs per application).
@@ -162,6 +165,9 @@ pub struct AnalyticsApp {
     timer: Option<TimerId>,
     /// Records written to data streams so far: their partition keys.
     put_count: u64,
+    /// When it stopped running (stopped by command, or failed): the end of its billed time.
+    #[serde(default)]
+    stopped_at: Option<SimTime>,
 }
 
 impl AnalyticsApp {
@@ -241,6 +247,17 @@ impl AnalyticsApp {
         self.readers
             .iter()
             .map(|(shard, r)| (shard.as_str(), r.next_read))
+    }
+
+    /// Simulated milliseconds it has run (discovering or running) up to `now`: what it is billed for, in
+    /// [`ANALYTICS_KPUS_PER_APPLICATION`] KPUs.
+    pub fn running_ms(&self, now: SimTime) -> u64 {
+        let end = match self.stopped_at {
+            Some(at) => at,
+            None if self.running() => now,
+            None => self.created,
+        };
+        end.saturating_since(self.created).as_millis()
     }
 
     fn running(&self) -> bool {
@@ -354,6 +371,22 @@ impl World {
     /// Analytics applications, by name.
     pub fn analytics_apps(&self) -> &BTreeMap<String, AnalyticsApp> {
         &self.analytics
+    }
+
+    /// What billing needs of every analytics application so far, counted as it ran: (name, KPUs, simulated ms
+    /// running), deleted ones first (oldest first), then the current ones by name.
+    pub fn analytics_billing(&self) -> Vec<(String, u32, u64)> {
+        self.analytics_retired
+            .iter()
+            .cloned()
+            .chain(self.analytics.values().map(|a| {
+                (
+                    a.name.clone(),
+                    ANALYTICS_KPUS_PER_APPLICATION,
+                    a.running_ms(self.now),
+                )
+            }))
+            .collect()
     }
 
     fn delivery_stream_exists(&self, name: &str) -> bool {
@@ -503,6 +536,7 @@ impl World {
                 counts: AnalyticsCounts::default(),
                 timer: None,
                 put_count: 0,
+                stopped_at: None,
             },
         );
         self.record(EventKind::Analytics {
@@ -521,6 +555,7 @@ impl World {
             )));
         };
         entry.status = AnalyticsStatus::Stopped;
+        entry.stopped_at = Some(self.now);
         entry.readers.clear();
         if let Some(timer) = entry.timer.take() {
             self.timers.cancel(timer);
@@ -540,6 +575,9 @@ impl World {
                 "No analytics application named {name} exists."
             )));
         };
+        let running_ms = entry.running_ms(self.now);
+        self.analytics_retired
+            .push((name.to_string(), ANALYTICS_KPUS_PER_APPLICATION, running_ms));
         if let Some(timer) = entry.timer {
             self.timers.cancel(timer);
         }
@@ -679,6 +717,7 @@ impl World {
                 });
             }
             Some(Err(e)) => {
+                entry.stopped_at = Some(now);
                 self.record(EventKind::Analytics {
                     name: name.clone(),
                     action: "failed".into(),

@@ -1,0 +1,148 @@
+// A new user plays guided scenarios in Debian's Chromium against the release build served under a sub-path, through
+// the UI alone (clicks and typing): Firehose size-versus-interval buffering, then transform failures landing in the
+// error prefix (the function 'clean' runs in the page's sandbox worker). Progress survives a reload (the checks'
+// passes are notes in the session, kept in IndexedDB), and a scenario restarts from its seeded setup.
+// Screenshots land in tests/e2e/output/scenarios-*.png. Fails on any console error.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveStatic, launch, watchProblems, OUTPUT, SUB_PATH } from './support.mjs';
+
+const TIMEOUT_MS = 30_000;
+let server;
+let browser;
+let page;
+let baseUrl;
+const problems = [];
+
+before(async () => {
+  await mkdir(OUTPUT, { recursive: true });
+  server = await serveStatic();
+  baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+  browser = await launch({ width: 1280, height: 900 });
+  browser.context.setDefaultTimeout(TIMEOUT_MS);
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  watchProblems(page, problems);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = async (name, anchor) => {
+  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
+  await page.screenshot({ path: join(OUTPUT, `scenarios-${name}.png`), fullPage: true });
+};
+const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
+const checkStatus = (id) => page.getAttribute(`li[data-check="${id}"]`, 'data-status');
+const waitCheck = (id, status) => page.waitForSelector(`li[data-check="${id}"][data-status="${status}"]`);
+const openScenarios = async () => {
+  await page.click('nav.sidebar a:has-text("Scenarios")');
+  await page.waitForSelector('.scenario-list');
+};
+/** Sends `count` records of `data` (padded to `pad` bytes) to `target` with the scenario page's form. */
+const send = async (target, data, count, pad = 0) => {
+  await page.selectOption('#send-target', target);
+  await page.fill('#send-data', data);
+  await page.fill('#send-count', String(count));
+  await page.fill('#send-pad', String(pad));
+  await page.click('#send-records');
+  await page.waitForSelector(`[role="status"]:has-text("${count} records accepted")`);
+};
+/** Everything the page did is committed to IndexedDB (the dashboard shows both hashes). */
+const settled = () => page.waitForFunction(() => {
+  const saved = document.querySelector('#session-status')?.dataset.savedHash ?? '';
+  const shown = document.querySelector('#event-hash')?.textContent ?? '';
+  return saved.length === 64 && saved.startsWith(shown);
+});
+
+test('the scenario list offers every scenario, and the three Firehose and windows ones are playable', async () => {
+  await page.goto(baseUrl);
+  await page.waitForSelector('#session-status[data-state="ready"]');
+  await openScenarios();
+  const items = await page.$$eval('.scenario-list li', (lis) => lis.map((li) => li.dataset.scenario));
+  assert.ok(items.length >= 12, `${items.length} scenarios`);
+  for (const id of ['firehose-buffering', 'transform-errors', 'windows']) {
+    assert.equal(await page.locator(`li[data-scenario="${id}"] .soon`).count(), 0, `${id} is not "core only"`);
+  }
+  await shot('1-list');
+});
+
+test('Firehose buffering: one delivery stream flushes on size, the other on its interval', async () => {
+  await page.click('li[data-scenario="firehose-buffering"] a');
+  await page.waitForSelector('#scenario-start');
+  await page.click('#scenario-start');
+  await page.waitForSelector('#scenario-controls');
+  assert.equal(await checkStatus('size-flush'), 'pending');
+  assert.equal(await checkStatus('interval-flush'), 'pending');
+  // 400 records of 3,000 bytes: more than the 1 MiB size hint.
+  await send('firehose:by-size', 'row {i}', 400, 3000);
+  await send('firehose:by-interval', 'small {i}', 5);
+  await page.click('#scenario-play-minute');
+  await waitCheck('size-flush', 'pass');
+  await waitCheck('interval-flush', 'pass');
+  await page.waitForSelector('#scenario-explanation');
+  assert.match(await page.textContent('#scenario-explanation'), /BufferingHints/);
+  assert.match(await page.textContent('li[data-check="size-flush"]'), /1 MiB buffer filled/);
+  await shot('2-buffering-done');
+  // The delivery stream's own page shows the flush reason.
+  await page.click('.scenario-links a:has-text("Delivery stream by-size")');
+  await page.waitForSelector('#fh-flushes');
+  assert.match(await page.textContent('#fh-flushes'), /size hint reached/);
+  await shot('3-by-size-page');
+});
+
+test('progress survives a reload (it is kept with the session in IndexedDB)', async () => {
+  await page.click('nav.sidebar a:has-text("Dashboard")');
+  await settled();
+  const ms = await simMs();
+  await page.reload();
+  await page.waitForSelector('#session-status[data-state="ready"]');
+  assert.equal(await simMs(), ms);
+  await openScenarios();
+  assert.match(await page.textContent('li[data-scenario="firehose-buffering"]'), /2\/2 checks passed/);
+  await page.click('li[data-scenario="firehose-buffering"] a');
+  await waitCheck('size-flush', 'pass');
+  await waitCheck('interval-flush', 'pass');
+  assert.match(await page.textContent('li[data-check="size-flush"]'), /passed at \d+ s|at \d+ s/);
+  await page.waitForSelector('#scenario-explanation');
+  await shot('4-after-reload');
+});
+
+test('a scenario restarts from its seeded setup', async () => {
+  await page.click('#scenario-restart');
+  await waitCheck('size-flush', 'pending');
+  assert.equal(await checkStatus('interval-flush'), 'pending');
+  assert.equal(await page.locator('#scenario-explanation').count(), 0);
+  assert.equal(await simMs(), 10_000, 'back at the end of the setup');
+  await shot('5-restarted');
+});
+
+test('transform failures land in the error prefix, the other records are delivered', async () => {
+  await openScenarios();
+  await page.click('li[data-scenario="transform-errors"] a');
+  await page.click('#scenario-start');
+  await page.waitForSelector('#scenario-controls');
+  assert.equal(await checkStatus('error-prefix'), 'pending');
+  await send('firehose:clean', '{"row":{i}}', 6);
+  await send('firehose:clean', '{"row":{i},"CORRUPT":true}', 3);
+  // Past the 60 s buffer interval: Firehose hands the batch to the function 'clean', which the page's sandbox runs.
+  await page.click('#scenario-play-minute');
+  await page.click('#play');
+  await waitCheck('error-prefix', 'pass');
+  await waitCheck('delivered', 'pass');
+  await page.click('#pause');
+  await page.waitForSelector('#scenario-explanation');
+  assert.match(await page.textContent('li[data-check="error-prefix"]'), /processing-failed\//);
+  await shot('6-transform-done');
+  await page.click('.scenario-links a:has-text("S3 buckets")');
+  await page.waitForSelector('text=lake');
+  await shot('7-s3');
+});
+
+test('no console errors, failed requests or page errors', () => {
+  assert.deepEqual(problems, []);
+});
