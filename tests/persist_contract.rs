@@ -302,7 +302,12 @@ fn lambda_mappings_and_their_invocations_are_journaled_and_replay_exactly() {
         session.advance_to(SimTime::from_millis(t));
         if let Some((mapping, invocation)) = session.poll_invocation() {
             session
-                .complete_invocation(SimTime::from_millis(t), &mapping, invocation.id, result.clone())
+                .complete_invocation(
+                    SimTime::from_millis(t),
+                    &mapping,
+                    invocation.id,
+                    result.clone(),
+                )
                 .expect("in flight");
             ran += 1;
         }
@@ -313,7 +318,10 @@ fn lambda_mappings_and_their_invocations_are_journaled_and_replay_exactly() {
         .expect("deletes");
     let store = MemoryStore::new();
     block_on(async {
-        store.create(&meta("esm", "Mappings", 21)).await.expect("creates");
+        store
+            .create(&meta("esm", "Mappings", 21))
+            .await
+            .expect("creates");
         persist::save(&store, "esm", &mut session, false)
             .await
             .expect("saves");

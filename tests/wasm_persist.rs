@@ -315,7 +315,10 @@ async fn the_page_session_drives_the_apps_journaled_world() {
         Some(world.borrow().next_seq()),
         "the time advance is journaled before the wait"
     );
-    assert_eq!(page_session().event_log_hash(), world.borrow().event_log_hash());
+    assert_eq!(
+        page_session().event_log_hash(),
+        world.borrow().event_log_hash()
+    );
 
     *host.refusal.borrow_mut() = Some("read-only in this tab".into());
     let before = world.borrow().next_seq();
@@ -335,6 +338,9 @@ async fn the_page_session_drives_the_apps_journaled_world() {
             .as_string()
             .is_some_and(|b| b.contains("read-only in this tab"))
     );
-    assert!(page.advance_by(1_000.0).is_err(), "time does not move either");
+    assert!(
+        page.advance_by(1_000.0).is_err(),
+        "time does not move either"
+    );
     assert_eq!(world.borrow().next_seq(), before, "nothing journaled");
 }

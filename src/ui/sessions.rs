@@ -72,8 +72,8 @@ impl Durability {
         }
     }
 
-    /// A new world (another session, a restart): waiters of the old one that no commit in flight can settle
-    /// are refused.
+    /// A new world (another session, a restart) whose journal is committed up to `committed_through`. Waiters of
+    /// the old world are settled by their commits still in flight, or refused by [`Durability::drop_stale`].
     fn new_generation(&self, committed_through: u64) {
         self.generation.set(self.generation.get().wrapping_add(1));
         self.committed_through.set(committed_through);
