@@ -18,8 +18,12 @@ use std::rc::Rc;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
+use crate::api::ApiResponse;
+use crate::api::kinesis::SubscriptionEvents;
+use crate::persist::Journaled;
 use crate::sim::{SimDuration, SimTime};
-use crate::workload::lambda::{FunctionResult, Invocation, LambdaError, request};
+use crate::streams::KinesisError;
+use crate::workload::lambda::{EsmConfig, FunctionResult, Invocation, LambdaError, request};
 use crate::{World, WorldConfig};
 
 /// Largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
@@ -119,26 +123,74 @@ extern "C" {
 /// Nothing here reads the real clock: time moves only when you call `advanceTo`, `advanceBy` or `step` (or pass
 /// through `send`, which answers at the current simulated time). The same seed and the same calls give the same
 /// `eventLogHash()`, in any browser and natively.
+///
+/// In the app, `kinesim.pageSession()` is the session the UI shows: its calls are journaled and saved with it
+/// (see [`install_page_session`]); `sendCommitted` and `committed()` resolve once they are stored.
 #[wasm_bindgen]
 #[derive(Debug, Clone)]
 pub struct Session {
-    world: Rc<RefCell<World>>,
+    backing: Backing,
+}
+
+/// What a [`Session`] runs on.
+#[derive(Clone)]
+enum Backing {
+    /// A world of its own, in memory (`new Session(seed)`).
+    Plain(Rc<RefCell<World>>),
+    /// The app's journaled world and the app's persistence.
+    Page(Rc<RefCell<Journaled>>, Rc<dyn PageHost>),
+}
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backing::Plain(_) => f.write_str("Backing::Plain"),
+            Backing::Page(..) => f.write_str("Backing::Page"),
+        }
+    }
+}
+
+/// The app's side of the page session: whether this tab may write, and when a journal position is stored.
+pub trait PageHost {
+    /// Why this tab may not change the session now (it is still opening, or another tab writes it), or `None`.
+    fn refusal(&self) -> Option<String>;
+    /// The world changed through the API (re-render, save soon).
+    fn changed(&self);
+    /// A promise that resolves with `value` once the journal is committed up to (not including) position
+    /// `through`, and rejects with an `Error` saying why if that commit fails (a full disk).
+    fn committed(&self, through: u64, value: JsValue) -> js_sys::Promise;
+    /// The world was replaced (`restoreInPlace`): its old journal positions mean nothing any more.
+    fn replaced(&self);
 }
 
 thread_local! {
-    static PAGE_SESSION: Rc<RefCell<World>> =
-        Rc::new(RefCell::new(World::new(WorldConfig::with_seed(PAGE_SESSION_SEED))));
+    static PAGE_SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
 }
 
-/// The page's shared world (the one the playground and `kinesim.pageSession()` use).
+/// The page's shared session (the one the playground and `kinesim.pageSession()` use): the app's journaled world
+/// once [`install_page_session`] ran, else a world of its own with seed [`PAGE_SESSION_SEED`].
 pub fn page_session() -> Session {
-    PAGE_SESSION.with(|world| Session {
-        world: Rc::clone(world),
+    PAGE_SESSION.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| {
+                Session::from_world(World::new(WorldConfig::with_seed(PAGE_SESSION_SEED)))
+            })
+            .clone()
     })
 }
 
+/// Makes `world` (the app's session, which the app saves) the page session, with `host` answering for its
+/// persistence. Every handle `pageSession()` gives from now on drives that world.
+pub fn install_page_session(world: Rc<RefCell<Journaled>>, host: Rc<dyn PageHost>) {
+    PAGE_SESSION.with(|slot| {
+        *slot.borrow_mut() = Some(Session {
+            backing: Backing::Page(world, host),
+        });
+    });
+}
+
 /// The page's shared session: the one the UI's playground runs snippets against. Every call returns a handle to
-/// the same run.
+/// the same run. In the app it is the session the UI shows and saves.
 #[wasm_bindgen(js_name = pageSession)]
 pub fn page_session_js() -> Session {
     page_session()
@@ -163,10 +215,17 @@ impl Session {
     /// Answers one AWS JSON 1.1 call at the current simulated time. `target` is the `X-Amz-Target` header
     /// (`Kinesis_20131202.PutRecords`); `body` is the JSON request body. Returns the status code, the JSON body
     /// and the AWS error type (null on success). An unknown target gets `UnknownOperationException`.
+    ///
+    /// On the app's page session the call is journaled and saved with the session within 250 ms; a second tab
+    /// showing the session read-only answers `AccessDeniedException` and changes nothing. Use `sendCommitted` to
+    /// wait until the call is stored.
     pub fn send(&self, target: &str, body: &str) -> SendResponse {
-        let mut world = self.world.borrow_mut();
-        let now = world.now();
-        let response = world.call(now, target, body);
+        let response = self
+            .write(|w| {
+                let now = w.now();
+                w.call(now, target, body)
+            })
+            .unwrap_or_else(|refusal| refused(&refusal));
         let object = js_sys::Object::new();
         set(&object, "statusCode", &JsValue::from(response.status));
         set(&object, "body", &JsValue::from(response.body.as_str()));
@@ -185,6 +244,23 @@ impl Session {
         object.unchecked_into()
     }
 
+    /// `send`, answered once the call is stored: on the app's page session the promise resolves with the
+    /// answer after the IndexedDB transaction holding the call's journal entry committed, and rejects with an
+    /// `Error` saying why when that commit fails (a full disk; the call took effect in this tab, but is not
+    /// saved). A session of your own (`new Session(...)`) is not stored: it resolves at once. The AWS SDK
+    /// request handler (`KinesimRequestHandler`) calls this.
+    #[wasm_bindgen(js_name = sendCommitted, unchecked_return_type = "Promise<SendResponse>")]
+    pub fn send_committed(&self, target: &str, body: &str) -> js_sys::Promise {
+        let answer: JsValue = self.send(target, body).into();
+        self.committed_with(answer)
+    }
+
+    /// A promise that resolves once everything done through this session so far is stored (at once for a
+    /// session of your own), and rejects with an `Error` saying why when that commit fails.
+    pub fn committed(&self) -> js_sys::Promise {
+        self.committed_with(JsValue::UNDEFINED)
+    }
+
     /// The events a SubscribeToShard subscription (the `subscription` of `send`'s answer) pushed up to the current
     /// simulated time, and its end once it ended. Events come as simulated time passes (2 MiB/s per consumer per
     /// shard); a subscription ends after 5 simulated minutes. Over the AWS SDK, `KinesimRequestHandler` turns
@@ -192,11 +268,15 @@ impl Session {
     #[wasm_bindgen(js_name = subscriptionEvents)]
     pub fn subscription_events(&self, subscription: f64) -> Result<SubscriptionPoll, JsError> {
         let id = ms_from_js(subscription, "subscriptionEvents(subscription)")?;
-        let mut world = self.world.borrow_mut();
-        let now = world.now();
+        let polled = self
+            .write(|w| {
+                let now = w.now();
+                w.kinesis_subscription_events(now, id)
+            })
+            .map_err(|refusal| JsError::new(&refusal))?;
         let object = js_sys::Object::new();
         let events = js_sys::Array::new();
-        match world.kinesis_subscription_events(now, id) {
+        match polled {
             Ok(polled) => {
                 for (_, event) in &polled.events {
                     events.push(&JsValue::from(
@@ -246,13 +326,13 @@ impl Session {
 
     /// The current simulated time, in milliseconds since the run started.
     pub fn now(&self) -> f64 {
-        ms_to_js(self.world.borrow().now().as_millis())
+        self.read(|w| ms_to_js(w.now().as_millis()))
     }
 
     /// The current simulated time as calendar time (ISO 8601, UTC), as AWS timestamps show it.
     #[wasm_bindgen(js_name = nowIso8601)]
     pub fn now_iso8601(&self) -> String {
-        self.world.borrow().now_iso8601()
+        self.read(World::now_iso8601)
     }
 
     /// Moves simulated time forward to `ms` (milliseconds since the start), firing everything due on the way.
@@ -260,35 +340,33 @@ impl Session {
     #[wasm_bindgen(js_name = advanceTo)]
     pub fn advance_to(&self, ms: f64) -> Result<u32, JsError> {
         let ms = ms_from_js(ms, "advanceTo(ms)")?;
-        Ok(self.world.borrow_mut().advance_to(SimTime::from_millis(ms)))
+        self.write(|w| w.advance_to(SimTime::from_millis(ms)))
+            .map_err(|refusal| JsError::new(&refusal))
     }
 
     /// Moves simulated time forward by `ms` milliseconds. Returns how many timers fired.
     #[wasm_bindgen(js_name = advanceBy)]
     pub fn advance_by(&self, ms: f64) -> Result<u32, JsError> {
         let ms = ms_from_js(ms, "advanceBy(ms)")?;
-        let mut world = self.world.borrow_mut();
-        let target = world.now().saturating_add(SimDuration::from_millis(ms));
-        Ok(world.advance_to(target))
+        self.write(|w| {
+            let target = w.now().saturating_add(SimDuration::from_millis(ms));
+            w.advance_to(target)
+        })
+        .map_err(|refusal| JsError::new(&refusal))
     }
 
     /// Jumps to the next pending timer and fires everything due then. Returns the new time in milliseconds, or
     /// undefined (and changes nothing) when no timer is pending.
-    pub fn step(&self) -> Option<f64> {
-        self.world
-            .borrow_mut()
-            .step()
-            .map(|t| ms_to_js(t.as_millis()))
+    pub fn step(&self) -> Result<Option<f64>, JsError> {
+        self.write(|w| w.step().map(|t| ms_to_js(t.as_millis())))
+            .map_err(|refusal| JsError::new(&refusal))
     }
 
     /// When the world next needs to run (the earliest timer or stream status change), in milliseconds, or
     /// undefined when nothing is pending.
     #[wasm_bindgen(js_name = pollTimeout)]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.world
-            .borrow()
-            .poll_timeout()
-            .map(|t| ms_to_js(t.as_millis()))
+        self.read(|w| w.poll_timeout().map(|t| ms_to_js(t.as_millis())))
     }
 
     /// Per-minute CloudWatch-style metrics of a stream (summed over its shards), or of one shard when `shardId`
@@ -298,12 +376,12 @@ impl Session {
         #[wasm_bindgen(js_name = streamName)] stream_name: &str,
         #[wasm_bindgen(js_name = shardId)] shard_id: Option<String>,
     ) -> Result<MetricPoints, JsError> {
-        let world = self.world.borrow();
-        let points = match &shard_id {
-            Some(shard) => world.streams().shard_metrics(stream_name, shard),
-            None => world.streams().stream_metrics(stream_name),
-        }
-        .map_err(|e| JsError::new(&format!("{}: {}", e.error_type.as_str(), e.message)))?;
+        let points = self
+            .read(|world| match &shard_id {
+                Some(shard) => world.streams().shard_metrics(stream_name, shard),
+                None => world.streams().stream_metrics(stream_name),
+            })
+            .map_err(|e| JsError::new(&format!("{}: {}", e.error_type.as_str(), e.message)))?;
         let array = js_sys::Array::new();
         for (minute, metric, value) in points {
             let object = js_sys::Object::new();
@@ -323,18 +401,18 @@ impl Session {
     /// equal runs.
     #[wasm_bindgen(js_name = eventLogHash)]
     pub fn event_log_hash(&self) -> String {
-        self.world.borrow().event_log_hash()
+        self.read(World::event_log_hash)
     }
 
     /// How many events the run has recorded.
     #[wasm_bindgen(js_name = eventCount)]
     pub fn event_count(&self) -> f64 {
-        ms_to_js(self.world.borrow().event_count())
+        self.read(|w| ms_to_js(w.event_count()))
     }
 
     /// The whole run as JSON text; `Session.restore` continues it exactly where it was.
     pub fn snapshot(&self) -> Result<String, JsError> {
-        serde_json::to_string(&*self.world.borrow())
+        self.read(serde_json::to_string)
             .map_err(|e| JsError::new(&format!("snapshot failed: {e}")))
     }
 
@@ -349,12 +427,25 @@ impl Session {
     }
 
     /// Replaces this session's run with the one in `snapshot`, keeping the handle (every handle to the same run,
-    /// e.g. `pageSession()`, sees the restored run).
+    /// e.g. `pageSession()`, sees the restored run). On the app's page session the restored run replaces the
+    /// saved session's run (as Restart does).
     #[wasm_bindgen(js_name = restoreInPlace)]
     pub fn restore_in_place(&self, snapshot: &str) -> Result<(), JsError> {
-        let restored = Session::restore(snapshot)?;
-        let world = restored.world.borrow().clone();
-        *self.world.borrow_mut() = world;
+        let world: World = serde_json::from_str(snapshot).map_err(|e| {
+            JsError::new(&format!(
+                "not a kinesim snapshot (expected the JSON text of Session.snapshot()): {e}"
+            ))
+        })?;
+        match &self.backing {
+            Backing::Plain(plain) => *plain.borrow_mut() = world,
+            Backing::Page(journaled, host) => {
+                if let Some(refusal) = host.refusal() {
+                    return Err(JsError::new(&refusal));
+                }
+                *journaled.borrow_mut() = Journaled::new(world);
+                host.replaced();
+            }
+        }
         Ok(())
     }
 
@@ -370,38 +461,44 @@ impl Session {
         #[wasm_bindgen(js_name = requestJson)] request_json: &str,
     ) -> Result<String, JsError> {
         let config = request::create_request(request_json).map_err(lambda_error)?;
-        let mut world = self.world.borrow_mut();
-        let now = world.now();
-        let uuid = world
-            .create_event_source_mapping(now, config)
+        let uuid = self
+            .write(|w| {
+                let now = w.now();
+                w.create_event_source_mapping(now, config)
+            })
+            .map_err(|refusal| JsError::new(&refusal))?
             .map_err(lambda_error)?;
-        let answer = world
-            .event_source_mappings()
-            .find(|m| m.uuid() == uuid)
-            .map(request::configuration_json)
-            .unwrap_or_default();
+        let answer = self.read(|world| {
+            world
+                .event_source_mappings()
+                .find(|m| m.uuid() == uuid)
+                .map(request::configuration_json)
+                .unwrap_or_default()
+        });
         Ok(answer.to_string())
     }
 
     /// DeleteEventSourceMapping. Throws `ResourceNotFoundException: ...` for an unknown UUID.
     #[wasm_bindgen(js_name = deleteEventSourceMapping)]
     pub fn delete_event_source_mapping(&self, uuid: &str) -> Result<(), JsError> {
-        let mut world = self.world.borrow_mut();
-        let now = world.now();
-        world
-            .delete_event_source_mapping(now, uuid)
-            .map_err(lambda_error)
+        self.write(|w| {
+            let now = w.now();
+            w.delete_event_source_mapping(now, uuid)
+        })
+        .map_err(|refusal| JsError::new(&refusal))?
+        .map_err(lambda_error)
     }
 
     /// ListEventSourceMappings: `{"EventSourceMappings": [...]}` as JSON text, with each mapping's
     /// `LastProcessingResult`, `IteratorAgeMilliseconds` and counters.
     #[wasm_bindgen(js_name = listEventSourceMappings)]
     pub fn list_event_source_mappings(&self) -> String {
-        let world = self.world.borrow();
-        let list: Vec<Value> = world
-            .event_source_mappings()
-            .map(request::configuration_json)
-            .collect();
+        let list: Vec<Value> = self.read(|world| {
+            world
+                .event_source_mappings()
+                .map(request::configuration_json)
+                .collect()
+        });
         json!({ "EventSourceMappings": list }).to_string()
     }
 
@@ -471,7 +568,7 @@ impl Session {
 
     /// The root seed of the run, as a decimal string (seeds go up to 2^64 - 1).
     pub fn seed(&self) -> String {
-        self.world.borrow().config().seed.to_string()
+        self.read(|w| w.config().seed.to_string())
     }
 }
 
@@ -479,19 +576,56 @@ impl Session {
     /// A session owning `world`.
     pub fn from_world(world: World) -> Self {
         Session {
-            world: Rc::new(RefCell::new(world)),
+            backing: Backing::Plain(Rc::new(RefCell::new(world))),
+        }
+    }
+
+    /// Reads the world.
+    fn read<R>(&self, f: impl FnOnce(&World) -> R) -> R {
+        match &self.backing {
+            Backing::Plain(world) => f(&world.borrow()),
+            Backing::Page(journaled, _) => f(journaled.borrow().world()),
+        }
+    }
+
+    /// Changes the world (journaled on the page session), or says why this tab may not. The world is no longer
+    /// borrowed when the app hears of the change.
+    fn write<R>(&self, f: impl FnOnce(&mut dyn Inputs) -> R) -> Result<R, String> {
+        match &self.backing {
+            Backing::Plain(world) => Ok(f(&mut *world.borrow_mut())),
+            Backing::Page(journaled, host) => {
+                if let Some(refusal) = host.refusal() {
+                    return Err(refusal);
+                }
+                let out = f(&mut *journaled.borrow_mut());
+                host.changed();
+                Ok(out)
+            }
+        }
+    }
+
+    /// A promise of `value` once everything so far is stored (at once for a session of your own or a refused
+    /// call).
+    fn committed_with(&self, value: JsValue) -> js_sys::Promise {
+        match &self.backing {
+            Backing::Page(journaled, host) => {
+                let through = journaled.borrow_mut().journal_through();
+                host.committed(through, value)
+            }
+            Backing::Plain(_) => js_sys::Promise::resolve(&value),
         }
     }
 
     /// Takes the next invocation a mapping wants run: (mapping UUID, function name, invocation).
     pub fn take_invocation(&self) -> Option<(String, String, Invocation)> {
-        let mut world = self.world.borrow_mut();
-        let (uuid, invocation) = world.poll_invocation()?;
-        let function_name = world
-            .event_source_mappings()
-            .find(|m| m.uuid() == uuid)
-            .map(|m| m.config().function_name.clone())
-            .unwrap_or_default();
+        let (uuid, invocation) = self.write(|w| w.poll_invocation()).ok()??;
+        let function_name = self.read(|world| {
+            world
+                .event_source_mappings()
+                .find(|m| m.uuid() == uuid)
+                .map(|m| m.config().function_name.clone())
+                .unwrap_or_default()
+        });
         Some((uuid, function_name, invocation))
     }
 
@@ -502,18 +636,105 @@ impl Session {
         id: u64,
         result: FunctionResult,
     ) -> Result<(), String> {
-        let mut world = self.world.borrow_mut();
-        let now = world.now();
-        world
-            .complete_invocation(now, mapping_uuid, id, result)
-            .map_err(|e| e.to_string())
-    }
-
-    /// The shared world behind this handle (for the Rust shell: the UI reads views from it).
-    pub fn world(&self) -> Rc<RefCell<World>> {
-        Rc::clone(&self.world)
+        self.write(|w| {
+            let now = w.now();
+            w.complete_invocation(now, mapping_uuid, id, result)
+        })?
+        .map_err(|e| e.to_string())
     }
 }
+
+/// The answer to a call a tab that may not write refuses.
+fn refused(refusal: &str) -> ApiResponse {
+    ApiResponse {
+        status: 400,
+        body: json!({ "__type": "AccessDeniedException", "message": refusal }).to_string(),
+        error_type: Some("AccessDeniedException"),
+        subscription: None,
+    }
+}
+
+/// What a [`Session`] changes, on a world of its own or journaled on the page session.
+trait Inputs {
+    fn now(&self) -> SimTime;
+    fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse;
+    fn kinesis_subscription_events(
+        &mut self,
+        now: SimTime,
+        subscription: u64,
+    ) -> Result<SubscriptionEvents, KinesisError>;
+    fn advance_to(&mut self, now: SimTime) -> u32;
+    fn step(&mut self) -> Option<SimTime>;
+    fn create_event_source_mapping(
+        &mut self,
+        now: SimTime,
+        config: EsmConfig,
+    ) -> Result<String, LambdaError>;
+    fn delete_event_source_mapping(&mut self, now: SimTime, uuid: &str) -> Result<(), LambdaError>;
+    fn poll_invocation(&mut self) -> Option<(String, Invocation)>;
+    fn complete_invocation(
+        &mut self,
+        now: SimTime,
+        uuid: &str,
+        id: u64,
+        result: FunctionResult,
+    ) -> Result<(), LambdaError>;
+}
+
+macro_rules! inputs_impl {
+    ($ty:ty) => {
+        impl Inputs for $ty {
+            fn now(&self) -> SimTime {
+                World::now(self)
+            }
+            fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse {
+                <$ty>::call(self, now, target, body)
+            }
+            fn kinesis_subscription_events(
+                &mut self,
+                now: SimTime,
+                subscription: u64,
+            ) -> Result<SubscriptionEvents, KinesisError> {
+                <$ty>::kinesis_subscription_events(self, now, subscription)
+            }
+            fn advance_to(&mut self, now: SimTime) -> u32 {
+                <$ty>::advance_to(self, now)
+            }
+            fn step(&mut self) -> Option<SimTime> {
+                <$ty>::step(self)
+            }
+            fn create_event_source_mapping(
+                &mut self,
+                now: SimTime,
+                config: EsmConfig,
+            ) -> Result<String, LambdaError> {
+                <$ty>::create_event_source_mapping(self, now, config)
+            }
+            fn delete_event_source_mapping(
+                &mut self,
+                now: SimTime,
+                uuid: &str,
+            ) -> Result<(), LambdaError> {
+                <$ty>::delete_event_source_mapping(self, now, uuid)
+            }
+            fn poll_invocation(&mut self) -> Option<(String, Invocation)> {
+                <$ty>::poll_invocation(self)
+            }
+            fn complete_invocation(
+                &mut self,
+                now: SimTime,
+                uuid: &str,
+                id: u64,
+                result: FunctionResult,
+            ) -> Result<(), LambdaError> {
+                <$ty>::complete_invocation(self, now, uuid, id, result)
+            }
+        }
+    };
+}
+
+inputs_impl!(World);
+inputs_impl!(Journaled);
 
 fn lambda_error(error: LambdaError) -> JsError {
     JsError::new(&error.to_string())

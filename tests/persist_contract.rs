@@ -31,6 +31,13 @@ fn sessions_are_managed() {
 }
 
 #[test]
+fn prefs_are_kept_per_session() {
+    block_on(persist_suite::prefs_are_kept_per_session(
+        &MemoryStore::new(),
+    ));
+}
+
+#[test]
 fn reload_restores_the_last_commit() {
     block_on(persist_suite::reload_restores_the_last_commit(
         &MemoryStore::new(),
@@ -263,4 +270,65 @@ fn a_fast_run_asks_for_a_snapshot_so_loads_replay_little() {
         session.wants_snapshot(),
         "300,000 firings since the snapshot"
     );
+}
+
+#[test]
+fn lambda_mappings_and_their_invocations_are_journaled_and_replay_exactly() {
+    use kinesim::workload::lambda::{FunctionResult, request};
+    // What the page session does for the SDK playground: a mapping, its invocations run by the shell (a success
+    // with a response, an error, a timeout), then the mapping deleted.
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(21)));
+    let (_, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    let now = drive(&mut session, 0, 3, 1);
+    let config = request::create_request(
+        r#"{"FunctionName":"f","StartingPosition":"TRIM_HORIZON","BatchSize":50,
+            "EventSourceArn":"arn:aws:kinesis:us-east-1:123456789012:stream/orders"}"#,
+    )
+    .expect("a valid request");
+    let uuid = session
+        .create_event_source_mapping(SimTime::from_millis(now), config)
+        .expect("creates");
+    let mut t = now;
+    let results = [
+        FunctionResult::Success(Some(serde_json::json!({"batchItemFailures": []}))),
+        FunctionResult::Error("Boom: no".into()),
+        FunctionResult::Timeout,
+        FunctionResult::Success(None),
+    ];
+    let mut ran = 0;
+    for result in results.iter().cycle().take(12) {
+        t += 1_000;
+        session.advance_to(SimTime::from_millis(t));
+        if let Some((mapping, invocation)) = session.poll_invocation() {
+            session
+                .complete_invocation(
+                    SimTime::from_millis(t),
+                    &mapping,
+                    invocation.id,
+                    result.clone(),
+                )
+                .expect("in flight");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 4, "invocations ran ({ran})");
+    session
+        .delete_event_source_mapping(SimTime::from_millis(t + 1), &uuid)
+        .expect("deletes");
+    let store = MemoryStore::new();
+    block_on(async {
+        store
+            .create(&meta("esm", "Mappings", 21))
+            .await
+            .expect("creates");
+        persist::save(&store, "esm", &mut session, false)
+            .await
+            .expect("saves");
+        let loaded = persist::load(&store, "esm").await.expect("loads");
+        assert_eq!(
+            loaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+    });
 }

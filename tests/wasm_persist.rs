@@ -23,6 +23,107 @@ async fn idb_sessions_are_managed() {
 }
 
 #[wasm_bindgen_test]
+async fn idb_prefs_are_kept_per_session() {
+    let store = fresh_store("test-prefs").await;
+    persist_suite::prefs_are_kept_per_session(&store).await;
+}
+
+/// A database as schema version 1 left it (four object stores; metadata as JSON text, values as bytes under
+/// `{id}/...` keys), written with raw IndexedDB calls, opens at version 2 with every session as it was.
+#[wasm_bindgen_test]
+async fn idb_a_version_1_database_migrates_with_nothing_lost() {
+    use idb::{DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
+    use kinesim::persist::idb::SCHEMA_VERSION;
+    use kinesim::persist::{self, Journaled, SessionStore};
+    use kinesim::{World, WorldConfig};
+    use wasm_bindgen::JsValue;
+
+    let name = "test-migrate-v1";
+    IdbStore::delete_database(name).await.expect("deletes");
+    // The session: a snapshot with record segments, then journal entries after it.
+    let mut session = Journaled::new(World::new(WorldConfig::with_seed(9)));
+    let end_ms = persist_suite::drive(&mut session, 0, 30, 3);
+    let (first, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    persist_suite::drive(&mut session, end_ms, 5, 3);
+    let (rest, _) = session.prepare_commit(false);
+    let hash = session.world().event_log_hash();
+    assert!(!first.segment_puts.is_empty() && !rest.journal_append.is_empty());
+
+    let factory = Factory::new().expect("factory");
+    let mut request = factory.open(name, Some(1)).expect("opens");
+    request.on_upgrade_needed(|event| {
+        let db = event.database().expect("database");
+        for store in ["sessions", "snapshots", "segments", "journal"] {
+            db.create_object_store(store, ObjectStoreParams::new())
+                .expect("creates a store");
+        }
+    });
+    let db = request.await.expect("opens at version 1");
+    let tx = db
+        .transaction(
+            &["sessions", "snapshots", "segments", "journal"],
+            TransactionMode::ReadWrite,
+        )
+        .expect("transaction");
+    let bytes = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b));
+    let meta = r#"{"id":"old","name":"From version 1","seed":9}"#;
+    drop(
+        tx.object_store("sessions")
+            .expect("store")
+            .put(&JsValue::from(meta), Some(&JsValue::from("old"))),
+    );
+    drop(tx.object_store("snapshots").expect("store").put(
+        &bytes(first.snapshot.as_deref().expect("a snapshot")),
+        Some(&JsValue::from("old")),
+    ));
+    let segments = tx.object_store("segments").expect("store");
+    for (key, value) in &first.segment_puts {
+        let key = JsValue::from(format!("old/{}", key.to_key_string()));
+        drop(segments.put(&bytes(value), Some(&key)));
+    }
+    let journal = tx.object_store("journal").expect("store");
+    for (seq, value) in &rest.journal_append {
+        drop(journal.put(
+            &bytes(value),
+            Some(&JsValue::from(format!("old/{seq:020}"))),
+        ));
+    }
+    tx.await.expect("commits");
+    db.close();
+
+    let store = IdbStore::open(name).await.expect("opens and migrates");
+    let list = store.list().await.expect("lists");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].name, "From version 1");
+    assert_eq!(list[0].damaged, None);
+    let loaded = persist::load(&store, "old").await.expect("loads");
+    assert_eq!(loaded.world().event_log_hash(), hash, "nothing lost");
+    assert_eq!(store.prefs("old").await.expect("reads"), None, "defaults");
+    store
+        .set_prefs("old", r#"{"speed":100}"#)
+        .await
+        .expect("the new store works");
+    store.close();
+    let reopened = IdbStore::open(name).await.expect("reopens at version 2");
+    assert_eq!(
+        reopened.prefs("old").await.expect("reads").as_deref(),
+        Some(r#"{"speed":100}"#)
+    );
+    reopened.close();
+    let version = Factory::new()
+        .expect("factory")
+        .open(name, None)
+        .expect("opens")
+        .await
+        .expect("opens")
+        .version()
+        .expect("a version");
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(version, 2);
+}
+
+#[wasm_bindgen_test]
 async fn idb_reload_restores_the_last_commit() {
     let store = fresh_store("test-reload").await;
     persist_suite::reload_restores_the_last_commit(&store).await;
@@ -151,4 +252,95 @@ async fn idb_foreign_values_are_reported_and_contained() {
     assert!(ok.world().event_count() > 0);
     store.delete("victim").await.expect("deletable");
     store.delete("garbled").await.expect("deletable");
+}
+
+/// A stand-in for the app's persistence behind the page session.
+#[derive(Default)]
+struct FakeHost {
+    refusal: std::cell::RefCell<Option<String>>,
+    changes: std::cell::Cell<u32>,
+    asked: std::cell::RefCell<Vec<u64>>,
+}
+
+impl kinesim::js_api::PageHost for FakeHost {
+    fn refusal(&self) -> Option<String> {
+        self.refusal.borrow().clone()
+    }
+    fn changed(&self) {
+        self.changes.set(self.changes.get() + 1);
+    }
+    fn committed(&self, through: u64, value: wasm_bindgen::JsValue) -> js_sys::Promise {
+        self.asked.borrow_mut().push(through);
+        js_sys::Promise::resolve(&value)
+    }
+    fn replaced(&self) {}
+}
+
+/// In the app the page session is the app's journaled world: calls are journaled, the app hears of each change,
+/// `sendCommitted`/`committed()` wait for the journal position the call reached, and a tab that may not write
+/// refuses with AccessDeniedException.
+#[wasm_bindgen_test]
+async fn the_page_session_drives_the_apps_journaled_world() {
+    use kinesim::js_api::{install_page_session, page_session};
+    use kinesim::persist::Journaled;
+    use kinesim::{World, WorldConfig};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_futures::JsFuture;
+
+    let field = |object: &JsValue, key: &str| {
+        js_sys::Reflect::get(object, &JsValue::from(key)).expect("a field")
+    };
+    let world = Rc::new(RefCell::new(Journaled::new(World::new(
+        WorldConfig::with_seed(3),
+    ))));
+    let host = Rc::new(FakeHost::default());
+    install_page_session(Rc::clone(&world), host.clone());
+    let page = page_session();
+    let answer = JsFuture::from(page.send_committed(
+        "Kinesis_20131202.CreateStream",
+        r#"{"StreamName":"p","ShardCount":1}"#,
+    ))
+    .await
+    .expect("resolves");
+    assert_eq!(field(&answer, "statusCode").as_f64(), Some(200.0));
+    assert_eq!(*host.asked.borrow(), vec![1], "waits for journal entry 0");
+    assert!(host.changes.get() >= 1, "the app hears of the change");
+    assert_eq!(world.borrow().streams().stream_names().count(), 1);
+    page.advance_by(10_000.0).expect("advances");
+    JsFuture::from(page.committed()).await.expect("resolves");
+    assert_eq!(
+        host.asked.borrow().last().copied(),
+        Some(world.borrow().next_seq()),
+        "the time advance is journaled before the wait"
+    );
+    assert_eq!(
+        page_session().event_log_hash(),
+        world.borrow().event_log_hash()
+    );
+
+    *host.refusal.borrow_mut() = Some("read-only in this tab".into());
+    let before = world.borrow().next_seq();
+    let refused: JsValue = page
+        .send(
+            "Kinesis_20131202.CreateStream",
+            r#"{"StreamName":"q","ShardCount":1}"#,
+        )
+        .into();
+    assert_eq!(field(&refused, "statusCode").as_f64(), Some(400.0));
+    assert_eq!(
+        field(&refused, "errorType").as_string().as_deref(),
+        Some("AccessDeniedException")
+    );
+    assert!(
+        field(&refused, "body")
+            .as_string()
+            .is_some_and(|b| b.contains("read-only in this tab"))
+    );
+    assert!(
+        page.advance_by(1_000.0).is_err(),
+        "time does not move either"
+    );
+    assert_eq!(world.borrow().next_seq(), before, "nothing journaled");
 }

@@ -7,7 +7,7 @@
 // response `{ statusCode, headers, body }` with the body as bytes, which the SDK parses as it parses AWS's answer:
 // outputs, and errors as the SDK's own error classes (ResourceNotFoundException, ...).
 //
-//   const session = kinesim.pageSession();            // or: new kinesim.Session(7)
+//   const session = kinesim.pageSession();            // the app's saved session; or: new kinesim.Session(7)
 //   const client = new KinesisClient({
 //     region: 'us-east-1',
 //     credentials: { accessKeyId: 'any', secretAccessKey: 'any' },
@@ -190,7 +190,13 @@
             'protocol (Kinesis, Firehose) only',
         );
       }
-      const answer = this.session.send(target, bodyText(request.body));
+      // On the app's page session `sendCommitted` resolves once the call's journal entry is stored in IndexedDB
+      // (and rejects, failing the SDK call, when that commit fails); other sessions answer at once.
+      const text = bodyText(request.body);
+      const answer =
+        typeof this.session.sendCommitted === 'function'
+          ? await this.session.sendCommitted(target, text)
+          : this.session.send(target, text);
       this.requestCount += 1;
       if (answer.subscription !== undefined && answer.statusCode === 200) {
         return {

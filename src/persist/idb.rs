@@ -1,13 +1,18 @@
 //! The IndexedDB session store (wasm32 only), on the `idb` crate.
 //!
-//! Four object stores, all with out-of-line string keys: `sessions` (id -> metadata JSON), `snapshots`
-//! (id -> bytes), `segments` (`{id}/{stream}/{incarnation}/{shard}/{segment}` -> bytes) and `journal`
-//! (`{id}/{position}` -> bytes). Session ids hold no `/`, so a session's keys are the range `{id}/`..`{id}0`.
-//! Every [`Commit`] is one read-write transaction over all four stores: it lands whole or not at all.
+//! Five object stores, all with out-of-line string keys: `sessions` (id -> metadata JSON), `snapshots`
+//! (id -> bytes), `segments` (`{id}/{stream}/{incarnation}/{shard}/{segment}` -> bytes), `journal`
+//! (`{id}/{position}` -> bytes) and `prefs` (id -> UI preferences JSON, schema version 2). Session ids hold no
+//! `/`, so a session's keys are the range `{id}/`..`{id}0`. Every [`Commit`] is one read-write transaction: it
+//! lands whole or not at all.
+//!
+//! Schema versions: 1 made the first four stores; 2 added `prefs`, so a session's UI preferences (the clock
+//! speed) are saved apart from its journal, which they never change. Opening a version 1 database runs the
+//! upgrade step from 1 to 2 in the browser's upgrade transaction; its sessions stay as they were.
 
 use super::store::{
     Commit, SegmentKey, SessionMeta, SessionStore, StoreError, StoreErrorKind, StoredSession,
-    check_session_name, valid_session_id,
+    check_prefs, check_session_name, valid_session_id,
 };
 use idb::{
     Database, DatabaseEvent, Factory, KeyRange, ObjectStore, ObjectStoreParams, Query,
@@ -18,7 +23,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 /// Schema version of the database. Each version's step in [`upgrade`] runs in order from the version found, so
 /// a database written by any older kinesim migrates.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The database the app uses.
 pub const DATABASE_NAME_DEFAULT: &str = "kinesim";
 
@@ -26,7 +31,11 @@ const SESSIONS: &str = "sessions";
 const SNAPSHOTS: &str = "snapshots";
 const SEGMENTS: &str = "segments";
 const JOURNAL: &str = "journal";
-const ALL: [&str; 4] = [SESSIONS, SNAPSHOTS, SEGMENTS, JOURNAL];
+/// Schema version 2: each session's UI preferences.
+const PREFS: &str = "prefs";
+/// The stores of schema version 1.
+const STORES_V1: [&str; 4] = [SESSIONS, SNAPSHOTS, SEGMENTS, JOURNAL];
+const ALL: [&str; 5] = [SESSIONS, SNAPSHOTS, SEGMENTS, JOURNAL, PREFS];
 
 /// Sessions in one IndexedDB database.
 #[derive(Debug)]
@@ -57,14 +66,19 @@ fn from_dom(what: &str, name: String, message: String) -> StoreError {
 
 /// Migrations, one step per version.
 fn upgrade(db: &Database, old_version: u32) -> Result<(), idb::Error> {
+    let has = |name: &str| db.store_names().iter().any(|n| n == name);
     if old_version < 1 {
-        for name in ALL {
-            if !db.store_names().iter().any(|n| n == name) {
+        for name in STORES_V1 {
+            if !has(name) {
                 db.create_object_store(name, ObjectStoreParams::new())?;
             }
         }
     }
-    // Version 2 and later add their steps here: `if old_version < 2 { ... }`.
+    if old_version < 2 && !has(PREFS) {
+        // Sessions of version 1 have no preferences: they open with the defaults.
+        db.create_object_store(PREFS, ObjectStoreParams::new())?;
+    }
+    // Version 3 and later add their steps here: `if old_version < 3 { ... }`.
     Ok(())
 }
 
@@ -302,6 +316,15 @@ impl SessionStore for IdbStore {
         {
             put(&snapshots, &snapshot, &JsValue::from(to.id.as_str()))?;
         }
+        let prefs = object_store(&tx, PREFS)?;
+        if let Some(value) = prefs
+            .get(JsValue::from(from))
+            .map_err(|e| from_idb("read", e))?
+            .await
+            .map_err(|e| from_idb("read", e))?
+        {
+            put(&prefs, &value, &JsValue::from(to.id.as_str()))?;
+        }
         let prefix_len = from.len() + 1;
         for name in [SEGMENTS, JOURNAL] {
             let store = object_store(&tx, name)?;
@@ -338,11 +361,12 @@ impl SessionStore for IdbStore {
         delete(&object_store(&tx, SNAPSHOTS)?, JsValue::from(id))?;
         delete(&object_store(&tx, SEGMENTS)?, session_range(id)?)?;
         delete(&object_store(&tx, JOURNAL)?, session_range(id)?)?;
+        delete(&object_store(&tx, PREFS)?, JsValue::from(id))?;
         Self::finish("delete a session", tx, &sessions).await
     }
 
     async fn commit(&self, id: &str, commit: &Commit) -> Result<(), StoreError> {
-        let tx = self.tx(&ALL, TransactionMode::ReadWrite)?;
+        let tx = self.tx(&STORES_V1, TransactionMode::ReadWrite)?;
         let sessions = object_store(&tx, SESSIONS)?;
         if Self::get_meta(&sessions, id).await?.is_none() {
             let _ = tx.abort();
@@ -397,7 +421,7 @@ impl SessionStore for IdbStore {
     }
 
     async fn load(&self, id: &str) -> Result<StoredSession, StoreError> {
-        let tx = self.tx(&ALL, TransactionMode::ReadOnly)?;
+        let tx = self.tx(&STORES_V1, TransactionMode::ReadOnly)?;
         let sessions = object_store(&tx, SESSIONS)?;
         if Self::get_meta(&sessions, id).await?.is_none() {
             return Err(StoreError::new(
@@ -449,5 +473,42 @@ impl SessionStore for IdbStore {
             }
         }
         Ok(out)
+    }
+
+    async fn prefs(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.tx(&[SESSIONS, PREFS], TransactionMode::ReadOnly)?;
+        let sessions = object_store(&tx, SESSIONS)?;
+        if Self::get_meta(&sessions, id).await?.is_none() {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                format!("no session {id}"),
+            ));
+        }
+        let value = object_store(&tx, PREFS)?
+            .get(JsValue::from(id))
+            .map_err(|e| from_idb("read", e))?
+            .await
+            .map_err(|e| from_idb("read", e))?;
+        // A foreign value reads as no preferences: the defaults apply.
+        Ok(value.and_then(|v| v.as_string()))
+    }
+
+    async fn set_prefs(&self, id: &str, prefs: &str) -> Result<(), StoreError> {
+        check_prefs(prefs)?;
+        let tx = self.tx(&[SESSIONS, PREFS], TransactionMode::ReadWrite)?;
+        let sessions = object_store(&tx, SESSIONS)?;
+        if Self::get_meta(&sessions, id).await?.is_none() {
+            let _ = tx.abort();
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                format!("no session {id}"),
+            ));
+        }
+        put(
+            &object_store(&tx, PREFS)?,
+            &JsValue::from(prefs),
+            &JsValue::from(id),
+        )?;
+        Self::finish("save the session's preferences", tx, &sessions).await
     }
 }

@@ -4,6 +4,7 @@
 use super::frame::{self, FrameError};
 use crate::firehose::http_endpoint::Transport;
 use crate::sim::SimTime;
+use crate::workload::lambda::{EsmConfig, FunctionResult};
 use crate::world::TransformOutcome;
 use crate::{Command, World};
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,83 @@ pub enum Input {
         /// The subscription.
         subscription: u64,
     },
+    /// [`World::create_event_source_mapping`].
+    EsmCreate {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The mapping's configuration.
+        config: EsmConfig,
+    },
+    /// [`World::delete_event_source_mapping`].
+    EsmDelete {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The mapping's UUID.
+        uuid: String,
+    },
+    /// [`World::poll_invocation`]: a Lambda invocation was handed to the shell.
+    InvocationPoll {
+        /// Simulated milliseconds (the world's time then).
+        now_ms: u64,
+    },
+    /// [`World::complete_invocation`].
+    InvocationComplete {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The mapping's UUID.
+        uuid: String,
+        /// The invocation's id within the mapping.
+        id: u64,
+        /// How it ended.
+        result: JournaledResult,
+    },
+}
+
+/// A [`FunctionResult`] as the journal stores it (the response as JSON text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum JournaledResult {
+    /// [`FunctionResult::Success`].
+    Success {
+        /// The response, as JSON text.
+        response_json: Option<String>,
+    },
+    /// [`FunctionResult::Error`].
+    Error {
+        /// The error message.
+        message: String,
+    },
+    /// [`FunctionResult::Timeout`].
+    Timeout,
+}
+
+impl From<&FunctionResult> for JournaledResult {
+    fn from(result: &FunctionResult) -> Self {
+        match result {
+            FunctionResult::Success(response) => JournaledResult::Success {
+                response_json: response.as_ref().map(ToString::to_string),
+            },
+            FunctionResult::Error(message) => JournaledResult::Error {
+                message: message.clone(),
+            },
+            FunctionResult::Timeout => JournaledResult::Timeout,
+        }
+    }
+}
+
+impl JournaledResult {
+    /// The result it stands for (a response that is no longer JSON reads as none).
+    pub fn to_result(&self) -> FunctionResult {
+        match self {
+            JournaledResult::Success { response_json } => FunctionResult::Success(
+                response_json
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str(text).ok()),
+            ),
+            JournaledResult::Error { message } => FunctionResult::Error(message.clone()),
+            JournaledResult::Timeout => FunctionResult::Timeout,
+        }
+    }
 }
 
 /// An input and its position in the session's journal (consecutive from 0).
@@ -201,6 +279,29 @@ pub fn apply_input(world: &mut World, input: &Input) {
             subscription,
         } => {
             let _ = world.kinesis_subscription_events(SimTime::from_millis(*now_ms), *subscription);
+        }
+        Input::EsmCreate { now_ms, config } => {
+            let _ =
+                world.create_event_source_mapping(SimTime::from_millis(*now_ms), config.clone());
+        }
+        Input::EsmDelete { now_ms, uuid } => {
+            let _ = world.delete_event_source_mapping(SimTime::from_millis(*now_ms), uuid);
+        }
+        Input::InvocationPoll { .. } => {
+            let _ = world.poll_invocation();
+        }
+        Input::InvocationComplete {
+            now_ms,
+            uuid,
+            id,
+            result,
+        } => {
+            let _ = world.complete_invocation(
+                SimTime::from_millis(*now_ms),
+                uuid,
+                *id,
+                result.to_result(),
+            );
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::firehose::service::{PendingHttpRequest, TransformRequest};
 use crate::sim::SimTime;
 use crate::streams::KinesisError;
 use crate::streams::service::Record;
+use crate::workload::lambda::{EsmConfig, FunctionResult, Invocation, LambdaError};
 use crate::world::{Advance, TransformOutcome};
 use crate::{Command, CommandError, Reply, World};
 use serde::{Deserialize, Serialize};
@@ -150,6 +151,14 @@ pub struct CommitReceipt {
     saved: Option<BTreeMap<ShardKey, SavedShard>>,
 }
 
+impl CommitReceipt {
+    /// The journal position after the last entry the commit holds: once it landed, every input before it is
+    /// stored.
+    pub fn journal_through(&self) -> u64 {
+        self.journal_through
+    }
+}
+
 /// A [`World`] whose every input is journaled. Call its input methods instead of the world's; every so often
 /// [`Journaled::prepare_commit`] hands the store what is new, and [`Journaled::committed`] records that it landed.
 #[derive(Debug)]
@@ -198,6 +207,13 @@ impl Journaled {
 
     /// The journal position the next input gets.
     pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Journals any time advance held back for coalescing and returns the position after the last entry: once
+    /// the journal is committed up to here, everything done so far is stored.
+    pub fn journal_through(&mut self) -> u64 {
+        self.flush_advance();
         self.next_seq
     }
 
@@ -336,6 +352,64 @@ impl Journaled {
         });
         self.world
             .complete_firehose_transform(now, delivery_stream, invocation_id, outcome)
+    }
+
+    /// [`World::create_event_source_mapping`], journaled.
+    pub fn create_event_source_mapping(
+        &mut self,
+        now: SimTime,
+        config: EsmConfig,
+    ) -> Result<String, LambdaError> {
+        self.flush_advance();
+        self.push(Input::EsmCreate {
+            now_ms: now.as_millis(),
+            config: config.clone(),
+        });
+        self.world.create_event_source_mapping(now, config)
+    }
+
+    /// [`World::delete_event_source_mapping`], journaled.
+    pub fn delete_event_source_mapping(
+        &mut self,
+        now: SimTime,
+        uuid: &str,
+    ) -> Result<(), LambdaError> {
+        self.flush_advance();
+        self.push(Input::EsmDelete {
+            now_ms: now.as_millis(),
+            uuid: uuid.to_string(),
+        });
+        self.world.delete_event_source_mapping(now, uuid)
+    }
+
+    /// [`World::poll_invocation`], journaled (only when an invocation was handed out).
+    pub fn poll_invocation(&mut self) -> Option<(String, Invocation)> {
+        let out = self.world.poll_invocation();
+        if out.is_some() {
+            self.flush_advance();
+            self.push(Input::InvocationPoll {
+                now_ms: self.world.now().as_millis(),
+            });
+        }
+        out
+    }
+
+    /// [`World::complete_invocation`], journaled.
+    pub fn complete_invocation(
+        &mut self,
+        now: SimTime,
+        uuid: &str,
+        id: u64,
+        result: FunctionResult,
+    ) -> Result<(), LambdaError> {
+        self.flush_advance();
+        self.push(Input::InvocationComplete {
+            now_ms: now.as_millis(),
+            uuid: uuid.to_string(),
+            id,
+            result: journal::JournaledResult::from(&result),
+        });
+        self.world.complete_invocation(now, uuid, id, result)
     }
 
     /// [`World::advance_to_bounded`], journaled. Consecutive advances coalesce into one journal entry (how

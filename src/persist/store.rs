@@ -27,6 +27,19 @@ pub struct SessionMeta {
 pub const SESSION_NAME_CHARS_MAX: u32 = 128;
 /// Longest session id.
 pub const SESSION_ID_CHARS_MAX: u32 = 64;
+/// Largest UI preferences value of a session ([`SessionStore::set_prefs`]), in bytes.
+pub const PREFS_BYTES_MAX: u32 = 4 * 1024;
+
+/// Checks a preferences value's size.
+pub fn check_prefs(prefs: &str) -> Result<(), StoreError> {
+    if prefs.len() > PREFS_BYTES_MAX as usize {
+        return Err(StoreError::new(
+            StoreErrorKind::Invalid,
+            format!("a session's UI preferences take at most {PREFS_BYTES_MAX} bytes"),
+        ));
+    }
+    Ok(())
+}
 
 /// Whether `id` can name a session: 1..=64 ASCII letters, digits or `-`.
 pub fn valid_session_id(id: &str) -> bool {
@@ -211,6 +224,10 @@ pub trait SessionStore {
     async fn meta(&self, id: &str) -> Result<SessionMeta, StoreError>;
     /// Everything stored for a session.
     async fn load(&self, id: &str) -> Result<StoredSession, StoreError>;
+    /// The session's UI preferences (text the UI owns, at most [`PREFS_BYTES_MAX`] bytes), if any were saved.
+    async fn prefs(&self, id: &str) -> Result<Option<String>, StoreError>;
+    /// Saves the session's UI preferences, replacing earlier ones.
+    async fn set_prefs(&self, id: &str, prefs: &str) -> Result<(), StoreError>;
 }
 
 #[derive(Clone, Debug, Default)]
@@ -219,13 +236,15 @@ struct MemorySession {
     snapshot: Option<Vec<u8>>,
     segments: BTreeMap<SegmentKey, Vec<u8>>,
     journal: BTreeMap<u64, Vec<u8>>,
+    prefs: Option<String>,
 }
 
 impl MemorySession {
     fn bytes(&self) -> u64 {
         let segments: usize = self.segments.values().map(Vec::len).sum();
         let journal: usize = self.journal.values().map(Vec::len).sum();
-        (segments + journal + self.snapshot.as_ref().map_or(0, Vec::len)) as u64
+        let prefs = self.prefs.as_ref().map_or(0, String::len);
+        (segments + journal + prefs + self.snapshot.as_ref().map_or(0, Vec::len)) as u64
     }
 }
 
@@ -403,6 +422,24 @@ impl SessionStore for MemoryStore {
                 .map(|(k, v)| (*k, v.clone()))
                 .collect(),
         })
+    }
+
+    async fn prefs(&self, id: &str) -> Result<Option<String>, StoreError> {
+        self.sessions
+            .borrow()
+            .get(id)
+            .map(|s| s.prefs.clone())
+            .ok_or_else(|| StoreError::not_found(id))
+    }
+
+    async fn set_prefs(&self, id: &str, prefs: &str) -> Result<(), StoreError> {
+        check_prefs(prefs)?;
+        let mut sessions = self.sessions.borrow_mut();
+        let session = sessions
+            .get_mut(id)
+            .ok_or_else(|| StoreError::not_found(id))?;
+        session.prefs = Some(prefs.to_string());
+        Ok(())
     }
 }
 

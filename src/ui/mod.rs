@@ -243,6 +243,8 @@ pub enum Msg {
     Persist(sessions::PersistMsg),
     /// Replace the run with a shared scenario run.
     LoadScenarioRun(crate::scenarios::ShareFile),
+    /// The page session (`kinesim.pageSession()`, the SDK playground) changed the world: re-render, save.
+    ApiChanged,
 }
 
 /// The root component: owns the world and the clock.
@@ -291,12 +293,19 @@ impl Component for App {
     type Properties = ();
 
     fn create(ctx: &Context<Self>) -> Self {
+        let world = Rc::new(RefCell::new(Journaled::new(new_world(SEED_DEFAULT))));
+        // The page session is this world: SDK calls show in the UI and are saved with the session.
+        let durable = Rc::new(sessions::Durability::new(
+            ctx.link().callback(|()| Msg::ApiChanged),
+        ));
+        crate::js_api::install_page_session(Rc::clone(&world), durable.clone());
         App {
-            world: Rc::new(RefCell::new(Journaled::new(new_world(SEED_DEFAULT)))),
+            world,
             persistence: sessions::Persistence::new(
                 ctx.link().callback(Msg::Persist),
                 new_world,
                 SEED_DEFAULT,
+                durable,
             ),
             version: 0,
             pacer: Pacer::new(),
@@ -310,7 +319,19 @@ impl Component for App {
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
         let changed = match msg {
-            Msg::Persist(msg) => self.persistence.update(msg, &mut self.world.borrow_mut()),
+            Msg::Persist(msg) => {
+                let render = self.persistence.update(msg, &mut self.world.borrow_mut());
+                if let Some(speed) = self.persistence.take_prefs().and_then(|p| p.speed) {
+                    self.pacer.set_speed(speed);
+                }
+                render
+            }
+            Msg::ApiChanged => {
+                // Saves now when no commit is running (API calls wait for theirs); re-renders either way.
+                self.persistence
+                    .update(sessions::PersistMsg::Tick, &mut self.world.borrow_mut());
+                true
+            }
             // A second tab on the same session only looks: nothing it does may change the world.
             Msg::Play | Msg::Step | Msg::Restart(_) | Msg::Act(_) | Msg::LoadScenarioRun(_)
                 if self.persistence.read_only() =>
@@ -388,10 +409,18 @@ impl Component for App {
                 }
                 true
             }
-            Msg::SetSpeed(speed) => self.pacer.set_speed(speed),
+            Msg::SetSpeed(speed) => {
+                let changed = self.pacer.set_speed(speed);
+                if changed {
+                    self.persistence
+                        .save_prefs(&sessions::UiPrefs { speed: Some(speed) });
+                }
+                changed
+            }
             Msg::LoadScenarioRun(file) => match crate::scenarios::replay(&file) {
                 Ok((world, _)) => {
                     *self.world.borrow_mut() = Journaled::new(world);
+                    self.persistence.world_replaced();
                     *self.inputs.borrow_mut() = file.inputs;
                     self.pacer.resync();
                     self.behind = false;
@@ -402,6 +431,7 @@ impl Component for App {
             Msg::Restart(seed) => {
                 self.inputs.borrow_mut().clear();
                 *self.world.borrow_mut() = Journaled::new(new_world(seed));
+                self.persistence.world_replaced();
                 self.pacer.resync();
                 self.behind = false;
                 true

@@ -6,6 +6,7 @@
 //! [`PersistMsg`] and it may replace the session (a switch, a load). The panel is a view of it.
 
 use crate::World;
+use crate::js_api::PageHost;
 use crate::persist::idb::{DATABASE_NAME_DEFAULT, IdbStore};
 use crate::persist::lock::{self, SessionLock};
 use crate::persist::{
@@ -15,8 +16,9 @@ use crate::persist::{
 use gloo::events::EventListener;
 use gloo::file::callbacks::FileReader;
 use gloo::timers::callback::Interval;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -27,6 +29,147 @@ pub const AUTOSAVE_MS: u32 = 250;
 const LOCK_ATTEMPTS: u32 = 20;
 /// Id of the session made on the first visit.
 pub const DEFAULT_SESSION_ID: &str = "default";
+
+/// A promise waiting for the journal to be committed up to `through`.
+#[derive(Debug)]
+struct Waiter {
+    generation: u64,
+    through: u64,
+    value: JsValue,
+    resolve: js_sys::Function,
+    reject: js_sys::Function,
+}
+
+/// The page session's side of persistence (`kinesim.pageSession()`, the SDK playground): whether this tab may
+/// write, and the promises of calls waiting for their journal entries to be committed.
+#[derive(Debug)]
+pub struct Durability {
+    /// Why this tab refuses changes through the API now.
+    refusal: RefCell<Option<String>>,
+    /// Nothing is saved (IndexedDB could not be opened): promises resolve at once.
+    unsaved: Cell<bool>,
+    /// Which world the journal positions belong to: bumped when the world is replaced.
+    generation: Cell<u64>,
+    /// Journal position committed so far in this generation.
+    committed_through: Cell<u64>,
+    waiters: RefCell<Vec<Waiter>>,
+    /// Tells the app the world changed through the API.
+    notify: Callback<()>,
+}
+
+impl Durability {
+    /// Refuses writes until a session is open; `notify` hears of every change through the API.
+    pub fn new(notify: Callback<()>) -> Self {
+        Durability {
+            refusal: RefCell::new(Some(
+                "The session is still opening; try again in a moment.".into(),
+            )),
+            unsaved: Cell::new(false),
+            generation: Cell::new(0),
+            committed_through: Cell::new(0),
+            waiters: RefCell::new(Vec::new()),
+            notify,
+        }
+    }
+
+    /// A new world (another session, a restart) whose journal is committed up to `committed_through`. Waiters of
+    /// the old world are settled by their commits still in flight, or refused by [`Durability::drop_stale`].
+    fn new_generation(&self, committed_through: u64) {
+        self.generation.set(self.generation.get().wrapping_add(1));
+        self.committed_through.set(committed_through);
+    }
+
+    /// A commit of generation `generation` up to `through` finished.
+    fn settle(&self, generation: u64, through: u64, result: &Result<(), StoreError>) {
+        if generation == self.generation.get() && result.is_ok() {
+            self.committed_through
+                .set(self.committed_through.get().max(through));
+        }
+        let settled: Vec<Waiter> = {
+            let mut waiters = self.waiters.borrow_mut();
+            let (done, keep) = waiters
+                .drain(..)
+                .partition(|w| w.generation == generation && w.through <= through);
+            *waiters = keep;
+            done
+        };
+        for waiter in settled {
+            match result {
+                Ok(()) => {
+                    let _ = waiter.resolve.call1(&JsValue::UNDEFINED, &waiter.value);
+                }
+                Err(e) => {
+                    let error = js_sys::Error::new(&format!("Not saved: {}", e.message));
+                    let _ = waiter.reject.call1(&JsValue::UNDEFINED, &error);
+                }
+            }
+        }
+    }
+
+    /// Refuses every waiter of a generation other than the current one: their world is gone unsaved.
+    fn drop_stale(&self, why: &str) {
+        let generation = self.generation.get();
+        let stale: Vec<Waiter> = {
+            let mut waiters = self.waiters.borrow_mut();
+            let (stale, keep) = waiters.drain(..).partition(|w| w.generation != generation);
+            *waiters = keep;
+            stale
+        };
+        for waiter in stale {
+            let _ = waiter
+                .reject
+                .call1(&JsValue::UNDEFINED, &js_sys::Error::new(why));
+        }
+    }
+
+    /// Whether calls of the current world wait for a commit.
+    fn waiting(&self) -> bool {
+        let generation = self.generation.get();
+        self.waiters
+            .borrow()
+            .iter()
+            .any(|w| w.generation == generation)
+    }
+}
+
+impl PageHost for Durability {
+    fn refusal(&self) -> Option<String> {
+        self.refusal.borrow().clone()
+    }
+
+    fn changed(&self) {
+        self.notify.emit(());
+    }
+
+    fn committed(&self, through: u64, value: JsValue) -> js_sys::Promise {
+        if self.unsaved.get()
+            || self.refusal.borrow().is_some()
+            || through <= self.committed_through.get()
+        {
+            return js_sys::Promise::resolve(&value);
+        }
+        let generation = self.generation.get();
+        let mut value = Some(value);
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            self.waiters.borrow_mut().push(Waiter {
+                generation,
+                through,
+                value: value.take().unwrap_or(JsValue::UNDEFINED),
+                resolve,
+                reject,
+            });
+        });
+        // Save now rather than at the next autosave tick.
+        self.notify.emit(());
+        promise
+    }
+
+    fn replaced(&self) {
+        self.new_generation(0);
+        self.drop_stale("Not saved: the run was replaced before this call was stored.");
+        self.notify.emit(());
+    }
+}
 
 /// What happened in persistence.
 #[derive(Debug)]
@@ -43,6 +186,8 @@ pub enum PersistMsg {
     Saved {
         /// The session it was for.
         id: String,
+        /// The world it was for ([`Durability`]'s generation).
+        generation: u64,
         /// What to mark committed.
         receipt: CommitReceipt,
         /// The event log hash it holds.
@@ -76,12 +221,21 @@ pub enum PersistMsg {
     ImportBytes(Vec<u8>),
 }
 
+/// A session's UI preferences, saved apart from its journal (the `prefs` store, schema version 2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct UiPrefs {
+    /// Simulated milliseconds per real millisecond while the clock runs.
+    pub speed: Option<u32>,
+}
+
 /// A session ready to use.
 #[derive(Debug)]
 pub struct Loaded {
     store: Rc<IdbStore>,
     id: String,
     session: Journaled,
+    prefs: UiPrefs,
     lock: Option<SessionLock>,
     read_only: bool,
     note: Option<String>,
@@ -106,6 +260,9 @@ pub struct Persistence {
     status: Option<String>,
     name_input: String,
     reader: Option<FileReader>,
+    durable: Rc<Durability>,
+    /// Preferences of the session just opened, for the app to apply.
+    loaded_prefs: Option<UiPrefs>,
     _autosave: Interval,
     _listeners: Vec<EventListener>,
 }
@@ -149,14 +306,23 @@ async fn open_session(store: Rc<IdbStore>, id: String, fresh: fn(u64) -> World) 
             })?
         };
         let sessions = store.list().await?;
-        Ok::<_, StoreError>((session, sessions))
+        // Preferences that cannot be read fall back to the defaults: they never block a session.
+        let prefs = store
+            .prefs(&id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|text| serde_json::from_str::<UiPrefs>(&text).ok())
+            .unwrap_or_default();
+        Ok::<_, StoreError>((session, sessions, prefs))
     }
     .await;
     match loaded {
-        Ok((session, sessions)) => PersistMsg::Loaded(Box::new(Loaded {
+        Ok((session, sessions, prefs)) => PersistMsg::Loaded(Box::new(Loaded {
             store,
             id,
             session,
+            prefs,
             lock,
             read_only,
             note: note.take(),
@@ -222,7 +388,12 @@ fn download(name: &str, bytes: &[u8]) -> Result<(), String> {
 
 impl Persistence {
     /// Starts opening the default session (made on the first visit with `seed`) and the autosave.
-    pub fn new(link: Callback<PersistMsg>, fresh: fn(u64) -> World, seed: u64) -> Self {
+    pub fn new(
+        link: Callback<PersistMsg>,
+        fresh: fn(u64) -> World,
+        seed: u64,
+        durable: Rc<Durability>,
+    ) -> Self {
         let tick = link.clone();
         let autosave = Interval::new(AUTOSAVE_MS, move || tick.emit(PersistMsg::Tick));
         let window = gloo::utils::window();
@@ -255,6 +426,8 @@ impl Persistence {
             status: None,
             name_input: String::new(),
             reader: None,
+            durable,
+            loaded_prefs: None,
             _autosave: autosave,
             _listeners: listeners,
         }
@@ -275,12 +448,14 @@ impl Persistence {
         let (commit, receipt) = session.prepare_commit(session.wants_snapshot() && !self.failed);
         let hash = session.world().event_log_hash();
         let now_ms = session.world().now().as_millis();
+        let generation = self.durable.generation.get();
         self.saving = true;
         let link = self.link.clone();
         spawn_local(async move {
             let result = store.commit(&id, &commit).await;
             link.emit(PersistMsg::Saved {
                 id,
+                generation,
                 receipt,
                 hash,
                 now_ms,
@@ -301,8 +476,61 @@ impl Persistence {
         });
     }
 
+    /// The preferences of a session that just opened (once).
+    pub fn take_prefs(&mut self) -> Option<UiPrefs> {
+        self.loaded_prefs.take()
+    }
+
+    /// Saves the current session's preferences (not in a read-only tab).
+    pub fn save_prefs(&self, prefs: &UiPrefs) {
+        let (Some(store), Some(id)) = (self.store.clone(), self.current.clone()) else {
+            return;
+        };
+        if self.read_only() {
+            return;
+        }
+        let Ok(text) = serde_json::to_string(prefs) else {
+            return;
+        };
+        let link = self.link.clone();
+        spawn_local(async move {
+            if let Err(e) = store.set_prefs(&id, &text).await {
+                link.emit(PersistMsg::Status(format!(
+                    "Preferences not saved: {}",
+                    e.message
+                )));
+            }
+        });
+    }
+
+    /// The run was replaced in place (a restart, a scenario run): calls of the old run still waiting for a
+    /// commit are refused; the new run is saved whole with the next commit.
+    pub fn world_replaced(&self) {
+        self.durable.replaced();
+    }
+
     /// Handles a message; may replace `session`. Returns whether to re-render.
     pub fn update(&mut self, msg: PersistMsg, session: &mut Journaled) -> bool {
+        let render = self.handle(msg, session);
+        let refusal = if self.loading {
+            Some("The session is still opening; try again in a moment.".to_string())
+        } else if self.read_only {
+            Some(
+                "This session is open in another tab, which saves it: this tab shows it read-only and \
+                 refuses changes. Close the other tab and reload, or switch to another session."
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        *self.durable.refusal.borrow_mut() = refusal;
+        self.durable
+            .unsaved
+            .set(!self.loading && self.store.is_none());
+        render
+    }
+
+    fn handle(&mut self, msg: PersistMsg, session: &mut Journaled) -> bool {
         match msg {
             PersistMsg::Loaded(loaded) => {
                 let loaded = *loaded;
@@ -314,6 +542,13 @@ impl Persistence {
                     .map_or_else(String::new, |m| m.name.clone());
                 self.current = Some(loaded.id);
                 *session = loaded.session;
+                self.loaded_prefs = Some(loaded.prefs);
+                self.durable.new_generation(if session.has_uncommitted() {
+                    0
+                } else {
+                    session.next_seq()
+                });
+
                 self.lock = loaded.lock;
                 self.read_only = loaded.read_only;
                 self.status = loaded.note;
@@ -339,12 +574,24 @@ impl Persistence {
             }
             PersistMsg::Saved {
                 id,
+                generation,
                 receipt,
                 hash,
                 now_ms,
                 result,
             } => {
-                if self.current.as_deref() != Some(&id) {
+                self.durable
+                    .settle(generation, receipt.journal_through(), &result);
+                // A commit of a world since replaced (a restart, another session): its receipt is not this
+                // world's.
+                let current = self.current.as_deref() == Some(&id);
+                if generation != self.durable.generation.get() {
+                    if current {
+                        self.saving = false;
+                    }
+                    return false;
+                }
+                if !current {
                     return false;
                 }
                 self.saving = false;
@@ -366,6 +613,10 @@ impl Persistence {
                         self.failed = true;
                         self.status = Some(format!("Changes not saved: {}", e.message));
                     }
+                }
+                // Calls through the API made while this commit ran wait for the next one: start it now.
+                if self.durable.waiting() {
+                    self.save(session, false);
                 }
             }
             PersistMsg::Listed(list) => self.sessions = list,

@@ -3,6 +3,7 @@
 //! (tests/wasm_persist.rs).
 #![allow(dead_code)]
 
+use kinesim::persist::store::PREFS_BYTES_MAX;
 use kinesim::persist::{
     self, Commit, Journaled, SessionMeta, SessionStore, StoreErrorKind, export_session,
     import_session,
@@ -484,4 +485,41 @@ pub async fn save_and_load<S: SessionStore>(
     assert_eq!(loaded.world().event_log_hash(), hash);
     assert_eq!(record_count(loaded.world()), records);
     (saved - start, done - saved)
+}
+
+/// UI preferences: none until saved, kept per session, copied by duplicate, refused past the size limit, gone
+/// with the session.
+pub async fn prefs_are_kept_per_session<S: SessionStore>(store: &S) {
+    store.create(&meta("p1", "One", 1)).await.expect("creates");
+    store.create(&meta("p2", "Two", 2)).await.expect("creates");
+    assert_eq!(store.prefs("p1").await.expect("reads"), None);
+    store
+        .set_prefs("p1", r#"{"speed":10}"#)
+        .await
+        .expect("saves");
+    assert_eq!(
+        store.prefs("p1").await.expect("reads").as_deref(),
+        Some(r#"{"speed":10}"#)
+    );
+    assert_eq!(store.prefs("p2").await.expect("reads"), None, "per session");
+    store
+        .duplicate("p1", &meta("p3", "Copy", 1))
+        .await
+        .expect("duplicates");
+    assert_eq!(
+        store.prefs("p3").await.expect("reads").as_deref(),
+        Some(r#"{"speed":10}"#)
+    );
+    let big = "x".repeat(PREFS_BYTES_MAX as usize + 1);
+    let err = store.set_prefs("p2", &big).await.expect_err("too big");
+    assert_eq!(err.kind, StoreErrorKind::Invalid);
+    let err = store.set_prefs("nope", "{}").await.expect_err("no session");
+    assert_eq!(err.kind, StoreErrorKind::NotFound);
+    for id in ["p1", "p2", "p3"] {
+        store.delete(id).await.expect("deletes");
+    }
+    assert_eq!(
+        store.prefs("p1").await.expect_err("gone").kind,
+        StoreErrorKind::NotFound
+    );
 }
