@@ -68,9 +68,9 @@ use crate::sim::SimTime;
 use expr::Ctx;
 use plan::Program;
 use serde::{Deserialize, Serialize};
-use stage::{Env, Out, Row, RowError};
 /// Serde helpers writing a map as `[key, value]` pairs (JSON needs string keys; postcard bytes are the same).
 pub(crate) use stage::pairs;
+use stage::{Env, Out, Row, RowError};
 use std::collections::BTreeMap;
 use std::fmt;
 
