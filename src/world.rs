@@ -53,6 +53,13 @@ pub use analytics::{
     AnalyticsDestination, AnalyticsInput, AnalyticsOutput, AnalyticsStatus, OutputFormat,
     encode_row,
 };
+mod kcl;
+pub use kcl::{
+    KCL_APPLICATIONS_MAX, KCL_FAILOVER_TIME_MS_MAX, KCL_FAILOVER_TIME_MS_MIN,
+    KCL_NAME_LENGTH_MAX_CHARS, KCL_RECENT_RECORDS_MAX, KCL_START_WORKERS_MAX, KPL_PRODUCERS_MAX,
+    KPL_TICK_MS, KclAppEntry, KclCounts, KplEntry, ProcessedRecord, WorldProcessor, kcl_event_text,
+    kcl_worker_id,
+};
 
 /// Longest timer name, in Unicode characters.
 pub const TIMER_NAME_LENGTH_MAX_CHARS: u32 = 128;
@@ -218,6 +225,60 @@ pub enum Command {
     },
     /// Deletes an analytics application.
     DeleteAnalyticsApplication {
+        /// Its name.
+        name: String,
+    },
+    /// Starts a KCL-style consumer application: `workers` workers (`worker-1` ..) sharing the stream's shards
+    /// through a lease table, processing from TRIM_HORIZON and checkpointing after every batch.
+    StartKclApplication {
+        /// Unique among running applications; 1..=128 characters.
+        name: String,
+        /// The stream it reads.
+        stream: String,
+        /// 1..=[`KCL_START_WORKERS_MAX`] workers.
+        workers: u32,
+        /// `failoverTimeMillis`; `None` is the KCL's default, 10,000 ms.
+        #[serde(default)]
+        failover_time_ms: Option<u64>,
+        /// The lease table's name; `None` is the application's name (the KCL's default).
+        #[serde(default)]
+        lease_table: Option<String>,
+    },
+    /// Kills a worker of a KCL application: it stops at once, without releasing or checkpointing.
+    KillKclWorker {
+        /// The application.
+        application: String,
+        /// The worker (`worker-1` ..).
+        worker: String,
+    },
+    /// Restarts a killed worker of a KCL application.
+    RestartKclWorker {
+        /// The application.
+        application: String,
+        /// The worker.
+        worker: String,
+    },
+    /// Stops a KCL application: every running worker shuts down gracefully (checkpoints, releases its leases).
+    StopKclApplication {
+        /// Its name.
+        name: String,
+    },
+    /// Starts a KPL-style producer: generated user records at `records_per_s`, aggregated (or not) and batched into
+    /// PutRecords calls, throttled ones retried after a back-off.
+    StartKplProducer {
+        /// Unique among running KPL producers; 1..=128 characters.
+        name: String,
+        /// The stream it writes to.
+        stream: String,
+        /// User records per second.
+        records_per_s: u32,
+        /// What it writes (its random draws come from the RNG stream `kpl/{name}/records`).
+        spec: GeneratorSpec,
+        /// KPL `AggregationEnabled`.
+        aggregation: bool,
+    },
+    /// Stops a KPL producer; user records still buffered are dropped.
+    StopKplProducer {
         /// Its name.
         name: String,
     },
@@ -429,6 +490,27 @@ pub enum EventKind {
         /// What it reads, the schema, the error, or the counts.
         detail: String,
     },
+    /// A KCL application started, stopped, had a worker killed or restarted, or its group did something: a lease
+    /// created, taken, stolen, taken after it expired, renewed, lost or deleted; records processed; a checkpoint.
+    Kcl {
+        /// The application.
+        application: String,
+        /// `started`, `stopped`, `worker killed`, `worker restarted`, `lease created`, `lease taken`,
+        /// `lease stolen`, `lease expired`, `lease reclaimed`, `leases renewed`, `lease lost`, `lease deleted`,
+        /// `records processed`, `checkpoint`, `shard ended`.
+        action: String,
+        /// The particulars.
+        detail: String,
+    },
+    /// A KPL producer started or stopped, or sent PutRecords calls, scheduled retries or gave up on records.
+    Kpl {
+        /// The producer.
+        producer: String,
+        /// `started`, `stopped`, `PutRecords`, `retries`, `failed`.
+        action: String,
+        /// The particulars.
+        detail: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -439,6 +521,8 @@ enum TimerAction {
     Producer { name: String },
     Consumer { name: String },
     Analytics { name: String },
+    Kcl { name: String },
+    Kpl { name: String },
 }
 
 /// A producer the world runs, and whether it is still running.
@@ -531,6 +615,12 @@ pub struct World {
     /// Analytics (SQL) applications, by name.
     #[serde(default)]
     analytics: BTreeMap<String, AnalyticsApp>,
+    /// KCL applications, by name.
+    #[serde(default)]
+    kcl_apps: BTreeMap<String, KclAppEntry>,
+    /// KPL producers, by name.
+    #[serde(default)]
+    kpl_producers: BTreeMap<String, KplEntry>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -565,6 +655,8 @@ impl World {
             producers: BTreeMap::new(),
             consumers: BTreeMap::new(),
             analytics: BTreeMap::new(),
+            kcl_apps: BTreeMap::new(),
+            kpl_producers: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -1237,7 +1329,9 @@ impl World {
             TimerAction::Ticker { name }
             | TimerAction::Producer { name }
             | TimerAction::Consumer { name }
-            | TimerAction::Analytics { name } => PendingTimer {
+            | TimerAction::Analytics { name }
+            | TimerAction::Kcl { name }
+            | TimerAction::Kpl { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -1515,6 +1609,55 @@ impl World {
                 self.delete_analytics_app(&name)?;
                 Ok(Reply::Done)
             }
+            Command::StartKclApplication {
+                name,
+                stream,
+                workers,
+                failover_time_ms,
+                lease_table,
+            } => {
+                let due = self.start_kcl_application(
+                    name,
+                    stream,
+                    workers,
+                    failover_time_ms,
+                    lease_table,
+                )?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::KillKclWorker {
+                application,
+                worker,
+            } => {
+                self.kill_kcl_worker(&application, &worker)?;
+                Ok(Reply::Done)
+            }
+            Command::RestartKclWorker {
+                application,
+                worker,
+            } => {
+                self.restart_kcl_worker(&application, &worker)?;
+                Ok(Reply::Done)
+            }
+            Command::StopKclApplication { name } => {
+                self.stop_kcl_application(&name)?;
+                Ok(Reply::Done)
+            }
+            Command::StartKplProducer {
+                name,
+                stream,
+                records_per_s,
+                spec,
+                aggregation,
+            } => {
+                let due =
+                    self.start_kpl_producer(name, stream, records_per_s, spec, aggregation)?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StopKplProducer { name } => {
+                self.stop_kpl_producer(&name)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1636,6 +1779,8 @@ impl World {
                 }
             }
             TimerAction::Analytics { name } => self.run_analytics(&name),
+            TimerAction::Kcl { name } => self.run_kcl(&name),
+            TimerAction::Kpl { name } => self.run_kpl(&name),
         }
     }
 
