@@ -53,6 +53,11 @@ pub use analytics::{
     AnalyticsDestination, AnalyticsInput, AnalyticsOutput, AnalyticsStatus, OutputFormat,
     encode_row,
 };
+mod efo;
+pub use efo::{
+    EFO_POLL_INTERVAL_MS, EFO_RATE_WINDOW_MS, EFO_RESUBSCRIBE_DELAY_MS, EFO_SUBSCRIBERS_MAX,
+    EfoShard, EfoSubscriber, efo_key,
+};
 mod kcl;
 pub use kcl::{
     KCL_APPLICATIONS_MAX, KCL_FAILOVER_TIME_MS_MAX, KCL_FAILOVER_TIME_MS_MIN,
@@ -281,6 +286,21 @@ pub enum Command {
     StopKplProducer {
         /// Its name.
         name: String,
+    },
+    /// Makes a registered (ACTIVE) enhanced fan-out consumer subscribe to every open shard of its stream from
+    /// TRIM_HORIZON, read what is pushed, re-subscribe every 5 minutes and follow child shards.
+    SubscribeFanOutConsumer {
+        /// The stream.
+        stream: String,
+        /// The registered consumer's name.
+        consumer: String,
+    },
+    /// Stops a fan-out consumer's subscriptions (it stays registered).
+    UnsubscribeFanOutConsumer {
+        /// The stream.
+        stream: String,
+        /// The consumer's name.
+        consumer: String,
     },
 }
 
@@ -523,6 +543,7 @@ enum TimerAction {
     Analytics { name: String },
     Kcl { name: String },
     Kpl { name: String },
+    Efo { name: String },
 }
 
 /// A producer the world runs, and whether it is still running.
@@ -621,6 +642,9 @@ pub struct World {
     /// KPL producers, by name.
     #[serde(default)]
     kpl_producers: BTreeMap<String, KplEntry>,
+    /// Enhanced fan-out subscribers, by `{stream}/{consumer}`.
+    #[serde(default)]
+    efo_subscribers: BTreeMap<String, EfoSubscriber>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -657,6 +681,7 @@ impl World {
             analytics: BTreeMap::new(),
             kcl_apps: BTreeMap::new(),
             kpl_producers: BTreeMap::new(),
+            efo_subscribers: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -1331,7 +1356,8 @@ impl World {
             | TimerAction::Consumer { name }
             | TimerAction::Analytics { name }
             | TimerAction::Kcl { name }
-            | TimerAction::Kpl { name } => PendingTimer {
+            | TimerAction::Kpl { name }
+            | TimerAction::Efo { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -1658,6 +1684,14 @@ impl World {
                 self.stop_kpl_producer(&name)?;
                 Ok(Reply::Done)
             }
+            Command::SubscribeFanOutConsumer { stream, consumer } => {
+                self.start_efo_subscriber(stream, consumer)?;
+                Ok(Reply::Done)
+            }
+            Command::UnsubscribeFanOutConsumer { stream, consumer } => {
+                self.stop_efo_subscriber(&stream, &consumer)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1781,6 +1815,7 @@ impl World {
             TimerAction::Analytics { name } => self.run_analytics(&name),
             TimerAction::Kcl { name } => self.run_kcl(&name),
             TimerAction::Kpl { name } => self.run_kpl(&name),
+            TimerAction::Efo { name } => self.run_efo(&name),
         }
     }
 

@@ -533,3 +533,54 @@ fn runs_are_deterministic_and_survive_a_snapshot() {
     let (d, _) = finish(restored);
     assert_eq!(a, d, "a restored snapshot continues the same run");
 }
+
+#[test]
+fn a_fan_out_consumer_receives_every_record_within_its_own_budget() {
+    let mut w = world(8, 2);
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/clicks";
+    let registered = w.kinesis(
+        t(30_000),
+        "RegisterStreamConsumer",
+        &format!(r#"{{"StreamARN":"{arn}","ConsumerName":"fan"}}"#),
+    );
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let early = w
+        .apply(
+            t(30_000),
+            Command::SubscribeFanOutConsumer {
+                stream: "clicks".into(),
+                consumer: "fan".into(),
+            },
+        )
+        .expect("subscribing starts; shards retry while CREATING");
+    assert_eq!(early, kinesim::Reply::Done);
+    start_producer(&mut w, 40_000, 300);
+    let mut now = 40_000;
+    while now < 70_000 {
+        now += 200;
+        w.advance_to(t(now));
+        let sub = &w.efo_subscribers()["clicks/fan"];
+        for (id, s) in &sub.shards {
+            assert!(
+                s.bytes_per_s(w.now()) <= kinesim::streams::service::FANOUT_BYTES_PER_S_MAX,
+                "{id}"
+            );
+        }
+    }
+    w.apply(t(70_000), Command::StopProducer { name: "web".into() })
+        .expect("stops");
+    w.advance_to(t(75_000));
+    let total: u64 = shard_ends(&w).iter().map(|(_, _, n)| n).sum();
+    let sub = &w.efo_subscribers()["clicks/fan"];
+    assert!(sub.running());
+    assert_eq!(sub.records(), total, "{:?}", sub.shards);
+    w.apply(
+        t(75_000),
+        Command::UnsubscribeFanOutConsumer {
+            stream: "clicks".into(),
+            consumer: "fan".into(),
+        },
+    )
+    .expect("unsubscribes");
+    assert!(!w.efo_subscribers()["clicks/fan"].running());
+}
