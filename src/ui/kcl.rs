@@ -150,7 +150,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                     </div>
                     <p class="sub-text mono clip" title={c.arn.clone()}>{ &c.arn }</p>
                     if sub.is_some() {
-                        <table class="data">
+                        <div class="table-wrap"><table class="data">
                             <caption class="sr-only">{ format!("What {} receives per shard", c.name) }</caption>
                             <thead><tr>
                                 <th scope="col">{ "Shard" }</th>
@@ -161,7 +161,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                                 <th scope="col">{ "Subscription" }</th>
                             </tr></thead>
                             <tbody>{ shard_rows }</tbody>
-                        </table>
+                        </table></div>
                     }
                     <div class="actions">
                         if status == "ACTIVE" && sub.is_none() {
@@ -212,7 +212,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                 <input id="efo-name" value={(*name).clone()} oninput={text_input(&name)} autocomplete="off" />
                 <button id="register-efo" class="primary" type="submit">{ "Register consumer" }</button>
             </form>
-            <table class="data">
+            <div class="table-wrap"><table class="data">
                 <caption>{ format!("Shared polling read throughput ({polling} polling readers)") }</caption>
                 <thead><tr>
                     <th scope="col">{ "Shard" }</th>
@@ -220,7 +220,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                     <th scope="col" class="num" title="Of the 2 MiB/s all polling readers of a shard share">{ "Of 2 MiB/s shared" }</th>
                 </tr></thead>
                 <tbody>{ polling_rows }</tbody>
-            </table>
+            </table></div>
             { feedback(&message) }
         </section>
     }
@@ -356,7 +356,7 @@ pub fn kcl_card(props: &PanelProps) -> Html {
                         <div><dt>{ "Leases taken / stolen / lost" }</dt><dd>{ format!("{} / {} / {}", view.stats.leases_taken, view.stats.leases_stolen, view.stats.leases_lost) }</dd></div>
                     </dl>
                     <ul class="workers" aria-label={format!("Workers of {app_name}")}>{ worker_rows }</ul>
-                    <table class="data lease-table">
+                    <div class="table-wrap"><table class="data lease-table">
                         <caption>{ format!("Lease table {}", e.lease_table()) }</caption>
                         <thead><tr>
                             <th scope="col">{ "leaseKey" }</th>
@@ -368,7 +368,7 @@ pub fn kcl_card(props: &PanelProps) -> Html {
                             <th scope="col" class="num">{ "Behind" }</th>
                         </tr></thead>
                         <tbody>{ lease_rows }</tbody>
-                    </table>
+                    </table></div>
                 </li>
             }
         })
