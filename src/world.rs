@@ -53,6 +53,18 @@ pub use analytics::{
     AnalyticsDestination, AnalyticsInput, AnalyticsOutput, AnalyticsStatus, OutputFormat,
     encode_row,
 };
+mod efo;
+pub use efo::{
+    EFO_POLL_INTERVAL_MS, EFO_RATE_WINDOW_MS, EFO_RESUBSCRIBE_DELAY_MS, EFO_SUBSCRIBERS_MAX,
+    EfoShard, EfoSubscriber, efo_key,
+};
+mod kcl;
+pub use kcl::{
+    KCL_APPLICATIONS_MAX, KCL_FAILOVER_TIME_MS_MAX, KCL_FAILOVER_TIME_MS_MIN,
+    KCL_NAME_LENGTH_MAX_CHARS, KCL_RECENT_RECORDS_MAX, KCL_START_WORKERS_MAX, KPL_PRODUCERS_MAX,
+    KPL_TICK_MS, KclAppEntry, KclCounts, KplEntry, ProcessedRecord, WorldProcessor, kcl_event_text,
+    kcl_worker_id,
+};
 
 /// Longest timer name, in Unicode characters.
 pub const TIMER_NAME_LENGTH_MAX_CHARS: u32 = 128;
@@ -220,6 +232,75 @@ pub enum Command {
     DeleteAnalyticsApplication {
         /// Its name.
         name: String,
+    },
+    /// Starts a KCL-style consumer application: `workers` workers (`worker-1` ..) sharing the stream's shards
+    /// through a lease table, processing from TRIM_HORIZON and checkpointing after every batch.
+    StartKclApplication {
+        /// Unique among running applications; 1..=128 characters.
+        name: String,
+        /// The stream it reads.
+        stream: String,
+        /// 1..=[`KCL_START_WORKERS_MAX`] workers.
+        workers: u32,
+        /// `failoverTimeMillis`; `None` is the KCL's default, 10,000 ms.
+        #[serde(default)]
+        failover_time_ms: Option<u64>,
+        /// The lease table's name; `None` is the application's name (the KCL's default).
+        #[serde(default)]
+        lease_table: Option<String>,
+    },
+    /// Kills a worker of a KCL application: it stops at once, without releasing or checkpointing.
+    KillKclWorker {
+        /// The application.
+        application: String,
+        /// The worker (`worker-1` ..).
+        worker: String,
+    },
+    /// Restarts a killed worker of a KCL application.
+    RestartKclWorker {
+        /// The application.
+        application: String,
+        /// The worker.
+        worker: String,
+    },
+    /// Stops a KCL application: every running worker shuts down gracefully (checkpoints, releases its leases).
+    StopKclApplication {
+        /// Its name.
+        name: String,
+    },
+    /// Starts a KPL-style producer: generated user records at `records_per_s`, aggregated (or not) and batched into
+    /// PutRecords calls, throttled ones retried after a back-off.
+    StartKplProducer {
+        /// Unique among running KPL producers; 1..=128 characters.
+        name: String,
+        /// The stream it writes to.
+        stream: String,
+        /// User records per second.
+        records_per_s: u32,
+        /// What it writes (its random draws come from the RNG stream `kpl/{name}/records`).
+        spec: GeneratorSpec,
+        /// KPL `AggregationEnabled`.
+        aggregation: bool,
+    },
+    /// Stops a KPL producer; user records still buffered are dropped.
+    StopKplProducer {
+        /// Its name.
+        name: String,
+    },
+    /// Makes a registered (ACTIVE) enhanced fan-out consumer subscribe to every open shard of its stream from
+    /// TRIM_HORIZON, read what is pushed, re-subscribe every 5 minutes and follow child shards.
+    SubscribeFanOutConsumer {
+        /// The stream.
+        stream: String,
+        /// The registered consumer's name.
+        consumer: String,
+    },
+    /// Stops a fan-out consumer's subscriptions (it stays registered).
+    UnsubscribeFanOutConsumer {
+        /// The stream.
+        stream: String,
+        /// The consumer's name.
+        consumer: String,
     },
 }
 
@@ -429,6 +510,27 @@ pub enum EventKind {
         /// What it reads, the schema, the error, or the counts.
         detail: String,
     },
+    /// A KCL application started, stopped, had a worker killed or restarted, or its group did something: a lease
+    /// created, taken, stolen, taken after it expired, renewed, lost or deleted; records processed; a checkpoint.
+    Kcl {
+        /// The application.
+        application: String,
+        /// `started`, `stopped`, `worker killed`, `worker restarted`, `lease created`, `lease taken`,
+        /// `lease stolen`, `lease expired`, `lease reclaimed`, `leases renewed`, `lease lost`, `lease deleted`,
+        /// `records processed`, `checkpoint`, `shard ended`.
+        action: String,
+        /// The particulars.
+        detail: String,
+    },
+    /// A KPL producer started or stopped, or sent PutRecords calls, scheduled retries or gave up on records.
+    Kpl {
+        /// The producer.
+        producer: String,
+        /// `started`, `stopped`, `PutRecords`, `retries`, `failed`.
+        action: String,
+        /// The particulars.
+        detail: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -439,6 +541,9 @@ enum TimerAction {
     Producer { name: String },
     Consumer { name: String },
     Analytics { name: String },
+    Kcl { name: String },
+    Kpl { name: String },
+    Efo { name: String },
 }
 
 /// A producer the world runs, and whether it is still running.
@@ -534,6 +639,15 @@ pub struct World {
     /// Deleted analytics applications' billing: (name, KPUs, simulated ms running).
     #[serde(default)]
     analytics_retired: Vec<(String, u32, u64)>,
+    /// KCL applications, by name.
+    #[serde(default)]
+    kcl_apps: BTreeMap<String, KclAppEntry>,
+    /// KPL producers, by name.
+    #[serde(default)]
+    kpl_producers: BTreeMap<String, KplEntry>,
+    /// Enhanced fan-out subscribers, by `{stream}/{consumer}`.
+    #[serde(default)]
+    efo_subscribers: BTreeMap<String, EfoSubscriber>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -569,6 +683,9 @@ impl World {
             consumers: BTreeMap::new(),
             analytics: BTreeMap::new(),
             analytics_retired: Vec::new(),
+            kcl_apps: BTreeMap::new(),
+            kpl_producers: BTreeMap::new(),
+            efo_subscribers: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -1241,7 +1358,10 @@ impl World {
             TimerAction::Ticker { name }
             | TimerAction::Producer { name }
             | TimerAction::Consumer { name }
-            | TimerAction::Analytics { name } => PendingTimer {
+            | TimerAction::Analytics { name }
+            | TimerAction::Kcl { name }
+            | TimerAction::Kpl { name }
+            | TimerAction::Efo { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -1519,6 +1639,63 @@ impl World {
                 self.delete_analytics_app(&name)?;
                 Ok(Reply::Done)
             }
+            Command::StartKclApplication {
+                name,
+                stream,
+                workers,
+                failover_time_ms,
+                lease_table,
+            } => {
+                let due = self.start_kcl_application(
+                    name,
+                    stream,
+                    workers,
+                    failover_time_ms,
+                    lease_table,
+                )?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::KillKclWorker {
+                application,
+                worker,
+            } => {
+                self.kill_kcl_worker(&application, &worker)?;
+                Ok(Reply::Done)
+            }
+            Command::RestartKclWorker {
+                application,
+                worker,
+            } => {
+                self.restart_kcl_worker(&application, &worker)?;
+                Ok(Reply::Done)
+            }
+            Command::StopKclApplication { name } => {
+                self.stop_kcl_application(&name)?;
+                Ok(Reply::Done)
+            }
+            Command::StartKplProducer {
+                name,
+                stream,
+                records_per_s,
+                spec,
+                aggregation,
+            } => {
+                let due =
+                    self.start_kpl_producer(name, stream, records_per_s, spec, aggregation)?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StopKplProducer { name } => {
+                self.stop_kpl_producer(&name)?;
+                Ok(Reply::Done)
+            }
+            Command::SubscribeFanOutConsumer { stream, consumer } => {
+                self.start_efo_subscriber(stream, consumer)?;
+                Ok(Reply::Done)
+            }
+            Command::UnsubscribeFanOutConsumer { stream, consumer } => {
+                self.stop_efo_subscriber(&stream, &consumer)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1640,6 +1817,9 @@ impl World {
                 }
             }
             TimerAction::Analytics { name } => self.run_analytics(&name),
+            TimerAction::Kcl { name } => self.run_kcl(&name),
+            TimerAction::Kpl { name } => self.run_kpl(&name),
+            TimerAction::Efo { name } => self.run_efo(&name),
         }
     }
 

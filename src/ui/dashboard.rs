@@ -434,5 +434,15 @@ pub fn describe(kind: &crate::EventKind) -> String {
             action,
             detail,
         } => format!("analytics {name}: {action} {detail}"),
+        E::Kcl {
+            application,
+            action,
+            detail,
+        } => format!("kcl {application}: {action}: {detail}"),
+        E::Kpl {
+            producer,
+            action,
+            detail,
+        } => format!("kpl {producer}: {action}: {detail}"),
     }
 }

@@ -21,6 +21,7 @@ pub mod format;
 pub mod geometry;
 pub mod http;
 pub mod inspector;
+pub mod kcl;
 pub mod placeholder;
 pub mod playground;
 pub mod producers;

@@ -112,6 +112,8 @@ pub fn producers_card(props: &ProducersProps) -> Html {
     let message = use_state(|| None::<Result<String, String>>);
     let reader = use_mut_ref(|| None::<FileReader>);
     let dragging = use_state(|| false);
+    // `plain` (PutRecords, throttled records counted, not retried), `kpl` (KPL with aggregation) or `kpl-plain`.
+    let library = use_state(|| "plain".to_string());
     let Some(sim) = sim else { return html! {} };
     let stream = props.stream.clone();
     let reply = |message: &UseStateHandle<Option<Result<String, String>>>, ok: String| {
@@ -121,11 +123,36 @@ pub fn producers_card(props: &ProducersProps) -> Html {
         })
     };
     let on_submit = {
-        let (sim, form, message, stream) =
-            (sim.clone(), form.clone(), message.clone(), stream.clone());
+        let (sim, form, message, stream, library) = (
+            sim.clone(),
+            form.clone(),
+            message.clone(),
+            stream.clone(),
+            library.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             match form.validate() {
+                Ok((records_per_s, spec)) if library.starts_with("kpl") => {
+                    let name = form.name.trim().to_string();
+                    let aggregation = *library == "kpl";
+                    sim.command(
+                        Command::StartKplProducer {
+                            name: name.clone(),
+                            stream: stream.clone(),
+                            records_per_s,
+                            spec,
+                            aggregation,
+                        },
+                        reply(
+                            &message,
+                            format!(
+                                "KPL producer {name} started (aggregation {}).",
+                                if aggregation { "on" } else { "off" }
+                            ),
+                        ),
+                    );
+                }
                 Ok((records_per_s, spec)) => {
                     let name = form.name.trim().to_string();
                     sim.command(
@@ -301,6 +328,42 @@ pub fn producers_card(props: &ProducersProps) -> Html {
             }
         })
         .collect();
+    let kpl_rows: Html = world
+        .kpl_producers()
+        .iter()
+        .filter(|(_, e)| e.producer().stream() == stream)
+        .map(|(name, e)| {
+            let c = e.producer().counters();
+            let on_stop = {
+                let (sim, message, name) = (sim.clone(), message.clone(), name.clone());
+                Callback::from(move |_: MouseEvent| {
+                    sim.command(Command::StopKplProducer { name: name.clone() }, reply(&message, format!("KPL producer {name} stopped.")))
+                })
+            };
+            let aggregation = e.producer().config().aggregation_enabled;
+            html! {
+                <li class="actor" data-kpl-producer={name.clone()}>
+                    <div class="actor-head">
+                        <strong class="mono">{ name }</strong>
+                        <span class="badge">{ "KPL" }</span>
+                        if e.running() { <span class="badge active">{ "RUNNING" }</span> } else { <span class="badge">{ "STOPPED" }</span> }
+                        <span class="sub-text">{ format!("{} user rec/s, aggregation {}", count(u64::from(e.records_per_s())), if aggregation { "on" } else { "off" }) }</span>
+                        if e.running() {
+                            <button class="small" onclick={on_stop} aria-label={format!("Stop KPL producer {name}")}>{ "Stop" }</button>
+                        }
+                    </div>
+                    <dl class="counts">
+                        <div><dt>{ "User records put" }</dt><dd class="kpl-delivered">{ count(c.user_records_delivered) }</dd></div>
+                        <div><dt>{ "Kinesis records (aggregated)" }</dt><dd>{ format!("{} ({})", count(c.kinesis_records_put), count(c.aggregated_records_put)) }</dd></div>
+                        <div><dt>{ "PutRecords calls" }</dt><dd>{ count(c.put_records_calls) }</dd></div>
+                        <div><dt>{ "Throttled entries / retries" }</dt><dd class={classes!((c.throttled_entries > 0).then_some("warn"))}>{ format!("{} / {}", count(c.throttled_entries), count(c.retries)) }</dd></div>
+                        <div><dt>{ "Failed" }</dt><dd>{ count(c.user_records_failed) }</dd></div>
+                        <div><dt>{ "Buffered" }</dt><dd>{ count(e.producer().outstanding()) }</dd></div>
+                    </dl>
+                </li>
+            }
+        })
+        .collect();
     drop(world);
 
     let f = &*form;
@@ -313,7 +376,7 @@ pub fn producers_card(props: &ProducersProps) -> Html {
     html! {
         <section class="card" aria-labelledby="producers-h">
             <h2 id="producers-h">{ "Producers" }</h2>
-            <ul class="actors" id="producers">{ rows }</ul>
+            <ul class="actors" id="producers">{ rows }{ kpl_rows }</ul>
             <details class="form-box" open={!has_producers}>
                 <summary>{ "Start a producer" }</summary>
                 <form class="form grid-form" onsubmit={on_submit}>
@@ -321,6 +384,15 @@ pub fn producers_card(props: &ProducersProps) -> Html {
                     <select id="p-template" onchange={select(|f, v| {
                         if let Some(t) = Template::from_id(&v) { *f = ProducerForm { name: t.id().to_string(), rate: f.rate.clone(), ..ProducerForm::new(t) }; }
                     })}>{ templates }</select>
+                    <label for="p-library">{ "Library" }</label>
+                    <select id="p-library" onchange={{
+                        let library = library.clone();
+                        Callback::from(move |e: Event| library.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+                    }}>
+                        <option value="plain" selected={*library == "plain"}>{ "PutRecords (throttled records are not retried)" }</option>
+                        <option value="kpl" selected={*library == "kpl"}>{ "KPL, aggregation on (batched, retried)" }</option>
+                        <option value="kpl-plain" selected={*library == "kpl-plain"}>{ "KPL, aggregation off (batched, retried)" }</option>
+                    </select>
                     <label for="p-name">{ "Name" }</label>
                     <input id="p-name" value={f.name.clone()} oninput={field(|f, v| f.name = v)} autocomplete="off" />
                     <label for="p-rate">{ "Rate (records/s)" }</label>

@@ -6,6 +6,7 @@ use super::consumers::ConsumersCard;
 use super::dashboard::{error_text, feedback};
 use super::format::{bytes, count, parse_hash_key, parse_in_range, parse_retention_hours};
 use super::geometry::{load_colour, midpoint, share_label, split_key_at};
+use super::kcl::{FanOutCard, KclCard};
 use super::producers::ProducersCard;
 use super::shard_map::{ShardMap, ShardStat, hot_keys, shard_stats};
 use super::{Route, Sim};
@@ -278,6 +279,8 @@ pub fn stream_page(props: &StreamProps) -> Html {
             <div class="grid two">
                 <ProducersCard stream={name.clone()} />
                 <ConsumersCard stream={name.clone()} shards={shards.iter().map(|s| s.id.clone()).collect::<Vec<_>>()} />
+                <FanOutCard stream={name.clone()} />
+                <KclCard stream={name.clone()} />
             </div>
             <div class="grid two">
                 <MetricsCard stream={name.clone()} shards={shards.iter().map(|s| s.id.clone()).collect::<Vec<_>>()} />

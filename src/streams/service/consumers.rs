@@ -276,6 +276,18 @@ impl DataStreams {
         ))
     }
 
+    /// The stream's registered consumers at `now` (CREATING, ACTIVE or DELETING), read-only, for views.
+    pub fn consumer_views(&self, now: SimTime, stream: &str) -> Vec<ConsumerView> {
+        let Ok(s) = self.stream(stream) else {
+            return Vec::new();
+        };
+        s.consumers
+            .iter()
+            .filter(|c| c.gone_at.is_none_or(|g| now < g))
+            .map(|c| s.consumer_view(c, now, self.epoch_unix_ms))
+            .collect()
+    }
+
     /// DeregisterStreamConsumer: DELETING for the configured delay, then gone.
     pub fn deregister_stream_consumer(
         &mut self,

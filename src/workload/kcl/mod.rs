@@ -267,6 +267,15 @@ pub enum KclEvent {
         /// Whether the lease was stolen from a live owner to balance load.
         stolen: bool,
     },
+    /// A worker renewed the leases it holds (one event per renewer run that renewed any).
+    LeasesRenewed {
+        /// When.
+        at: SimTime,
+        /// The worker.
+        worker_id: String,
+        /// The shards whose leases it renewed, in key order.
+        shard_ids: Vec<String>,
+    },
     /// A worker found it no longer holds a lease (failed renewal or checkpoint).
     LeaseLost {
         /// When.
@@ -561,6 +570,13 @@ impl<P: RecordProcessor> KclApplication<P> {
     /// The next event, oldest first.
     pub fn poll_event(&mut self) -> Option<KclEvent> {
         self.events.pop_front()
+    }
+
+    /// Every live consumer's processor, mutable (a host drains what its processors collected).
+    pub fn processors_mut(&mut self) -> impl Iterator<Item = &mut P> {
+        self.workers
+            .values_mut()
+            .flat_map(|worker| worker.consumers.values_mut().map(|c| &mut c.processor))
     }
 
     /// Every live consumer's processor: (worker id, shard id, processor).
@@ -937,6 +953,7 @@ fn lose<P>(ctx: &mut Ctx<'_, P>, id: &str, w: &mut Worker<P>, key: &str, now: Si
 /// `DynamoDBLeaseRenewer.renewLeases`.
 fn renew<P>(ctx: &mut Ctx<'_, P>, id: &str, w: &mut Worker<P>, now: SimTime) {
     let keys: Vec<String> = w.held.keys().cloned().collect();
+    let mut renewed_keys = Vec::new();
     for key in keys {
         let Some(held) = w.held.get_mut(&key) else {
             continue;
@@ -952,9 +969,17 @@ fn renew<P>(ctx: &mut Ctx<'_, P>, id: &str, w: &mut Worker<P>, now: SimTime) {
             Some(counter) => {
                 held.counter = counter;
                 held.renewed_at = now;
+                renewed_keys.push(key);
             }
             None => lose(ctx, id, w, &key, now),
         }
+    }
+    if !renewed_keys.is_empty() {
+        ctx.emit(KclEvent::LeasesRenewed {
+            at: now,
+            worker_id: id.to_string(),
+            shard_ids: renewed_keys,
+        });
     }
 }
 

@@ -1,0 +1,113 @@
+// Consumers on the stream page, as a learner takes them: a KPL producer writes aggregated records; an enhanced
+// fan-out consumer is registered, goes CREATING -> ACTIVE and subscribes to every shard; a KCL application starts
+// with 2 workers that split the leases; killing one moves its leases to the other after the failover time.
+// Screenshots land in tests/e2e/output/consumers-*.png. Fails on any console error.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { serveStatic, launch, watchProblems, OUTPUT, SUB_PATH } from './support.mjs';
+
+const TIMEOUT_MS = 20_000;
+let server;
+let browser;
+let page;
+let baseUrl;
+const problems = [];
+
+before(async () => {
+  await mkdir(OUTPUT, { recursive: true });
+  server = await serveStatic();
+  baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+  browser = await launch({ width: 1280, height: 720 });
+  browser.context.setDefaultTimeout(TIMEOUT_MS);
+  page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  watchProblems(page, problems);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const shot = async (name, anchor) => {
+  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
+  await page.screenshot({ path: join(OUTPUT, `consumers-${name}.png`) });
+};
+const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
+const speed = (x) => page.click(`button[data-speed="${x}"]`);
+const play = () => page.click('#play');
+const pause = async () => {
+  await page.click('#pause');
+  await page.waitForSelector('#play');
+};
+const runFor = async (ms) => {
+  const from = await simMs();
+  await play();
+  await page.waitForFunction((m) => Number(document.querySelector('#sim-time')?.dataset.ms) >= m, from + ms);
+  await pause();
+};
+const owners = () =>
+  page.$$eval('li[data-kcl-app="kcl-app"] .lease-table tbody tr .lease-owner', (cells) => cells.map((c) => c.textContent));
+
+test('a stream with a KPL producer', async () => {
+  await page.goto(baseUrl);
+  await page.waitForSelector('#create-stream');
+  await page.fill('#new-stream-name', 'orders');
+  await page.fill('#new-stream-shards', '2');
+  await page.click('#create-stream');
+  await page.waitForSelector('#stream-title');
+  await speed(100);
+  await play();
+  await page.waitForFunction(() => document.querySelector('#stream-status')?.textContent === 'ACTIVE');
+  await pause();
+  await page.selectOption('#p-library', 'kpl');
+  await page.fill('#p-name', 'orders-kpl');
+  await page.fill('#p-rate', '100');
+  await page.click('#start-producer');
+  await page.waitForSelector('li[data-kpl-producer="orders-kpl"]');
+  await speed(10);
+  await runFor(3_000);
+  const delivered = await page.textContent('li[data-kpl-producer="orders-kpl"] .kpl-delivered');
+  assert.ok(Number(delivered.replace(/[^0-9]/g, '')) > 0, `user records put: ${delivered}`);
+});
+
+test('an enhanced fan-out consumer is registered, becomes ACTIVE and subscribes', async () => {
+  await page.fill('#efo-name', 'fanout');
+  await page.click('#register-efo');
+  await page.waitForSelector('li[data-efo-consumer="fanout"]');
+  assert.equal(await page.textContent('li[data-efo-consumer="fanout"] .efo-status'), 'CREATING');
+  await runFor(6_000);
+  await page.waitForFunction(
+    () => document.querySelector('li[data-efo-consumer="fanout"] .efo-status')?.textContent === 'ACTIVE',
+  );
+  await page.click('li[data-efo-consumer="fanout"] button:has-text("Subscribe to shards")');
+  await page.waitForSelector('li[data-efo-consumer="fanout"] .efo-rate');
+  await runFor(3_000);
+  assert.equal(await page.locator('li[data-efo-consumer="fanout"] .efo-rate').count(), 2, 'one row per shard');
+  await shot('1-fan-out', '#fan-out');
+});
+
+test('a KCL application with 2 workers; a killed worker\'s leases move', async () => {
+  await page.fill('#kcl-workers', '2');
+  await page.click('#start-kcl');
+  await page.waitForSelector('li[data-kcl-app="kcl-app"]');
+  await runFor(25_000);
+  const before = await owners();
+  assert.equal(before.length, 2, `two leases: ${before}`);
+  assert.deepEqual([...before].sort(), ['worker-1', 'worker-2'], `one lease each: ${before}`);
+  await shot('2-kcl-balanced', '#kcl');
+  await page.click('button[aria-label="Kill worker-1 of kcl-app"]');
+  await page.waitForSelector('li[data-worker="worker-1"] .badge.closed');
+  await runFor(45_000);
+  const after = await owners();
+  assert.deepEqual(after, ['worker-2', 'worker-2'], `worker-2 took worker-1's lease: ${after}`);
+  await shot('3-kcl-failover', '#kcl');
+  await page.click('button[aria-label="Restart worker-1 of kcl-app"]');
+  await page.waitForSelector('li[data-worker="worker-1"] .badge.active');
+});
+
+test('no console errors', () => {
+  assert.deepEqual(problems, []);
+});
