@@ -476,6 +476,16 @@ pub enum Op {
     PutMany(u64, u64),
     /// A GetRecords on this shard (modulo the shard count).
     Poll(usize),
+    /// SplitShard of the open shard picked by the first number (modulo the open count), at the point of its
+    /// range given by the second (per mille of the way from its start; the call is refused with AWS's error
+    /// when that point is not strictly inside the range).
+    Split(u16, u16),
+    /// MergeShards of the picked open shard with the next adjacent one.
+    Merge(u16),
+    /// UpdateShardCount (UNIFORM_SCALING) to this many shards (refusals outside half to double are fine).
+    Scale(u8),
+    /// Time passes and the reader learns the current shards (children of finished reshards).
+    Refresh(u64),
 }
 
 impl Driver {
@@ -489,6 +499,61 @@ impl Driver {
                 let shard = shard % self.shard_ids.len();
                 self.poll(shard);
             }
+            Op::Split(pick, per_mille) => {
+                let ranges = self.world.streams().open_ranges(STREAM);
+                let range = ranges[usize::from(pick) % ranges.len()];
+                let shard = self.owner_of(range.starting);
+                let width = range.ending - range.starting;
+                let point = range.starting + width / 1_000 * u128::from(per_mille.min(1_000));
+                self.reshard_or_refused(
+                    "SplitShard",
+                    json!({"StreamName": STREAM, "ShardToSplit": shard,
+                           "NewStartingHashKey": point.to_string()}),
+                );
+            }
+            Op::Merge(pick) => {
+                let ranges = self.world.streams().open_ranges(STREAM);
+                if ranges.len() >= 2 {
+                    let pick = usize::from(pick) % (ranges.len() - 1);
+                    let (a, b) = (
+                        self.owner_of(ranges[pick].starting),
+                        self.owner_of(ranges[pick + 1].starting),
+                    );
+                    self.reshard(
+                        "MergeShards",
+                        json!({"StreamName": STREAM, "ShardToMerge": a,
+                               "AdjacentShardToMerge": b}),
+                    );
+                }
+            }
+            Op::Scale(target) => self.reshard_or_refused(
+                "UpdateShardCount",
+                json!({"StreamName": STREAM, "TargetShardCount": target,
+                       "ScalingType": "UNIFORM_SCALING"}),
+            ),
+            Op::Refresh(ms) => {
+                self.wait(ms);
+                self.refresh_shards();
+            }
+        }
+    }
+
+    /// A reshard that AWS may refuse as invalid for the arguments generated (a split point on the range's edge,
+    /// a shard count outside half to double): the refusal must be an `InvalidArgumentException`, and nothing
+    /// changes.
+    fn reshard_or_refused(&mut self, operation: &str, request: Value) {
+        let (status, body) = call(&mut self.world, self.now_ms, operation, request.clone());
+        match (status, body["__type"].as_str()) {
+            (200, _) => self.reshards += 1,
+            (
+                400,
+                Some(
+                    "ResourceInUseException"
+                    | "LimitExceededException"
+                    | "InvalidArgumentException",
+                ),
+            ) => {}
+            _ => panic!("{operation} {request} failed: {status} {body}"),
         }
     }
 }
