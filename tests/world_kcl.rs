@@ -584,3 +584,63 @@ fn a_fan_out_consumer_receives_every_record_within_its_own_budget() {
     .expect("unsubscribes");
     assert!(!w.efo_subscribers()["clicks/fan"].running());
 }
+
+#[test]
+fn after_a_merge_the_fan_out_subscriber_reads_the_child_only_once_both_parents_are_done() {
+    let mut w = world(11, 2);
+    let arn = "arn:aws:kinesis:us-east-1:000000000000:stream/clicks";
+    let registered = w.kinesis(
+        t(30_000),
+        "RegisterStreamConsumer",
+        &format!(r#"{{"StreamARN":"{arn}","ConsumerName":"fan"}}"#),
+    );
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    w.apply(
+        t(30_000),
+        Command::SubscribeFanOutConsumer {
+            stream: "clicks".into(),
+            consumer: "fan".into(),
+        },
+    )
+    .expect("subscribes");
+    start_producer(&mut w, 40_000, 200);
+    w.advance_to(t(50_000));
+    let merged = w.kinesis(
+        t(50_000),
+        "MergeShards",
+        r#"{"StreamName":"clicks","ShardToMerge":"shardId-000000000000","AdjacentShardToMerge":"shardId-000000000001"}"#,
+    );
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    let mut now = 50_000;
+    let mut child_seen = false;
+    while now < 120_000 {
+        now += 100;
+        w.advance_to(t(now));
+        let sub = &w.efo_subscribers()["clicks/fan"];
+        for (id, shard) in &sub.shards {
+            if shard.parents.is_empty() {
+                continue;
+            }
+            child_seen = true;
+            assert_eq!(
+                shard.parents.len(),
+                2,
+                "{id}: a merge child has two parents"
+            );
+            if shard.subscriptions > 0 {
+                for parent in &shard.parents {
+                    assert!(
+                        sub.shards.get(parent).is_none_or(|p| p.done),
+                        "{id} was subscribed at {now} ms before its parent {parent} was read to its end"
+                    );
+                }
+            }
+        }
+    }
+    assert!(child_seen, "the subscriber learned of the merged child");
+    w.apply(t(120_000), Command::StopProducer { name: "web".into() })
+        .expect("stops");
+    w.advance_to(t(130_000));
+    let total: u64 = shard_ends(&w).iter().map(|(_, _, n)| n).sum();
+    assert_eq!(w.efo_subscribers()["clicks/fan"].records(), total);
+}

@@ -43,6 +43,10 @@ pub struct EfoShard {
     retry_at: SimTime,
     /// The last refusal, if any.
     pub last_error: Option<String>,
+    /// Parent shards this subscriber reads too: the shard is read only once every one of them is read to its
+    /// end (after a merge, both parents), so each key's records arrive in order, as the KCL does it.
+    #[serde(default)]
+    pub parents: Vec<String>,
 }
 
 impl EfoShard {
@@ -200,12 +204,18 @@ impl World {
         let mut children = Vec::new();
         let mut stop = false;
         let (stream, arn) = (sub.stream.clone(), sub.consumer_arn.clone());
+        let unfinished: std::collections::BTreeSet<String> = sub
+            .shards
+            .iter()
+            .filter(|(_, s)| !s.done)
+            .map(|(id, _)| id.clone())
+            .collect();
         for (shard_id, shard) in sub.shards.iter_mut() {
             if shard.done {
                 continue;
             }
             if shard.subscription.is_none() {
-                if now < shard.retry_at {
+                if now < shard.retry_at || shard.parents.iter().any(|p| unfinished.contains(p)) {
                     continue;
                 }
                 let request = IteratorRequest {
@@ -255,7 +265,7 @@ impl World {
                     shard.continuation = Some(c);
                 }
                 for child in event.child_shards {
-                    children.push(child.shard_id);
+                    children.push((child.shard_id, child.parent_shards));
                 }
             }
             let from = now.as_millis().saturating_sub(EFO_RATE_WINDOW_MS);
@@ -288,8 +298,13 @@ impl World {
                 }
             }
         }
-        for child in children {
-            sub.shards.entry(child).or_default();
+        for (child, parents) in children {
+            let entry = sub.shards.entry(child).or_default();
+            for parent in parents {
+                if !entry.parents.contains(&parent) {
+                    entry.parents.push(parent);
+                }
+            }
         }
         if stop {
             sub.running = false;
