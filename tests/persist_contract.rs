@@ -144,7 +144,7 @@ fn hostile_session_files_never_panic() {
             .await
             .expect("saves");
         let stored = store.load("h").await.expect("loads");
-        persist::export_session("H", 2, &stored)
+        persist::export_session("H", 2, &stored, Some("{}"))
     });
     // Every truncation and many single-byte changes: an error, never a panic, never a wrong session.
     for len in (0..file.len()).step_by(97) {
@@ -331,4 +331,50 @@ fn lambda_mappings_and_their_invocations_are_journaled_and_replay_exactly() {
             session.world().event_log_hash()
         );
     });
+}
+
+#[test]
+fn version_1_session_files_still_import_without_preferences() {
+    let store = MemoryStore::new();
+    let (stored, hash) = block_on(async {
+        store.create(&meta("v1", "Old", 4)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(4)));
+        drive(&mut session, 0, 3, 1);
+        persist::save(&store, "v1", &mut session, false)
+            .await
+            .expect("saves");
+        (
+            store.load("v1").await.expect("loads"),
+            session.world().event_log_hash(),
+        )
+    });
+    // Version 1's layout: name, seed, snapshot, segments, journal (postcard), in the version-1 envelope.
+    type V1<'a> = (
+        &'a str,
+        u64,
+        Option<&'a [u8]>,
+        Vec<(persist::SegmentKey, &'a [u8])>,
+        Vec<(u64, &'a [u8])>,
+    );
+    let v1: V1<'_> = (
+        "Old",
+        4,
+        stored.snapshot.as_deref(),
+        stored
+            .segments
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_slice()))
+            .collect(),
+        stored
+            .journal
+            .iter()
+            .map(|(k, v)| (*k, v.as_slice()))
+            .collect(),
+    );
+    let payload = postcard::to_allocvec(&v1).expect("encodes");
+    let file = persist::frame::encode(persist::export::EXPORT_MAGIC, 1, &payload);
+    let imported = import_session(&file).expect("a version 1 file imports");
+    assert_eq!(imported.name, "Old");
+    assert_eq!(imported.prefs, None);
+    assert_eq!(imported.session.world().event_log_hash(), hash);
 }

@@ -4,22 +4,23 @@
 
 use super::frame::{self, FrameError};
 use super::session::{Journaled, RestoreError};
-use super::store::{SegmentKey, StoredSession, check_session_name};
+use super::store::{PREFS_BYTES_MAX, SegmentKey, StoredSession, check_session_name};
 use crate::{World, WorldConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Marker at the start of an exported session.
 pub const EXPORT_MAGIC: [u8; 4] = *b"KSES";
-/// Newest export format.
-pub const EXPORT_VERSION: u16 = 1;
+/// Newest export format: 2 adds the session's UI preferences (version 1 files still import, without them).
+pub const EXPORT_VERSION: u16 = 2;
 /// Largest session file imported: 512 MiB (a million 100-byte records take about 120 MB).
 pub const EXPORT_BYTES_MAX: u64 = 512 * 1024 * 1024;
 /// File name extension of exported sessions.
 pub const EXPORT_EXTENSION: &str = "kinesim";
 
+/// Version 1's contents (postcard has no optional trailing fields, so each version has its own shape).
 #[derive(Serialize, Deserialize)]
-struct ExportFile<'a> {
+struct ExportFileV1<'a> {
     name: &'a str,
     seed: u64,
     #[serde(borrow)]
@@ -28,6 +29,14 @@ struct ExportFile<'a> {
     segments: Vec<(SegmentKey, &'a [u8])>,
     #[serde(borrow)]
     journal: Vec<(u64, &'a [u8])>,
+}
+
+/// Version 2's contents: version 1's, then the UI preferences.
+#[derive(Serialize, Deserialize)]
+struct ExportFile<'a> {
+    #[serde(borrow)]
+    v1: ExportFileV1<'a>,
+    prefs: Option<&'a str>,
 }
 
 /// Why a file could not be imported.
@@ -56,9 +65,14 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// A session as file bytes.
-pub fn export_session(name: &str, seed: u64, stored: &StoredSession) -> Vec<u8> {
-    let file = ExportFile {
+/// A session as file bytes, with its UI preferences (see [`super::SessionStore::prefs`]) if it has any.
+pub fn export_session(
+    name: &str,
+    seed: u64,
+    stored: &StoredSession,
+    prefs: Option<&str>,
+) -> Vec<u8> {
+    let v1 = ExportFileV1 {
         name,
         seed,
         snapshot: stored.snapshot.as_deref(),
@@ -73,6 +87,10 @@ pub fn export_session(name: &str, seed: u64, stored: &StoredSession) -> Vec<u8> 
             .map(|(k, v)| (*k, v.as_slice()))
             .collect(),
     };
+    let file = ExportFile {
+        v1,
+        prefs: prefs.filter(|p| p.len() <= PREFS_BYTES_MAX as usize),
+    };
     let payload = postcard::to_allocvec(&file).unwrap_or_default();
     frame::encode(EXPORT_MAGIC, EXPORT_VERSION, &payload)
 }
@@ -86,6 +104,8 @@ pub struct Imported {
     pub seed: u64,
     /// The session, fully rebuilt and checked.
     pub session: Journaled,
+    /// Its UI preferences, if the file has them (version 2 files; at most [`PREFS_BYTES_MAX`] bytes).
+    pub prefs: Option<String>,
 }
 
 /// Reads a session file.
@@ -96,10 +116,24 @@ pub fn import_session(bytes: &[u8]) -> Result<Imported, ImportError> {
             limit_bytes: EXPORT_BYTES_MAX,
         }));
     }
-    let (_, payload) = frame::decode(EXPORT_MAGIC, EXPORT_VERSION, EXPORT_BYTES_MAX, bytes)
+    let (version, payload) = frame::decode(EXPORT_MAGIC, EXPORT_VERSION, EXPORT_BYTES_MAX, bytes)
         .map_err(ImportError::File)?;
-    let file: ExportFile<'_> =
-        postcard::from_bytes(payload).map_err(|e| ImportError::Contents(e.to_string()))?;
+    let contents = |e: postcard::Error| ImportError::Contents(e.to_string());
+    let (file, prefs) = if version == 1 {
+        let file: ExportFileV1<'_> = postcard::from_bytes(payload).map_err(contents)?;
+        (file, None)
+    } else {
+        let file: ExportFile<'_> = postcard::from_bytes(payload).map_err(contents)?;
+        if file
+            .prefs
+            .is_some_and(|p| p.len() > PREFS_BYTES_MAX as usize)
+        {
+            return Err(ImportError::Contents(format!(
+                "its preferences are longer than {PREFS_BYTES_MAX} bytes"
+            )));
+        }
+        (file.v1, file.prefs.map(str::to_string))
+    };
     let name = if check_session_name(file.name).is_ok() {
         file.name.to_string()
     } else {
@@ -124,5 +158,6 @@ pub fn import_session(bytes: &[u8]) -> Result<Imported, ImportError> {
         name,
         seed: file.seed,
         session,
+        prefs,
     })
 }

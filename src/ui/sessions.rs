@@ -724,9 +724,10 @@ impl Persistence {
                     let exported = async {
                         let meta = store.meta(&id).await?;
                         let stored = store.load(&id).await?;
+                        let prefs = store.prefs(&id).await?;
                         Ok::<_, StoreError>((
                             meta.name.clone(),
-                            export_session(&meta.name, meta.seed, &stored),
+                            export_session(&meta.name, meta.seed, &stored, prefs.as_deref()),
                         ))
                     }
                     .await;
@@ -785,9 +786,14 @@ impl Persistence {
                         damaged: None,
                     };
                     let mut session = imported.session;
+                    let prefs = imported.prefs;
                     let stored = async {
                         store.create(&meta).await?;
-                        persist::save(&*store, &meta.id, &mut session, true).await
+                        persist::save(&*store, &meta.id, &mut session, true).await?;
+                        if let Some(prefs) = &prefs {
+                            store.set_prefs(&meta.id, prefs).await?;
+                        }
+                        Ok::<(), StoreError>(())
                     }
                     .await;
                     match stored {

@@ -381,10 +381,11 @@ pub async fn export_and_import_round_trip<S: SessionStore>(store: &S) {
         .await
         .expect("saves journal");
     let stored = store.load("exp").await.expect("loads");
-    let file = export_session("Export me", 5, &stored);
+    let file = export_session("Export me", 5, &stored, Some(r#"{"speed":10}"#));
 
     let imported = import_session(&file).expect("imports");
     assert_eq!(imported.name, "Export me");
+    assert_eq!(imported.prefs.as_deref(), Some(r#"{"speed":10}"#));
     assert_eq!(
         imported.session.world().event_log_hash(),
         session.world().event_log_hash()
