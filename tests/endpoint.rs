@@ -682,3 +682,195 @@ fn many_concurrent_keep_alive_connections_are_all_served() {
     let (status, body) = endpoint.kinesis("DescribeStreamSummary", r#"{"StreamName":"many"}"#);
     assert_eq!(status, 200, "{body}");
 }
+
+/// A fresh directory under the system's temp dir for a `--state` test.
+fn state_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "kinesim-endpoint-state-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+impl Endpoint {
+    fn status(&self) -> serde_json::Value {
+        let (status, _, body) = self.request("GET", "/_kinesim/status", &[], "");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("json")
+    }
+
+    fn firehose(&self, operation: &str, body: &str) -> (u16, String) {
+        let target = format!("Firehose_20150804.{operation}");
+        let (status, _, body) = self.request(
+            "POST",
+            "/",
+            &[
+                ("X-Amz-Target", &target),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            body,
+        );
+        (status, body)
+    }
+
+    /// Every record of a shard from TRIM_HORIZON, as (sequence number, data).
+    fn all_records(&self, stream: &str, shard: &str) -> Vec<(String, String)> {
+        let (status, body) = self.kinesis(
+            "GetShardIterator",
+            &serde_json::json!({"StreamName": stream, "ShardId": shard,
+                "ShardIteratorType": "TRIM_HORIZON"})
+            .to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        let mut iterator =
+            serde_json::from_str::<serde_json::Value>(&body).expect("json")["ShardIterator"]
+                .clone();
+        let mut out = Vec::new();
+        loop {
+            let request = serde_json::json!({"ShardIterator": iterator}).to_string();
+            let (status, body) = self.kinesis("GetRecords", &request);
+            assert_eq!(status, 200, "{body}");
+            let page: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let records = page["Records"].as_array().expect("records");
+            for r in records {
+                out.push((
+                    r["SequenceNumber"].as_str().expect("seq").to_string(),
+                    r["Data"].as_str().expect("data").to_string(),
+                ));
+            }
+            if records.is_empty() || page["MillisBehindLatest"] == 0 {
+                return out;
+            }
+            iterator = page["NextShardIterator"].clone();
+        }
+    }
+}
+
+#[test]
+fn with_state_a_killed_endpoint_restarts_with_every_acknowledged_change() {
+    let dir = state_dir("restart");
+    let dir_text = dir.to_str().expect("a UTF-8 temp path");
+    let mut endpoint = Endpoint::start_with(&["--state", dir_text, "--limits", "off"]);
+    let (status, body) =
+        endpoint.kinesis("CreateStream", r#"{"StreamName":"kept","ShardCount":2}"#);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = endpoint.request("POST", "/_kinesim/advance", &[], r#"{"ms":10000}"#);
+    assert_eq!(status, 200, "{body}");
+    let mut acknowledged = Vec::new();
+    for batch in 0..6 {
+        let entries: Vec<serde_json::Value> = (0..400)
+            .map(|i| serde_json::json!({"PartitionKey": format!("k{batch}-{i}"), "Data": "aGVsbG8="}))
+            .collect();
+        let (status, body) = endpoint.kinesis(
+            "PutRecords",
+            &serde_json::json!({"StreamName": "kept", "Records": entries}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(answer["FailedRecordCount"], 0, "{body}");
+        for r in answer["Records"].as_array().expect("records") {
+            acknowledged.push((
+                r["ShardId"].as_str().expect("shard").to_string(),
+                r["SequenceNumber"].as_str().expect("seq").to_string(),
+            ));
+        }
+    }
+    let (status, body) = endpoint.firehose(
+        "CreateDeliveryStream",
+        r#"{"DeliveryStreamName":"kept-fh","DeliveryStreamType":"DirectPut","ExtendedS3DestinationConfiguration":{"BucketARN":"arn:aws:s3:::kept-bucket","RoleARN":"arn:aws:iam::000000000000:role/firehose"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = endpoint.request("PUT", "/made-by-hand", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let before = endpoint.status();
+
+    // SIGKILL: nothing runs on the way out.
+    endpoint.child.kill().expect("kill");
+    endpoint.child.wait().expect("wait");
+    drop(endpoint);
+
+    // Other flags now: the stored seed and limits win.
+    let endpoint = Endpoint::start_with(&["--state", dir_text, "--seed", "77"]);
+    let after = endpoint.status();
+    assert!(
+        after["nowMs"].as_u64() >= before["nowMs"].as_u64(),
+        "simulated time went back: {before} then {after}"
+    );
+    assert!(after["eventCount"].as_u64() >= before["eventCount"].as_u64());
+    // Restarting takes real time, so the clock may have fired a timer since; if none fired, the log is the same.
+    if after["eventCount"] == before["eventCount"] {
+        assert_eq!(after["eventLogHash"], before["eventLogHash"]);
+    }
+    let (status, body) = endpoint.kinesis("ListStreams", "{}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""kept""#), "{body}");
+    let mut stored = Vec::new();
+    for shard in ["shardId-000000000000", "shardId-000000000001"] {
+        for (seq, data) in endpoint.all_records("kept", shard) {
+            assert_eq!(data, "aGVsbG8=");
+            stored.push((shard.to_string(), seq));
+        }
+    }
+    acknowledged.sort();
+    stored.sort();
+    assert_eq!(stored.len(), 2_400);
+    assert_eq!(
+        stored, acknowledged,
+        "every acknowledged record, same sequence numbers"
+    );
+    let (status, body) = endpoint.firehose("ListDeliveryStreams", "{}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("kept-fh"), "{body}");
+    let (status, _, body) = endpoint.request("GET", "/", &[], "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("<Name>made-by-hand</Name>"), "{body}");
+    // Limits stay off as stored (not the default `on`): 1,000 records in one call to one shard pass.
+    let entries: Vec<serde_json::Value> = (0..500)
+        .map(|_| serde_json::json!({"PartitionKey": "same", "Data": "aGVsbG8="}))
+        .collect();
+    for _ in 0..3 {
+        let (status, body) = endpoint.kinesis(
+            "PutRecords",
+            &serde_json::json!({"StreamName": "kept", "Records": entries}).to_string(),
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains(r#""FailedRecordCount":0"#), "{body}");
+    }
+    drop(endpoint);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_state_a_corrupt_snapshot_stops_startup_with_a_reason() {
+    let dir = state_dir("corrupt");
+    let dir_text = dir.to_str().expect("a UTF-8 temp path");
+    {
+        let endpoint = Endpoint::start_with(&["--state", dir_text]);
+        let (status, body) =
+            endpoint.kinesis("CreateStream", r#"{"StreamName":"s","ShardCount":1}"#);
+        assert_eq!(status, 200, "{body}");
+    }
+    let snapshot = dir.join("snapshot.bin");
+    let mut bytes = std::fs::read(&snapshot).expect("a snapshot was stored");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&snapshot, &bytes).expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_kinesim"))
+        .args(["serve", "--port", "0", "--state", dir_text])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "it never listened");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot restore --state") && stderr.contains("checksum mismatch"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(&snapshot).expect("still there"),
+        bytes,
+        "it left the damaged state as it was"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -113,6 +113,13 @@ pub enum Input {
         /// How it ended.
         result: JournaledResult,
     },
+    /// S3 CreateBucket (the `kinesim serve` S3 endpoint): the bucket, created at `now_ms`.
+    S3CreateBucket {
+        /// Simulated milliseconds.
+        now_ms: u64,
+        /// The bucket name.
+        bucket: String,
+    },
 }
 
 /// A [`FunctionResult`] as the journal stores it (the response as JSON text).
@@ -302,6 +309,13 @@ pub fn apply_input(world: &mut World, input: &Input) {
                 *id,
                 result.to_result(),
             );
+        }
+        Input::S3CreateBucket { now_ms, bucket } => {
+            // A refused name is part of the run too; replay refuses it again.
+            let _ = world
+                .firehose_service_mut()
+                .s3_mut()
+                .create_bucket(SimTime::from_millis(*now_ms), bucket);
         }
     }
 }

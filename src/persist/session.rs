@@ -8,6 +8,7 @@ use crate::api::ApiResponse;
 use crate::api::kinesis::SubscriptionEvents;
 use crate::firehose::FirehoseError;
 use crate::firehose::http_endpoint::Transport;
+use crate::firehose::s3::S3Error;
 use crate::firehose::service::{PendingHttpRequest, TransformRequest};
 use crate::sim::SimTime;
 use crate::streams::KinesisError;
@@ -410,6 +411,19 @@ impl Journaled {
             result: journal::JournaledResult::from(&result),
         });
         self.world.complete_invocation(now, uuid, id, result)
+    }
+
+    /// S3 CreateBucket on the simulated account's S3 (`kinesim serve`), journaled.
+    pub fn s3_create_bucket(&mut self, now: SimTime, bucket: &str) -> Result<(), S3Error> {
+        self.flush_advance();
+        self.push(Input::S3CreateBucket {
+            now_ms: now.as_millis(),
+            bucket: bucket.to_string(),
+        });
+        self.world
+            .firehose_service_mut()
+            .s3_mut()
+            .create_bucket(now, bucket)
     }
 
     /// [`World::advance_to_bounded`], journaled. Consecutive advances coalesce into one journal entry (how

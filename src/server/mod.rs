@@ -13,16 +13,23 @@ mod http;
 // includes it too.
 pub mod http_client;
 mod s3;
+pub mod state;
 mod subscription;
 
 use kinesim::api::ApiResponse;
 use kinesim::api::firehose::TARGET_PREFIX as FIREHOSE_TARGET_PREFIX;
 use kinesim::api::kinesis::TARGET_PREFIX;
+use kinesim::firehose::FirehoseError;
+use kinesim::firehose::http_endpoint::Transport;
+use kinesim::firehose::s3::S3Error;
+use kinesim::firehose::service::PendingHttpRequest;
+use kinesim::persist::Journaled;
 use kinesim::sim::SimTime;
 use kinesim::streams::{ErrorType, KinesisError};
 use kinesim::{World, WorldConfig};
 use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,6 +52,8 @@ pub struct ServeOptions {
     pub speed: u64,
     /// Whether new streams enforce per-shard throughput limits (AWS does; `--limits off` for a sandbox).
     pub throughput_limits: bool,
+    /// Directory the run is kept in (`--state`), so a restart continues it; `None` keeps it in memory only.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -55,11 +64,12 @@ impl Default for ServeOptions {
             seed: 1,
             speed: 1,
             throughput_limits: true,
+            state_dir: None,
         }
     }
 }
 
-/// Parses `serve` arguments: `--host H --port P --seed S --speed X --limits on|off`.
+/// Parses `serve` arguments: `--host H --port P --seed S --speed X --limits on|off --state DIR`.
 pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions::default();
     let mut it = args.iter();
@@ -94,9 +104,15 @@ pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
                     _ => return Err(format!("--limits must be on or off, not {value}")),
                 };
             }
+            "--state" => {
+                if value.is_empty() {
+                    return Err("--state needs a directory".into());
+                }
+                options.state_dir = Some(PathBuf::from(value));
+            }
             other => {
                 return Err(format!(
-                    "unknown option {other}; expected --host, --port, --seed, --speed or --limits"
+                    "unknown option {other}; expected --host, --port, --seed, --speed, --limits or --state"
                 ));
             }
         }
@@ -122,10 +138,177 @@ impl Clock {
     }
 }
 
+/// The endpoint's world: kept in memory only, or journaled and committed to a `--state` directory. Reads go
+/// through `Deref`; every change goes through a method here, so a stored run journals all of them.
+enum Engine {
+    /// No `--state`: a plain world (nothing journaled, nothing kept).
+    Memory(Box<World>),
+    /// `--state DIR`: every input journaled, committed to the directory by [`Engine::store`].
+    Stored {
+        world: Box<Journaled>,
+        store: state::FileStore,
+    },
+}
+
+impl std::ops::Deref for Engine {
+    type Target = World;
+
+    fn deref(&self) -> &World {
+        match self {
+            Engine::Memory(world) => world,
+            Engine::Stored { world, .. } => world,
+        }
+    }
+}
+
+impl Engine {
+    fn kinesis(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        match self {
+            Engine::Memory(world) => world.kinesis(now, operation, body),
+            Engine::Stored { world, .. } => world.kinesis(now, operation, body),
+        }
+    }
+
+    fn firehose(&mut self, now: SimTime, operation: &str, body: &str) -> ApiResponse {
+        match self {
+            Engine::Memory(world) => world.firehose(now, operation, body),
+            Engine::Stored { world, .. } => {
+                world.call(now, &format!("{FIREHOSE_TARGET_PREFIX}.{operation}"), body)
+            }
+        }
+    }
+
+    fn advance_to(&mut self, now: SimTime) {
+        match self {
+            Engine::Memory(world) => {
+                world.advance_to(now);
+            }
+            Engine::Stored { world, .. } => {
+                world.advance_to(now);
+            }
+        }
+    }
+
+    fn poll_http_request(&mut self) -> Option<PendingHttpRequest> {
+        match self {
+            Engine::Memory(world) => world.poll_http_request(),
+            Engine::Stored { world, .. } => world.poll_http_request(),
+        }
+    }
+
+    fn complete_http_request(
+        &mut self,
+        now: SimTime,
+        request_id: &str,
+        outcome: &Transport,
+    ) -> Result<(), FirehoseError> {
+        match self {
+            Engine::Memory(world) => world.complete_http_request(now, request_id, outcome),
+            Engine::Stored { world, .. } => world.complete_http_request(now, request_id, outcome),
+        }
+    }
+
+    fn kinesis_subscription_events(
+        &mut self,
+        now: SimTime,
+        subscription: u64,
+    ) -> Result<kinesim::api::kinesis::SubscriptionEvents, KinesisError> {
+        match self {
+            Engine::Memory(world) => world.kinesis_subscription_events(now, subscription),
+            Engine::Stored { world, .. } => world.kinesis_subscription_events(now, subscription),
+        }
+    }
+
+    fn s3_create_bucket(&mut self, now: SimTime, bucket: &str) -> Result<(), S3Error> {
+        match self {
+            Engine::Memory(world) => world
+                .firehose_service_mut()
+                .s3_mut()
+                .create_bucket(now, bucket),
+            Engine::Stored { world, .. } => world.s3_create_bucket(now, bucket),
+        }
+    }
+
+    /// With `--state`: commits what changed to the directory (with a snapshot when the journal has grown long).
+    /// Called before a call's response is sent, so whatever a client was told is stored. On failure nothing is
+    /// marked stored: the next call's commit carries it again.
+    fn store(&mut self) -> Result<(), String> {
+        let Engine::Stored { world, store } = self else {
+            return Ok(());
+        };
+        if !world.has_uncommitted() {
+            return Ok(());
+        }
+        let (commit, receipt) = world.prepare_commit(world.wants_snapshot());
+        if !commit.is_empty() {
+            store
+                .commit(&commit)
+                .map_err(|e| format!("cannot write to {}: {e}", store.dir().display()))?;
+        }
+        world.committed(receipt);
+        Ok(())
+    }
+}
+
 /// What the request loop and the subscription threads share.
 struct Shared {
-    world: World,
+    world: Engine,
     clock: Clock,
+}
+
+/// The world `serve` starts from: a fresh one, or with `--state` the run the directory holds (whose seed and
+/// limits win over the flags), committed once so the directory has its first snapshot.
+fn start_world(options: &ServeOptions) -> Result<Engine, String> {
+    let fresh = |meta: state::StateMeta| {
+        let mut config = WorldConfig::with_seed(meta.seed);
+        config.streams.throughput_limits_default = meta.throughput_limits;
+        World::new(config)
+    };
+    let asked = state::StateMeta {
+        seed: options.seed,
+        throughput_limits: options.throughput_limits,
+    };
+    let Some(dir) = &options.state_dir else {
+        return Ok(Engine::Memory(Box::new(fresh(asked))));
+    };
+    let (world, store) = match state::FileStore::open(dir, asked)? {
+        state::Opened::Fresh(store) => (Journaled::new(fresh(asked)), store),
+        state::Opened::Existing(store, meta, stored) => {
+            let world = Journaled::restore(&stored, fresh(meta)).map_err(|e| {
+                format!(
+                    "cannot restore --state {}: {e}. kinesim serve will not overwrite it: move it aside or \
+                     pick another directory",
+                    dir.display()
+                )
+            })?;
+            eprintln!(
+                "kinesim: restored the run in {} at simulated {} (seed {}, limits {}; the stored seed and limits \
+                 win over --seed and --limits)",
+                dir.display(),
+                world.now_iso8601(),
+                meta.seed,
+                if meta.throughput_limits { "on" } else { "off" },
+            );
+            (world, store)
+        }
+    };
+    let mut engine = Engine::Stored {
+        world: Box::new(world),
+        store,
+    };
+    engine.store()?;
+    Ok(engine)
+}
+
+/// The 500 answer to a call whose change could not be stored.
+fn not_stored(why: &str, id: u64) -> http::Response {
+    let error = KinesisError::new(
+        ErrorType::InternalFailure,
+        format!(
+            "The change was applied but could not be stored ({why}); it is stored with the next call that succeeds."
+        ),
+    );
+    api_response(ApiResponse::error(&error), id)
 }
 
 /// Locks the shared state. A panic while it was held (a bug) leaves the World as the panicking call left it;
@@ -141,15 +324,16 @@ pub fn serve(options: &ServeOptions) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_or_else(|_| "unknown".to_string(), |a| a.to_string());
-    let mut config = WorldConfig::with_seed(options.seed);
-    config.streams.throughput_limits_default = options.throughput_limits;
+    let world = start_world(options)?;
+    // Simulated time continues from where a restored run stopped; it never goes back.
+    let offset_ms = world.now().as_millis();
     let server = Arc::new(Server {
         shared: Arc::new(Mutex::new(Shared {
-            world: World::new(config),
+            world,
             clock: Clock {
                 started: Instant::now(),
                 speed: options.speed,
-                offset_ms: 0,
+                offset_ms,
             },
         })),
         open_subscriptions: Arc::new(AtomicUsize::new(0)),
@@ -348,20 +532,28 @@ fn handle(
     };
     let url = request.target.as_str();
     if url.starts_with("/_kinesim/") {
-        let (status, answer) = {
+        let (status, answer, stored) = {
             let mut state = lock(shared);
             let Shared { world, clock } = &mut *state;
-            admin(world, clock, &server.open_subscriptions, url, body)
+            let (status, answer) = admin(world, clock, &server.open_subscriptions, url, body);
+            (status, answer, world.store())
         };
+        if let Err(why) = stored {
+            return Some(not_stored(&why, id));
+        }
         return Some(json_response(status, "application/json", answer, id));
     }
     let target = request.header("X-Amz-Target").unwrap_or("");
     if target.is_empty() && !(request.method == "POST" && url == "/") {
-        let answer = {
+        let (answer, stored) = {
             let mut state = lock(shared);
             let now = state.clock.now();
-            s3::handle(&mut state.world, now, &request.method, url, &request_id(id))
+            let answer = s3::handle(&mut state.world, now, &request.method, url, &request_id(id));
+            (answer, state.world.store())
         };
+        if let Err(why) = stored {
+            return Some(not_stored(&why, id));
+        }
         return Some(s3_response(answer, id));
     }
     let answer = match target.split_once('.') {
@@ -371,12 +563,20 @@ fn handle(
         Some((prefix, operation)) if prefix == TARGET_PREFIX => {
             let mut state = lock(shared);
             let now = state.clock.now();
-            state.world.kinesis(now, operation, body)
+            let answer = state.world.kinesis(now, operation, body);
+            if let Err(why) = state.world.store() {
+                return Some(not_stored(&why, id));
+            }
+            answer
         }
         Some((prefix, operation)) if prefix == FIREHOSE_TARGET_PREFIX => {
             let mut state = lock(shared);
             let now = state.clock.now();
-            state.world.firehose(now, operation, body)
+            let answer = state.world.firehose(now, operation, body);
+            if let Err(why) = state.world.store() {
+                return Some(not_stored(&why, id));
+            }
+            answer
         }
         _ => ApiResponse::error(&KinesisError::new(ErrorType::UnknownOperationException, "")),
     };
@@ -423,7 +623,11 @@ fn subscribe(
     let answer = {
         let mut state = lock(&server.shared);
         let now = state.clock.now();
-        state.world.kinesis(now, "SubscribeToShard", body)
+        let answer = state.world.kinesis(now, "SubscribeToShard", body);
+        if let Err(why) = state.world.store() {
+            return Some(not_stored(&why, id));
+        }
+        answer
     };
     let Some(subscription_id) = answer.subscription else {
         return Some(api_response(answer, id));
@@ -452,7 +656,7 @@ fn subscribe(
 /// - `GET /_kinesim/status`: simulated time, event count, the event-log hash and how many SubscribeToShard
 ///   streams are open.
 fn admin(
-    world: &mut World,
+    world: &mut Engine,
     clock: &mut Clock,
     open: &AtomicUsize,
     url: &str,
@@ -540,6 +744,10 @@ mod tests {
             parse_args(&args("--port"))
                 .unwrap_err()
                 .contains("needs a value")
+        );
+        assert_eq!(
+            parse_args(&args("--state /tmp/run")).unwrap().state_dir,
+            Some(PathBuf::from("/tmp/run"))
         );
         assert!(
             parse_args(&args("--colour red"))

@@ -2,7 +2,8 @@
 //! CreateBucket, ListObjectsV2 (prefix, delimiter, continuation tokens, start-after, max-keys, encoding-type),
 //! GetObject and HeadObject, with XML bodies as S3 writes them, so `aws s3 ls` and boto3 see what was delivered.
 
-use base64::Engine;
+use super::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kinesim::World;
 use kinesim::firehose::s3::{LIST_OBJECTS_KEYS_MAX, S3Error, S3Object};
@@ -133,7 +134,7 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 /// Answers one S3 request. `url` is the request target (path and query).
 pub fn handle(
-    world: &mut World,
+    world: &mut Engine,
     now: SimTime,
     method: &str,
     url: &str,
@@ -156,20 +157,14 @@ pub fn handle(
     let epoch = world.config().epoch.unix_ms;
     match (method, bucket.is_empty(), key.is_empty()) {
         ("GET", true, _) => list_buckets(world, epoch),
-        ("PUT", false, true) => {
-            match world
-                .firehose_service_mut()
-                .s3_mut()
-                .create_bucket(now, &bucket)
-            {
-                Ok(()) => S3Response {
-                    status: 200,
-                    headers: vec![("Location".into(), format!("/{bucket}"))],
-                    body: Vec::new(),
-                },
-                Err(e) => error(e, &bucket, request_id),
-            }
-        }
+        ("PUT", false, true) => match world.s3_create_bucket(now, &bucket) {
+            Ok(()) => S3Response {
+                status: 200,
+                headers: vec![("Location".into(), format!("/{bucket}"))],
+                body: Vec::new(),
+            },
+            Err(e) => error(e, &bucket, request_id),
+        },
         ("HEAD", false, true) => match world.firehose_service().s3().bucket(&bucket) {
             Some(_) => S3Response {
                 status: 200,
