@@ -6,7 +6,7 @@
 //   cargo build --release --bin kinesim && node benches/endpoint.mjs
 //
 // Settings (environment): KINESIM_BIN (default $CARGO_TARGET_DIR/release/kinesim), BENCH_SECONDS (default 10),
-// BENCH_CONCURRENCY (requests in flight per client, default 8), BENCH_CLIENTS (client threads, default 1).
+// BENCH_CONCURRENCY (requests in flight per client, default 16), BENCH_CLIENTS (client threads, default 2).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
@@ -22,8 +22,8 @@ const RECORDS_PER_BATCH = 500;
 const RECORD_BYTES = 100;
 const SHARDS = 4;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 2);
 
 process.removeAllListeners('warning'); // the SDK warns about node 20 support on stderr; it is not a failure
 
