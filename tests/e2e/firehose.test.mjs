@@ -3,52 +3,17 @@
 // the flush after the interval, find the object in the S3 browser and preview it; then the comparison page sets
 // up a live demonstration. Screenshots land in tests/e2e/output/firehose-*.png. Fails on any console error.
 
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { serveStatic, launch, watchProblems, OUTPUT, SUB_PATH } from './support.mjs';
+import { appTour } from './support.mjs';
 
-const TIMEOUT_MS = 20_000;
-let server;
-let browser;
+const tour = appTour('firehose');
+const { problems, shot, simMs, speed, play, pause, runFor } = tour;
 let page;
 let baseUrl;
-const problems = [];
-
-before(async () => {
-  await mkdir(OUTPUT, { recursive: true });
-  server = await serveStatic();
-  baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
-  browser = await launch({ width: 1280, height: 720 });
-  browser.context.setDefaultTimeout(TIMEOUT_MS);
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  watchProblems(page, problems);
+before(() => {
+  ({ page, baseUrl } = tour);
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = async (name, anchor) => {
-  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
-  await page.screenshot({ path: join(OUTPUT, `firehose-${name}.png`) });
-};
-const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
-const speed = (x) => page.click(`button[data-speed="${x}"]`);
-const play = () => page.click('#play');
-const pause = async () => {
-  await page.click('#pause');
-  await page.waitForSelector('#play');
-};
-/** Runs simulated time forward by at least `ms` at the current speed, then pauses. */
-const runFor = async (ms) => {
-  const from = await simMs();
-  await play();
-  await page.waitForFunction((m) => Number(document.querySelector('#sim-time')?.dataset.ms) >= m, from + ms);
-  await pause();
-};
 const fraction = async (id) => Number(await page.getAttribute(id, 'data-fraction'));
 
 test('a bad buffer interval is answered with AWS\'s message', async () => {

@@ -4,39 +4,17 @@
 // passes are notes in the session, kept in IndexedDB), and a scenario restarts from its seeded setup.
 // Screenshots land in tests/e2e/output/scenarios-*.png. Fails on any console error.
 
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { serveStatic, launch, watchProblems, OUTPUT, SUB_PATH } from './support.mjs';
+import { appTour } from './support.mjs';
 
-const TIMEOUT_MS = 30_000;
-let server;
-let browser;
+const tour = appTour('scenarios', { viewport: { width: 1280, height: 900 }, timeoutMs: 30_000, fullPage: true });
+const { problems, shot, simMs } = tour;
 let page;
 let baseUrl;
-const problems = [];
-
-before(async () => {
-  await mkdir(OUTPUT, { recursive: true });
-  server = await serveStatic();
-  baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
-  browser = await launch({ width: 1280, height: 900 });
-  browser.context.setDefaultTimeout(TIMEOUT_MS);
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  watchProblems(page, problems);
+before(() => {
+  ({ page, baseUrl } = tour);
 });
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const shot = async (name, anchor) => {
-  if (anchor) await page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
-  await page.screenshot({ path: join(OUTPUT, `scenarios-${name}.png`), fullPage: true });
-};
-const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));
 const checkStatus = (id) => page.getAttribute(`li[data-check="${id}"]`, 'data-status');
 const waitCheck = (id, status) => page.waitForSelector(`li[data-check="${id}"][data-status="${status}"]`);
 const openScenarios = async () => {

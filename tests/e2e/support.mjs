@@ -2,7 +2,8 @@
 // (as a code host's project page serves it) and Debian's Chromium driven by playwright-core.
 
 import { createServer } from 'node:http';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { before, after } from 'node:test';
+import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, normalize, extname, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -85,4 +86,50 @@ export function watchProblems(page, problems) {
   page.on('response', (res) => {
     if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
   });
+}
+
+/**
+ * One app page for a whole test file, as a learner's tour takes it: registers `before`/`after` hooks that serve
+ * the site and open headless Chromium at `viewport` (console errors collect in `tour.problems`). `tour.page` and
+ * `tour.baseUrl` are set once the `before` hook ran. The helpers drive the clock bar and save screenshots as
+ * tests/e2e/output/PREFIX-NAME.png.
+ */
+export function appTour(prefix, { viewport = { width: 1280, height: 720 }, timeoutMs = 20_000, fullPage = false } = {}) {
+  const tour = { page: undefined, baseUrl: undefined, problems: [] };
+  let server;
+  let browser;
+  before(async () => {
+    await mkdir(OUTPUT, { recursive: true });
+    server = await serveStatic();
+    tour.baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+    browser = await launch(viewport);
+    browser.context.setDefaultTimeout(timeoutMs);
+    tour.page = browser.context.pages()[0] ?? (await browser.context.newPage());
+    watchProblems(tour.page, tour.problems);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  /** A screenshot, after scrolling the element `anchor` (a selector) to the top if given. */
+  tour.shot = async (name, anchor) => {
+    if (anchor) await tour.page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
+    await tour.page.screenshot({ path: join(OUTPUT, `${prefix}-${name}.png`), fullPage });
+  };
+  /** The simulated time the clock bar shows, in ms. */
+  tour.simMs = async () => Number(await tour.page.getAttribute('#sim-time', 'data-ms'));
+  tour.speed = (x) => tour.page.click(`button[data-speed="${x}"]`);
+  tour.play = () => tour.page.click('#play');
+  tour.pause = async () => {
+    await tour.page.click('#pause');
+    await tour.page.waitForSelector('#play');
+  };
+  /** Runs simulated time forward by at least `ms` at the current speed, then pauses. */
+  tour.runFor = async (ms) => {
+    const from = await tour.simMs();
+    await tour.play();
+    await tour.page.waitForFunction((m) => Number(document.querySelector('#sim-time')?.dataset.ms) >= m, from + ms);
+    await tour.pause();
+  };
+  return tour;
 }
