@@ -950,15 +950,8 @@ impl DeliveryStreams {
         }
     }
 
-    /// PutRecord / PutRecordBatch: accepts the records in order and returns their record ids. The API layer has
-    /// checked sizes and counts.
-    pub fn put_records(
-        &mut self,
-        now: SimTime,
-        name: &str,
-        records: Vec<DirectRecord>,
-    ) -> Result<Vec<String>, FirehoseError> {
-        self.advance(now);
+    /// A delivery stream reading a Kinesis data stream takes no PutRecord / PutRecordBatch.
+    fn refuse_kinesis_source(&self, name: &str) -> Result<(), FirehoseError> {
         if self
             .streams
             .get(name)
@@ -968,6 +961,19 @@ impl DeliveryStreams {
                 "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
             ));
         }
+        Ok(())
+    }
+
+    /// PutRecord / PutRecordBatch: accepts the records in order and returns their record ids. The API layer has
+    /// checked sizes and counts.
+    pub fn put_records(
+        &mut self,
+        now: SimTime,
+        name: &str,
+        records: Vec<DirectRecord>,
+    ) -> Result<Vec<String>, FirehoseError> {
+        self.advance(now);
+        self.refuse_kinesis_source(name)?;
         self.accept(now, name, records)
     }
 
@@ -983,15 +989,7 @@ impl DeliveryStreams {
         records: Vec<DirectRecord>,
     ) -> Result<Vec<Result<String, FirehoseError>>, FirehoseError> {
         self.advance(now);
-        if self
-            .streams
-            .get(name)
-            .is_some_and(|s| matches!(s.source, SourceConfig::KinesisStream { .. }))
-        {
-            return Err(FirehoseError::invalid_argument(
-                "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
-            ));
-        }
+        self.refuse_kinesis_source(name)?;
         let s = Self::active_mut(&mut self.streams, now, name)?;
         let sizes: Vec<u64> = records.iter().map(|r| r.data.len() as u64).collect();
         let slow_down = || {

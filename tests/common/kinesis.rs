@@ -317,20 +317,8 @@ impl Driver {
                 );
             }
             1 => {
-                let ranges = self.world.streams().open_ranges(STREAM);
-                if ranges.len() >= 2 {
-                    let pick =
-                        usize::try_from(self.rng.below(ranges.len() as u64 - 1)).expect("index");
-                    let (a, b) = (
-                        self.owner_of(ranges[pick].starting),
-                        self.owner_of(ranges[pick + 1].starting),
-                    );
-                    self.reshard(
-                        "MergeShards",
-                        json!({"StreamName": STREAM, "ShardToMerge": a,
-                                                       "AdjacentShardToMerge": b}),
-                    );
-                }
+                let pick = u16::try_from(self.rng.below(u64::from(u16::MAX))).expect("small");
+                self.apply(&Op::Merge(pick));
             }
             2 => {
                 let open = self.world.streams().open_ranges(STREAM).len() as u64;
