@@ -305,7 +305,7 @@ impl Driver {
     pub fn step_with_resharding(&mut self) {
         match self.rng.below(60) {
             0 => {
-                let ranges = self.world.streams().open_ranges(STREAM);
+                let ranges = self.open_ranges_now();
                 let pick = usize::try_from(self.rng.below(ranges.len() as u64)).expect("index");
                 let range = ranges[pick];
                 let shard = self.owner_of(range.starting);
@@ -336,6 +336,13 @@ impl Driver {
             }
             _ => self.step(),
         }
+    }
+
+    /// The open ranges as of the driver's clock (the world may not have been advanced to it since a wait, and a
+    /// reshard may have finished in between).
+    fn open_ranges_now(&mut self) -> Vec<kinesim::streams::hash_key::HashKeyRange> {
+        self.world.advance_to(SimTime::from_millis(self.now_ms));
+        self.world.streams().open_ranges(STREAM)
     }
 
     fn owner_of(&mut self, hash_key: u128) -> String {
@@ -488,7 +495,7 @@ impl Driver {
                 self.poll(shard);
             }
             Op::Split(pick, per_mille) => {
-                let ranges = self.world.streams().open_ranges(STREAM);
+                let ranges = self.open_ranges_now();
                 let range = ranges[usize::from(pick) % ranges.len()];
                 let shard = self.owner_of(range.starting);
                 let width = range.ending - range.starting;
@@ -500,7 +507,7 @@ impl Driver {
                 );
             }
             Op::Merge(pick) => {
-                let ranges = self.world.streams().open_ranges(STREAM);
+                let ranges = self.open_ranges_now();
                 if ranges.len() >= 2 {
                     let pick = usize::from(pick) % (ranges.len() - 1);
                     let (a, b) = (
