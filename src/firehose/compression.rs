@@ -151,14 +151,14 @@ pub fn zip_single(name: &str, data: &[u8], unix_ms: u64) -> Vec<u8> {
 }
 
 fn u16_at(data: &[u8], at: usize) -> Result<u16, DecodeError> {
-    data.get(at..at + 2)
+    data.get(at..at.saturating_add(2))
         .and_then(|b| b.try_into().ok())
         .map(u16::from_le_bytes)
         .ok_or_else(|| invalid("truncated"))
 }
 
 fn u32_at(data: &[u8], at: usize) -> Result<u32, DecodeError> {
-    data.get(at..at + 4)
+    data.get(at..at.saturating_add(4))
         .and_then(|b| b.try_into().ok())
         .map(u32::from_le_bytes)
         .ok_or_else(|| invalid("truncated"))
@@ -183,33 +183,36 @@ pub fn unzip(data: &[u8], limit_bytes: u64) -> Result<Vec<(String, Vec<u8>)>, De
         .rev()
         .find(|&at| u32_at(data, at).ok() == Some(ZIP_END_SIGNATURE))
         .ok_or_else(|| invalid("no end of central directory record"))?;
-    let entries = u16_at(data, end + 10)?;
-    let mut at = u32_at(data, end + 16)? as usize;
+    let entries = u16_at(data, end.saturating_add(10))?;
+    let mut at = u32_at(data, end.saturating_add(16))? as usize;
     let mut out = Vec::new();
     let mut total = 0_u64;
     for _ in 0..entries {
         if u32_at(data, at)? != ZIP_CENTRAL_HEADER_SIGNATURE {
             return Err(invalid("bad central directory header"));
         }
-        let method = u16_at(data, at + 10)?;
-        let crc = u32_at(data, at + 16)?;
-        let compressed = u32_at(data, at + 20)? as usize;
-        let name_len = usize::from(u16_at(data, at + 28)?);
-        let extra_len = usize::from(u16_at(data, at + 30)?);
-        let comment_len = usize::from(u16_at(data, at + 32)?);
-        let local = u32_at(data, at + 42)? as usize;
+        let method = u16_at(data, at.saturating_add(10))?;
+        let crc = u32_at(data, at.saturating_add(16))?;
+        let compressed = u32_at(data, at.saturating_add(20))? as usize;
+        let name_len = usize::from(u16_at(data, at.saturating_add(28))?);
+        let extra_len = usize::from(u16_at(data, at.saturating_add(30))?);
+        let comment_len = usize::from(u16_at(data, at.saturating_add(32))?);
+        let local = u32_at(data, at.saturating_add(42))? as usize;
         let name = data
-            .get(at + ZIP_CENTRAL_HEADER_BYTES..at + ZIP_CENTRAL_HEADER_BYTES + name_len)
+            .get(
+                at.saturating_add(ZIP_CENTRAL_HEADER_BYTES)
+                    ..at.saturating_add(ZIP_CENTRAL_HEADER_BYTES + name_len),
+            )
             .ok_or_else(|| invalid("truncated name"))?;
         let name = String::from_utf8_lossy(name).into_owned();
-        at += ZIP_CENTRAL_HEADER_BYTES + name_len + extra_len + comment_len;
+        at = at.saturating_add(ZIP_CENTRAL_HEADER_BYTES + name_len + extra_len + comment_len);
         if u32_at(data, local)? != ZIP_LOCAL_HEADER_SIGNATURE {
             return Err(invalid("bad local header"));
         }
         let start = local
-            + ZIP_LOCAL_HEADER_BYTES
-            + usize::from(u16_at(data, local + 26)?)
-            + usize::from(u16_at(data, local + 28)?);
+            .saturating_add(ZIP_LOCAL_HEADER_BYTES)
+            .saturating_add(usize::from(u16_at(data, local.saturating_add(26))?))
+            .saturating_add(usize::from(u16_at(data, local.saturating_add(28))?));
         let body = data
             .get(start..start.saturating_add(compressed))
             .ok_or_else(|| invalid("truncated entry"))?;
@@ -270,7 +273,7 @@ pub fn hadoop_snappy(data: &[u8]) -> Vec<u8> {
 /// The bytes of a Hadoop `SnappyCodec` block stream, at most `limit_bytes` of them.
 pub fn unhadoop_snappy(data: &[u8], limit_bytes: u64) -> Result<Vec<u8>, DecodeError> {
     let be = |at: usize| -> Result<usize, DecodeError> {
-        data.get(at..at + 4)
+        data.get(at..at.saturating_add(4))
             .and_then(|b| b.try_into().ok())
             .map(|b| u32::from_be_bytes(b) as usize)
             .ok_or_else(|| invalid("truncated"))
@@ -290,7 +293,7 @@ pub fn unhadoop_snappy(data: &[u8], limit_bytes: u64) -> Result<Vec<u8>, DecodeE
                 .ok_or_else(|| invalid("truncated block"))?;
             at += block_len;
             let len = snap::raw::decompress_len(block).map_err(|e| invalid(e.to_string()))?;
-            if (out.len() + len) as u64 > limit_bytes {
+            if out.len() as u64 + len as u64 > limit_bytes {
                 return Err(DecodeError::TooLarge { limit_bytes });
             }
             let bytes = decoder
