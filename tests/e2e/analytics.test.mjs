@@ -11,7 +11,8 @@ const tour = appTour('analytics');
 const { problems, shot, simMs, speed, play, pause, runFor } = tour;
 let page;
 let baseUrl;
-before(() => {
+before(async () => {
+  await tour.ready;
   ({ page, baseUrl } = tour);
 });
 

@@ -11,7 +11,8 @@ const tour = appTour('firehose');
 const { problems, shot, simMs, speed, play, pause, runFor } = tour;
 let page;
 let baseUrl;
-before(() => {
+before(async () => {
+  await tour.ready;
   ({ page, baseUrl } = tour);
 });
 const fraction = async (id) => Number(await page.getAttribute(id, 'data-fraction'));

@@ -12,7 +12,8 @@ const tour = appTour('scenarios', { viewport: { width: 1280, height: 900 }, time
 const { problems, shot, simMs } = tour;
 let page;
 let baseUrl;
-before(() => {
+before(async () => {
+  await tour.ready;
   ({ page, baseUrl } = tour);
 });
 const checkStatus = (id) => page.getAttribute(`li[data-check="${id}"]`, 'data-status');

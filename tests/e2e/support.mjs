@@ -91,21 +91,33 @@ export function watchProblems(page, problems) {
 /**
  * One app page for a whole test file, as a learner's tour takes it: registers `before`/`after` hooks that serve
  * the site and open headless Chromium at `viewport` (console errors collect in `tour.problems`). `tour.page` and
- * `tour.baseUrl` are set once the `before` hook ran. The helpers drive the clock bar and save screenshots as
+ * `tour.baseUrl` are set once `tour.ready` resolves (await it in the file's own `before`). The helpers drive the clock bar and save screenshots as
  * tests/e2e/output/PREFIX-NAME.png.
  */
 export function appTour(prefix, { viewport = { width: 1280, height: 720 }, timeoutMs = 20_000, fullPage = false } = {}) {
   const tour = { page: undefined, baseUrl: undefined, problems: [] };
   let server;
   let browser;
+  // Root-level `before` hooks of one file do not wait for each other: a file's own hook awaits `tour.ready`.
+  let settle;
+  tour.ready = new Promise((ok, fail) => {
+    settle = { ok, fail };
+  });
+  tour.ready.catch(() => {});
   before(async () => {
-    await mkdir(OUTPUT, { recursive: true });
-    server = await serveStatic();
-    tour.baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
-    browser = await launch(viewport);
-    browser.context.setDefaultTimeout(timeoutMs);
-    tour.page = browser.context.pages()[0] ?? (await browser.context.newPage());
-    watchProblems(tour.page, tour.problems);
+    try {
+      await mkdir(OUTPUT, { recursive: true });
+      server = await serveStatic();
+      tour.baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+      browser = await launch(viewport);
+      browser.context.setDefaultTimeout(timeoutMs);
+      tour.page = browser.context.pages()[0] ?? (await browser.context.newPage());
+      watchProblems(tour.page, tour.problems);
+      settle.ok();
+    } catch (e) {
+      settle.fail(e);
+      throw e;
+    }
   });
   after(async () => {
     await browser?.close();

@@ -12,9 +12,11 @@ const tour = appTour('tour');
 const { problems, shot, simMs, speed, play, pause, runFor } = tour;
 let page;
 let baseUrl;
-before(() => {
+before(async () => {
+  await tour.ready;
   ({ page, baseUrl } = tour);
 });
+const number = async (selector) => Number((await page.textContent(selector)).replace(/[^0-9]/g, ''));
 
 test('create a stream: it is CREATING, then ACTIVE, at its own address', async () => {
   await page.goto(baseUrl);
