@@ -190,12 +190,22 @@ impl IdbStore {
     }
 
     async fn get_meta(store: &ObjectStore, id: &str) -> Result<Option<SessionMeta>, StoreError> {
-        let value = store
-            .get(JsValue::from(id))
-            .map_err(|e| from_idb("read a session", e))?
-            .await
-            .map_err(|e| from_idb("read a session", e))?;
+        let value = get(store, id, "read a session").await?;
         Ok(value.map(|v| parse_meta(id, &v)))
+    }
+
+    /// Session `id`'s metadata; NotFound (and the transaction aborted) when there is none.
+    async fn require_meta(sessions: &ObjectStore, id: &str) -> Result<SessionMeta, StoreError> {
+        match Self::get_meta(sessions, id).await? {
+            Some(meta) => Ok(meta),
+            None => {
+                let _ = sessions.transaction().abort();
+                Err(StoreError::new(
+                    StoreErrorKind::NotFound,
+                    format!("no session {id}"),
+                ))
+            }
+        }
     }
 }
 
@@ -219,24 +229,60 @@ fn object_store(tx: &idb::Transaction, name: &str) -> Result<ObjectStore, StoreE
         .map_err(|e| from_idb("open an object store", e))
 }
 
+/// The value stored under `key`, if any.
+async fn get(store: &ObjectStore, key: &str, what: &str) -> Result<Option<JsValue>, StoreError> {
+    store
+        .get(JsValue::from(key))
+        .map_err(|e| from_idb(what, e))?
+        .await
+        .map_err(|e| from_idb(what, e))
+}
+
+/// Every key (as a string; foreign keys read as empty) and value in `query`, in key order.
+async fn get_all_pairs(
+    store: &ObjectStore,
+    query: Option<Query>,
+    what: &str,
+) -> Result<Vec<(String, JsValue)>, StoreError> {
+    let keys = store
+        .get_all_keys(query.clone(), None)
+        .map_err(|e| from_idb(what, e))?
+        .await
+        .map_err(|e| from_idb(what, e))?;
+    let values = store
+        .get_all(query, None)
+        .map_err(|e| from_idb(what, e))?
+        .await
+        .map_err(|e| from_idb(what, e))?;
+    Ok(keys
+        .iter()
+        .map(|k| k.as_string().unwrap_or_default())
+        .zip(values)
+        .collect())
+}
+
+/// Session `id`'s entries in the keyed store `name` (segments or journal), each with its key after `{id}/`.
+async fn session_entries(
+    tx: &idb::Transaction,
+    name: &str,
+    id: &str,
+) -> Result<Vec<(String, JsValue)>, StoreError> {
+    let prefix_len = id.len() + 1;
+    let pairs = get_all_pairs(&object_store(tx, name)?, Some(session_range(id)?), "read").await?;
+    Ok(pairs
+        .into_iter()
+        .map(|(key, value)| (key.get(prefix_len..).unwrap_or_default().to_string(), value))
+        .collect())
+}
+
 impl SessionStore for IdbStore {
     async fn list(&self) -> Result<Vec<SessionMeta>, StoreError> {
         let tx = self.tx(&[SESSIONS], TransactionMode::ReadOnly)?;
         let store = object_store(&tx, SESSIONS)?;
-        let keys = store
-            .get_all_keys(None, None)
-            .map_err(|e| from_idb("list sessions", e))?
-            .await
-            .map_err(|e| from_idb("list sessions", e))?;
-        let values = store
-            .get_all(None, None)
-            .map_err(|e| from_idb("list sessions", e))?
-            .await
-            .map_err(|e| from_idb("list sessions", e))?;
-        Ok(keys
+        Ok(get_all_pairs(&store, None, "list sessions")
+            .await?
             .iter()
-            .zip(values.iter())
-            .map(|(k, v)| parse_meta(&k.as_string().unwrap_or_default(), v))
+            .map(|(k, v)| parse_meta(k, v))
             .collect())
     }
 
@@ -267,13 +313,7 @@ impl SessionStore for IdbStore {
         check_session_name(name)?;
         let tx = self.tx(&[SESSIONS], TransactionMode::ReadWrite)?;
         let store = object_store(&tx, SESSIONS)?;
-        let Some(mut meta) = Self::get_meta(&store, id).await? else {
-            let _ = tx.abort();
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        };
+        let mut meta = Self::require_meta(&store, id).await?;
         meta.name = name.to_string();
         meta.damaged = None;
         let json = serde_json::to_string(&meta).map_err(|e| unavailable("encode", e))?;
@@ -307,41 +347,16 @@ impl SessionStore for IdbStore {
             &JsValue::from(json),
             &JsValue::from(to.id.as_str()),
         )?;
-        let snapshots = object_store(&tx, SNAPSHOTS)?;
-        if let Some(snapshot) = snapshots
-            .get(JsValue::from(from))
-            .map_err(|e| from_idb("read", e))?
-            .await
-            .map_err(|e| from_idb("read", e))?
-        {
-            put(&snapshots, &snapshot, &JsValue::from(to.id.as_str()))?;
+        for name in [SNAPSHOTS, PREFS] {
+            let store = object_store(&tx, name)?;
+            if let Some(value) = get(&store, from, "read").await? {
+                put(&store, &value, &JsValue::from(to.id.as_str()))?;
+            }
         }
-        let prefs = object_store(&tx, PREFS)?;
-        if let Some(value) = prefs
-            .get(JsValue::from(from))
-            .map_err(|e| from_idb("read", e))?
-            .await
-            .map_err(|e| from_idb("read", e))?
-        {
-            put(&prefs, &value, &JsValue::from(to.id.as_str()))?;
-        }
-        let prefix_len = from.len() + 1;
         for name in [SEGMENTS, JOURNAL] {
             let store = object_store(&tx, name)?;
-            let keys = store
-                .get_all_keys(Some(session_range(from)?), None)
-                .map_err(|e| from_idb("read", e))?
-                .await
-                .map_err(|e| from_idb("read", e))?;
-            let values = store
-                .get_all(Some(session_range(from)?), None)
-                .map_err(|e| from_idb("read", e))?
-                .await
-                .map_err(|e| from_idb("read", e))?;
-            for (key, value) in keys.iter().zip(values.iter()) {
-                let key = key.as_string().unwrap_or_default();
-                let rest = key.get(prefix_len..).unwrap_or_default();
-                put(&store, value, &JsValue::from(format!("{}/{rest}", to.id)))?;
+            for (rest, value) in session_entries(&tx, name, from).await? {
+                put(&store, &value, &JsValue::from(format!("{}/{rest}", to.id)))?;
             }
         }
         Self::finish("duplicate a session", tx, &sessions).await
@@ -350,13 +365,7 @@ impl SessionStore for IdbStore {
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let tx = self.tx(&ALL, TransactionMode::ReadWrite)?;
         let sessions = object_store(&tx, SESSIONS)?;
-        if Self::get_meta(&sessions, id).await?.is_none() {
-            let _ = tx.abort();
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        }
+        Self::require_meta(&sessions, id).await?;
         delete(&sessions, JsValue::from(id))?;
         delete(&object_store(&tx, SNAPSHOTS)?, JsValue::from(id))?;
         delete(&object_store(&tx, SEGMENTS)?, session_range(id)?)?;
@@ -368,13 +377,7 @@ impl SessionStore for IdbStore {
     async fn commit(&self, id: &str, commit: &Commit) -> Result<(), StoreError> {
         let tx = self.tx(&STORES_V1, TransactionMode::ReadWrite)?;
         let sessions = object_store(&tx, SESSIONS)?;
-        if Self::get_meta(&sessions, id).await?.is_none() {
-            let _ = tx.abort();
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        }
+        Self::require_meta(&sessions, id).await?;
         let journal = object_store(&tx, JOURNAL)?;
         if commit.replace_all {
             // Requests in one transaction run in order: these deletes land before the puts below.
@@ -423,43 +426,21 @@ impl SessionStore for IdbStore {
     async fn load(&self, id: &str) -> Result<StoredSession, StoreError> {
         let tx = self.tx(&STORES_V1, TransactionMode::ReadOnly)?;
         let sessions = object_store(&tx, SESSIONS)?;
-        if Self::get_meta(&sessions, id).await?.is_none() {
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        }
-        let snapshot = object_store(&tx, SNAPSHOTS)?
-            .get(JsValue::from(id))
-            .map_err(|e| from_idb("read", e))?
-            .await
-            .map_err(|e| from_idb("read", e))?
+        Self::require_meta(&sessions, id).await?;
+        let snapshot = get(&object_store(&tx, SNAPSHOTS)?, id, "read")
+            .await?
             .map(|v| value_bytes(&v));
-        let prefix_len = id.len() + 1;
         let mut out = StoredSession {
             snapshot,
             ..StoredSession::default()
         };
         for name in [SEGMENTS, JOURNAL] {
-            let store = object_store(&tx, name)?;
-            let keys = store
-                .get_all_keys(Some(session_range(id)?), None)
-                .map_err(|e| from_idb("read", e))?
-                .await
-                .map_err(|e| from_idb("read", e))?;
-            let values = store
-                .get_all(Some(session_range(id)?), None)
-                .map_err(|e| from_idb("read", e))?
-                .await
-                .map_err(|e| from_idb("read", e))?;
-            for (key, value) in keys.iter().zip(values.iter()) {
-                let key = key.as_string().unwrap_or_default();
-                let rest = key.get(prefix_len..).unwrap_or_default();
-                let bytes = value_bytes(value);
+            for (rest, value) in session_entries(&tx, name, id).await? {
+                let bytes = value_bytes(&value);
                 if name == SEGMENTS {
                     // A key that does not parse is foreign data: skipped here, and reported by the restore
                     // when the snapshot names a segment that is then missing.
-                    if let Some(key) = SegmentKey::parse(rest) {
+                    if let Some(key) = SegmentKey::parse(&rest) {
                         out.segments.push((key, bytes));
                     }
                 } else if let Ok(seq) = rest.parse::<u64>() {
@@ -467,7 +448,7 @@ impl SessionStore for IdbStore {
                 } else {
                     return Err(StoreError::new(
                         StoreErrorKind::Corrupt,
-                        format!("session {id}: a journal key is foreign ({key})"),
+                        format!("session {id}: a journal key is foreign ({id}/{rest})"),
                     ));
                 }
             }
@@ -478,17 +459,8 @@ impl SessionStore for IdbStore {
     async fn prefs(&self, id: &str) -> Result<Option<String>, StoreError> {
         let tx = self.tx(&[SESSIONS, PREFS], TransactionMode::ReadOnly)?;
         let sessions = object_store(&tx, SESSIONS)?;
-        if Self::get_meta(&sessions, id).await?.is_none() {
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        }
-        let value = object_store(&tx, PREFS)?
-            .get(JsValue::from(id))
-            .map_err(|e| from_idb("read", e))?
-            .await
-            .map_err(|e| from_idb("read", e))?;
+        Self::require_meta(&sessions, id).await?;
+        let value = get(&object_store(&tx, PREFS)?, id, "read").await?;
         // A foreign value reads as no preferences: the defaults apply.
         Ok(value.and_then(|v| v.as_string()))
     }
@@ -497,13 +469,7 @@ impl SessionStore for IdbStore {
         check_prefs(prefs)?;
         let tx = self.tx(&[SESSIONS, PREFS], TransactionMode::ReadWrite)?;
         let sessions = object_store(&tx, SESSIONS)?;
-        if Self::get_meta(&sessions, id).await?.is_none() {
-            let _ = tx.abort();
-            return Err(StoreError::new(
-                StoreErrorKind::NotFound,
-                format!("no session {id}"),
-            ));
-        }
+        Self::require_meta(&sessions, id).await?;
         put(
             &object_store(&tx, PREFS)?,
             &JsValue::from(prefs),
