@@ -6,17 +6,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { serveStatic, SUB_PATH, watchProblems } from './support.mjs';
+import {
+  serveStatic, SUB_PATH, watchProblems, CHROMIUM, CHROMIUM_ARGS, openProfile, launchKillable,
+} from './support.mjs';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 20_000;
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** The storage quota of the full-disk test, in bytes. */
 const SMALL_QUOTA_BYTES = 4 * 1024 * 1024;
 
@@ -42,30 +40,10 @@ const incomingRecords = (p, stream) => p.evaluate((stream) => kinesim.pageSessio
   .filter((m) => m.metric === 'IncomingRecords')
   .reduce((sum, m) => sum + m.value, 0), stream);
 
-/** Starts Chromium ourselves (so the test can kill it) and connects over the DevTools protocol. */
-async function launchKillable(userDataDir) {
-  const child = spawn(CHROMIUM, ['--headless=new', ...ARGS, '--remote-debugging-port=0',
-    `--user-data-dir=${userDataDir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const wsUrl = await new Promise((ok, fail) => {
-    let text = '';
-    const timer = setTimeout(() => fail(new Error(`no DevTools URL from Chromium: ${text}`)), TIMEOUT_MS);
-    child.stderr.on('data', (chunk) => {
-      text += chunk;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-  });
-  const browser = await chromium.connectOverCDP(wsUrl);
-  return { child, browser };
-}
-
 test('an SDK call resolves after its journal entry is stored: killing the browser right after loses nothing', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kinesim-durable-'));
   try {
-    const { child, browser } = await launchKillable(dir);
+    const { child, browser } = await launchKillable(dir, TIMEOUT_MS);
     const p = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
     p.setDefaultTimeout(TIMEOUT_MS);
     watchProblems(p, problems);
@@ -92,7 +70,7 @@ test('an SDK call resolves after its journal entry is stored: killing the browse
     await new Promise((ok) => child.once('exit', ok));
     await browser.close().catch(() => {});
 
-    const reopened = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    const reopened = await openProfile(dir);
     try {
       const q = reopened.pages()[0] ?? (await reopened.newPage());
       q.setDefaultTimeout(TIMEOUT_MS);
@@ -113,7 +91,7 @@ test('an SDK call resolves after its journal entry is stored: killing the browse
 
 test('the UI shows a stream made through the SDK, keeps the clock speed, and a second tab refuses API writes', async () => {
   const profile = await mkdtemp(join(tmpdir(), 'kinesim-durable-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await openProfile(profile);
   try {
     context.setDefaultTimeout(TIMEOUT_MS);
     const page = context.pages()[0] ?? (await context.newPage());
@@ -184,7 +162,7 @@ test('the UI shows a stream made through the SDK, keeps the clock speed, and a s
 });
 
 test('a full disk fails calls with a clear message; what was acknowledged survives a reload', async (t) => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const context = await browser.newContext();
     context.setDefaultTimeout(TIMEOUT_MS);

@@ -6,48 +6,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, normalize, extname, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SUB_PATH, serveStatic, openProfile, launchKillable } from './support.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const DIST = resolve(ROOT, process.env.KINESIM_DIST ?? 'dist');
-const SUB_PATH = '/kinesim/';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 15_000;
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-};
-
-function serveStatic() {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url, 'http://127.0.0.1').pathname;
-    if (!path.startsWith(SUB_PATH)) {
-      res.writeHead(404).end();
-      return;
-    }
-    let file = normalize(join(DIST, decodeURIComponent(path.slice(SUB_PATH.length))));
-    if (!file.startsWith(DIST)) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (path.endsWith('/')) file = join(file, 'index.html');
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
-}
 
 let server;
 let context;
@@ -72,13 +36,7 @@ before(async () => {
   baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
   profile = await mkdtemp(join(tmpdir(), 'kinesim-persist-'));
   work = await mkdtemp(join(tmpdir(), 'kinesim-files-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    acceptDownloads: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  context = await openProfile(profile, { acceptDownloads: true });
   context.setDefaultTimeout(TIMEOUT_MS);
   page = context.pages()[0] ?? (await context.newPage());
   watch(page);
@@ -213,31 +171,10 @@ test('a session exports to a file and imports back; bad files are refused', asyn
   await page.waitForFunction(() => document.querySelector('#session-message')?.textContent.includes('truncated'));
 });
 
-/** Starts Chromium ourselves (so the test can kill it) and connects over the DevTools protocol. */
-async function launchKillable(userDataDir) {
-  const child = spawn(CHROMIUM, ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic',
-    '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--remote-debugging-port=0', `--user-data-dir=${userDataDir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const wsUrl = await new Promise((ok, fail) => {
-    let text = '';
-    const timer = setTimeout(() => fail(new Error(`no DevTools URL from Chromium: ${text}`)), TIMEOUT_MS);
-    child.stderr.on('data', (chunk) => {
-      text += chunk;
-      const m = /DevTools listening on (ws:\/\/\S+)/.exec(text);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[1]);
-      }
-    });
-  });
-  const browser = await chromium.connectOverCDP(wsUrl);
-  return { child, browser };
-}
-
 test('killing the browser mid-run loses nothing committed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kinesim-crash-'));
   try {
-    const { child, browser } = await launchKillable(dir);
+    const { child, browser } = await launchKillable(dir, TIMEOUT_MS);
     const p = browser.contexts()[0].pages()[0] ?? (await browser.contexts()[0].newPage());
     const mine = [];
     watch(p, mine);
@@ -252,12 +189,7 @@ test('killing the browser mid-run loses nothing committed', async () => {
     await new Promise((ok) => child.once('exit', ok));
     await browser.close().catch(() => {});
 
-    const reopened = await chromium.launchPersistentContext(dir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const reopened = await openProfile(dir);
     try {
       const q = reopened.pages()[0] ?? (await reopened.newPage());
       await q.goto(baseUrl);

@@ -3,7 +3,7 @@
 // stays responsive (and the next call gets a fresh worker), and the function cannot reach the page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSite } from './browser.mjs';
+import { openSite } from './support.mjs';
 
 let site;
 

@@ -3,7 +3,7 @@
 // Assertions are on the SDK's parsed outputs and its error classes. Run: npm run e2e (after a release build).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openSite } from './browser.mjs';
+import { openSite } from './support.mjs';
 
 let site;
 

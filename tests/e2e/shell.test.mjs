@@ -6,58 +6,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { readFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, normalize, extname, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OUTPUT, SUB_PATH, serveStatic, launch, watchProblems } from './support.mjs';
 
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const DIST = resolve(ROOT, process.env.KINESIM_DIST ?? 'dist');
-const OUTPUT = resolve(import.meta.dirname, 'output');
-const SUB_PATH = '/kinesim/';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 15_000;
 
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.json': 'application/json',
-};
-
-/** A static file server for DIST under SUB_PATH, like any plain host. */
-function serveStatic() {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url, 'http://127.0.0.1').pathname;
-    if (path === SUB_PATH.slice(0, -1)) {
-      res.writeHead(301, { location: SUB_PATH }).end();
-      return;
-    }
-    if (!path.startsWith(SUB_PATH)) {
-      res.writeHead(404).end('not under the sub-path');
-      return;
-    }
-    let file = normalize(join(DIST, decodeURIComponent(path.slice(SUB_PATH.length))));
-    if (!file.startsWith(DIST)) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (path.endsWith('/')) file = join(file, 'index.html');
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(body);
-    } catch {
-      res.writeHead(404).end('not found');
-    }
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
-}
-
 let server;
+let browser;
 let context;
 let page;
 let baseUrl;
@@ -67,37 +23,16 @@ before(async () => {
   await mkdir(OUTPUT, { recursive: true });
   server = await serveStatic();
   baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
-  const profile = await mkdtemp(join(tmpdir(), 'kinesim-e2e-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launch();
+  context = browser.context;
   context.setDefaultTimeout(TIMEOUT_MS);
   page = context.pages()[0] ?? (await context.newPage());
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
-  page.on('response', (res) => {
-    if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
-  });
-  context.profileDir = profile;
+  watchProblems(page, problems);
 });
 
 after(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.close();
-  if (context?.profileDir) await rm(context.profileDir, { recursive: true, force: true });
 });
 
 const simMs = async () => Number(await page.getAttribute('#sim-time', 'data-ms'));

@@ -2,6 +2,7 @@
 // (as a code host's project page serves it) and Debian's Chromium driven by playwright-core.
 
 import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
 import { before, after } from 'node:test';
 import { readFile, mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const DIST = resolve(ROOT, process.env.KINESIM_DIST ?? 'dist');
 export const OUTPUT = resolve(import.meta.dirname, 'output');
 export const SUB_PATH = '/kinesim/';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const MIME = {
   '.html': 'text/html; charset=utf-8',
@@ -52,28 +53,53 @@ export function serveStatic() {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
-/** Headless Chromium with a throwaway profile; `close()` removes the profile. */
-export async function launch({ width = 1280, height = 720 } = {}) {
-  const profile = await mkdtemp(join(tmpdir(), 'kinesim-e2e-'));
-  const context = await chromium.launchPersistentContext(profile, {
+/** Flags every test's Chromium runs with (root in a container: no sandbox; no background traffic). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Headless Chromium on the profile folder `dir` (kept; a reopened profile sees what the last run stored). */
+export function openProfile(dir, { width = 1280, height = 720, acceptDownloads = false } = {}) {
+  return chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width, height },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    acceptDownloads,
+    args: CHROMIUM_ARGS,
   });
+}
+
+/** Headless Chromium with a throwaway profile; `close()` removes the profile. */
+export async function launch(options = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'kinesim-e2e-'));
+  const context = await openProfile(profile, options);
   const close = async () => {
     await context.close();
     await rm(profile, { recursive: true, force: true });
   };
-  return { context, close };
+  return { context, close, profile };
+}
+
+/**
+ * Starts Chromium as a child process on the profile folder `dir` (so a test can SIGKILL it, with no pagehide or
+ * unload) and connects over the DevTools protocol. Returns `{ child, browser }`.
+ */
+export async function launchKillable(dir, timeoutMs = 20_000) {
+  const child = spawn(CHROMIUM, ['--headless=new', ...CHROMIUM_ARGS, '--remote-debugging-port=0',
+    `--user-data-dir=${dir}`, 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const wsUrl = await new Promise((ok, fail) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new Error(`no DevTools URL from Chromium: ${text}`)), timeoutMs);
+    child.stderr.on('data', (chunk) => {
+      text += chunk;
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]);
+      }
+    });
+  });
+  const browser = await chromium.connectOverCDP(wsUrl);
+  return { child, browser };
 }
 
 /** Collects console errors, page errors, failed requests and HTTP errors of `page` into `problems`. */
@@ -86,6 +112,27 @@ export function watchProblems(page, problems) {
   page.on('response', (res) => {
     if (res.status() >= 400) problems.push(`HTTP ${res.status()} for ${res.url()}`);
   });
+}
+
+/** Default action timeout of [`openSite`] pages, in ms. */
+export const OPEN_SITE_TIMEOUT_MS = 20_000;
+
+/** Serves the site, opens it in a fresh headless Chromium, waits for `window.kinesim`. */
+export async function openSite() {
+  const server = await serveStatic();
+  const baseUrl = `http://127.0.0.1:${server.address().port}${SUB_PATH}`;
+  const browser = await launch();
+  browser.context.setDefaultTimeout(OPEN_SITE_TIMEOUT_MS);
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  const problems = [];
+  watchProblems(page, problems);
+  await page.goto(baseUrl);
+  await page.waitForFunction(() => window.kinesim?.Session !== undefined);
+  const close = async () => {
+    await browser.close();
+    await new Promise((ok) => server.close(ok));
+  };
+  return { page, problems, close };
 }
 
 /**
