@@ -799,3 +799,85 @@ proptest! {
         prop_assert_eq!(failed, invalid);
     }
 }
+
+/// The domain through the session store's two paths: a snapshot (with its segments), and the journal replayed
+/// over the first, empty snapshot.
+#[test]
+fn a_domain_is_restored_from_a_session_snapshot_and_from_the_journal() {
+    use kinesim::persist::{Journaled, StoredSession};
+    let world_config = || {
+        let mut c = WorldConfig::with_seed(12);
+        c.epoch = DisplayEpoch::DEFAULT;
+        c
+    };
+    let mut session = Journaled::new(World::new(world_config()));
+    let (first, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    let send = |s: &mut Journaled, now: u64, op: &str, body: Value| {
+        let r = s.call(
+            t(now),
+            &format!("Firehose_20150804.{op}"),
+            &body.to_string(),
+        );
+        assert_eq!(r.status, 200, "{op}: {}", r.body);
+    };
+    send(
+        &mut session,
+        0,
+        "CreateDeliveryStream",
+        json!({"DeliveryStreamName": "logs", "AmazonopensearchserviceDestinationConfiguration":
+            config(json!({"DocumentIdOptions": {"DefaultDocumentIdFormat": "NO_DOCUMENT_ID"}}))}),
+    );
+    session.advance_to(t(6_000));
+    let entries = |data: &[&str]| {
+        data.iter()
+            .map(|d| json!({"Data": STANDARD.encode(d)}))
+            .collect::<Vec<_>>()
+    };
+    send(
+        &mut session,
+        6_000,
+        "PutRecordBatch",
+        json!({"DeliveryStreamName": "logs", "Records": entries(&["{\"a\":1}", "nope", "{\"a\":2}"])}),
+    );
+    session.advance_to(t(100_000));
+    send(
+        &mut session,
+        100_000,
+        "PutRecordBatch",
+        json!({"DeliveryStreamName": "logs", "Records": entries(&["{\"a\":3}"])}),
+    );
+    session.advance_to(t(200_000));
+    let expected = indices(session.world(), DOMAIN);
+    assert_eq!(expected.values().map(Vec::len).sum::<usize>(), 3);
+
+    // The journal, replayed over the first (empty) snapshot.
+    let (journal, receipt) = session.prepare_commit(false);
+    session.committed(receipt);
+    let stored = StoredSession {
+        snapshot: first.snapshot.clone(),
+        segments: first.segment_puts.clone(),
+        journal: journal.journal_append.clone(),
+    };
+    let replayed =
+        Journaled::restore(&stored, World::new(world_config())).expect("the journal replays");
+    assert_eq!(indices(replayed.world(), DOMAIN), expected);
+    assert_eq!(
+        replayed.world().event_log_hash(),
+        session.world().event_log_hash()
+    );
+
+    // A snapshot of the world holding the domain.
+    let (snap, receipt) = session.prepare_commit(true);
+    session.committed(receipt);
+    let stored = StoredSession {
+        snapshot: snap.snapshot.clone(),
+        segments: snap.segment_puts.clone(),
+        journal: Vec::new(),
+    };
+    assert!(stored.snapshot.is_some());
+    let restored =
+        Journaled::restore(&stored, World::new(world_config())).expect("the snapshot restores");
+    assert_eq!(indices(restored.world(), DOMAIN), expected);
+    assert_eq!(objects(restored.world()), objects(session.world()));
+}
