@@ -1880,6 +1880,18 @@ pub fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
             "error output".into(),
             format!("{error_output_type}: {key} ({records} records)"),
         ),
+        FirehoseEventKind::DeliveredToOpenSearch {
+            domain,
+            indices,
+            records,
+            failed,
+        } => (
+            "delivered to OpenSearch".into(),
+            format!(
+                "{domain} {} ({records} documents indexed, {failed} refused)",
+                indices.join(", ")
+            ),
+        ),
         FirehoseEventKind::TransformRequested {
             invocation_id,
             records,

@@ -3,8 +3,11 @@
 //! Member names and constraints follow the service model (`aws-models/firehose-service-2.json`). As on the
 //! Kinesis side, a request is read in three steps: types (SerializationException), every model constraint (one
 //! ValidationException listing up to ten failures), then the operation. Destinations: S3, ExtendedS3 and
-//! HttpEndpoint (the others are refused with InvalidArgumentException until they are simulated). Sources: Direct PUT and a Kinesis
+//! HttpEndpoint, and OpenSearch ([`opensearch`]: Amazonopensearchservice, Elasticsearch and OpenSearch Serverless);
+//! the others are refused with InvalidArgumentException until they are simulated. Sources: Direct PUT and a Kinesis
 //! data stream.
+
+mod opensearch;
 
 use super::ApiResponse;
 use super::wire::{Checked, Reader, Rule, Validation, is_name, parse_body};
@@ -72,10 +75,7 @@ const PROCESSOR_PARAMETER_NAMES: &[&str] = &[
 /// Destinations of the model this simulator does not deliver to yet.
 const OTHER_DESTINATIONS: &[&str] = &[
     "RedshiftDestinationConfiguration",
-    "ElasticsearchDestinationConfiguration",
-    "AmazonopensearchserviceDestinationConfiguration",
     "SplunkDestinationConfiguration",
-    "AmazonOpenSearchServerlessDestinationConfiguration",
     "SnowflakeDestinationConfiguration",
     "IcebergDestinationConfiguration",
 ];
@@ -631,6 +631,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
         }
         http = Some((fields, backup));
     }
+    let os_fields = opensearch::read_create(r, &mut v)?;
     let fields = match (&ext, &s3) {
         (Some(e), _) => Some((
             true,
@@ -754,6 +755,31 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
         )
         .into());
     }
+    if !os_fields.is_empty() {
+        if os_fields.len() > 1 || http.is_some() || fields.is_some() {
+            return Err(FirehoseError::invalid_argument(
+                "Exactly one destination configuration must be provided.",
+            )
+            .into());
+        }
+        let Some(os) = os_fields.into_iter().next() else {
+            return Err(FirehoseError::invalid_argument(
+                "Exactly one destination configuration must be provided.",
+            )
+            .into());
+        };
+        let destination = opensearch::destination(os)?;
+        let arn = f.create(
+            ctx.now,
+            CreateRequest {
+                name,
+                source,
+                destination,
+                tags,
+            },
+        )?;
+        return Ok(json!({ "DeliveryStreamARN": arn }));
+    }
     if let Some((h, Some(backup))) = http {
         let destination = S3Destination {
             extended: false,
@@ -782,6 +808,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
                     .unwrap_or(RETRY_DURATION_SECONDS_DEFAULT),
                 backup_all_data: h.backup_mode.as_deref() == Some("AllData"),
             }),
+            opensearch: None,
         };
         let arn = f.create(
             ctx.now,
@@ -815,6 +842,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
         file_extension: d.file_extension,
         custom_time_zone: d.custom_time_zone,
         http: None,
+        opensearch: None,
     };
     let arn = f.create(
         ctx.now,
@@ -952,7 +980,10 @@ fn description_json(ctx: &Ctx, s: &DeliveryStreamView) -> Value {
     let mut destination = json!({
         "DestinationId": DESTINATION_ID,
     });
-    if let Some(h) = &s.destination.http {
+    if let Some(o) = &s.destination.opensearch {
+        let (member, value) = opensearch::description(&s.destination, o);
+        destination[member] = value;
+    } else if let Some(h) = &s.destination.http {
         destination["HttpEndpointDestinationDescription"] =
             http_description_json(&s.destination, h);
     } else {
@@ -1171,6 +1202,7 @@ fn update_destination(
         (None, Some(s)) => Some((false, read_destination(s, "s3DestinationUpdate", &mut v)?)),
         (None, None) => None,
     };
+    let os_fields = opensearch::read_update(r, &mut v)?;
     let name = stream_name(r, &mut v)?;
     v.check(
         "currentDeliveryStreamVersionId",
@@ -1208,6 +1240,24 @@ fn update_destination(
         ))
         .into());
     }
+    if !os_fields.is_empty() {
+        if os_fields.len() > 1 || http.is_some() || fields.is_some() {
+            return Err(FirehoseError::invalid_argument(
+                "Exactly one destination update must be provided.",
+            )
+            .into());
+        }
+        if let Some(os) = os_fields.into_iter().next() {
+            f.update_destination(
+                ctx.now,
+                &name,
+                version,
+                destination_id.as_deref().unwrap_or(""),
+                opensearch::update(os)?,
+            )?;
+        }
+        return Ok(json!({}));
+    }
     if let Some((h, backup)) = http {
         let b = backup.unwrap_or(DestinationFields::empty());
         let update = S3DestinationUpdate {
@@ -1231,6 +1281,7 @@ fn update_destination(
                 retry_duration_seconds: narrow(h.retry_duration_seconds),
                 backup_all_data: h.backup_mode.map(|m| m == "AllData"),
             }),
+            opensearch: None,
         };
         f.update_destination(
             ctx.now,
@@ -1256,6 +1307,7 @@ fn update_destination(
             dynamic_partitioning: d.dynamic_partitioning,
             file_extension: d.file_extension,
             http: None,
+            opensearch: None,
         },
     };
     f.update_destination(

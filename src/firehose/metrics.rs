@@ -33,6 +33,12 @@ pub enum FirehoseMetric {
     DeliveryToHttpEndpointBytes,
     /// Direct PUT records refused because the delivery stream's throughput quotas were exceeded.
     ThrottledRecords,
+    /// Records indexed into the OpenSearch destination.
+    DeliveryToAmazonOpenSearchServiceRecords,
+    /// Bytes indexed into the OpenSearch destination.
+    DeliveryToAmazonOpenSearchServiceBytes,
+    /// Successful Bulk requests to the OpenSearch destination.
+    DeliveryToAmazonOpenSearchServiceSuccess,
 }
 
 impl FirehoseMetric {
@@ -50,6 +56,15 @@ impl FirehoseMetric {
             FirehoseMetric::DeliveryToHttpEndpointRecords => "DeliveryToHttpEndpoint.Records",
             FirehoseMetric::DeliveryToHttpEndpointBytes => "DeliveryToHttpEndpoint.Bytes",
             FirehoseMetric::ThrottledRecords => "ThrottledRecords",
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceRecords => {
+                "DeliveryToAmazonOpenSearchService.Records"
+            }
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceBytes => {
+                "DeliveryToAmazonOpenSearchService.Bytes"
+            }
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceSuccess => {
+                "DeliveryToAmazonOpenSearchService.Success"
+            }
         }
     }
 

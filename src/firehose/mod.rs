@@ -21,6 +21,8 @@
 //! - [`sources`]: simulated producers with real record formats: CloudWatch Logs subscription messages and IoT
 //!   rule action payloads.
 //! - [`compression`]: ZIP, Snappy (framing format) and HADOOP_SNAPPY object bodies and their bounded decoders.
+//! - [`opensearch`]: the OpenSearch Service destination (index rotation, document ids, Bulk delivery with the
+//!   `elasticsearch-failed` backup) and the simulated domains it writes to, with a small search.
 //! - [`gzip`] and [`error_record`]: real gzip bytes and the error documents Firehose writes under its error prefix.
 //!
 //! Wiring, per flushed buffer: [`transform::ProcessingConfiguration::before_lambda`] on each record (a failure is a
@@ -42,6 +44,7 @@ pub mod error_record;
 pub mod gzip;
 pub mod http_endpoint;
 pub mod metrics;
+pub mod opensearch;
 pub mod partition;
 pub mod prefix;
 pub mod s3;

@@ -23,6 +23,9 @@ use super::http_endpoint::{
     RequestFormat, Transport, new_request_id, split_into_requests,
 };
 use super::metrics::{DeliveryMetrics, FirehoseMetric};
+use super::opensearch::{
+    BulkRecord, OpenSearchDestination, OpenSearchDestinationUpdate, OpenSearchDomains,
+};
 use super::partition::PartitionQuery;
 use super::prefix::{
     PrefixContext, PrefixTemplate, default_time_prefix, object_suffix, random_string_from_bits,
@@ -199,6 +202,11 @@ pub struct S3Destination {
     /// HTTP endpoint's.
     #[serde(default)]
     pub http: Option<HttpDestination>,
+    /// An OpenSearch destination (`AmazonopensearchserviceDestinationConfiguration` and its Elasticsearch and
+    /// Serverless spellings): records are indexed there, and this S3 destination is its `S3Configuration` (the
+    /// backup bucket); buffering and processing are the OpenSearch destination's.
+    #[serde(default)]
+    pub opensearch: Option<OpenSearchDestination>,
 }
 
 /// The HTTP endpoint part of `HttpEndpointDestinationConfiguration`.
@@ -312,6 +320,8 @@ pub struct S3DestinationUpdate {
     pub file_extension: Option<String>,
     /// Changes to the HTTP endpoint (`HttpEndpointDestinationUpdate`).
     pub http: Option<HttpDestinationUpdate>,
+    /// Changes to the OpenSearch destination (`AmazonopensearchserviceDestinationUpdate` and its spellings).
+    pub opensearch: Option<OpenSearchDestinationUpdate>,
 }
 
 /// A change to an HTTP endpoint destination: given members replace the current ones.
@@ -499,6 +509,17 @@ pub enum FirehoseEventKind {
         /// Records discarded.
         records: u64,
     },
+    /// A Bulk request indexed records into the OpenSearch destination's domain.
+    DeliveredToOpenSearch {
+        /// The domain (its `DomainARN`, or the endpoint).
+        domain: String,
+        /// The indices written, in name order.
+        indices: Vec<String>,
+        /// Documents indexed.
+        records: u64,
+        /// Documents the domain refused (written to the `elasticsearch-failed` backup).
+        failed: u64,
+    },
     /// A transform invocation is waiting for the shell.
     TransformRequested {
         /// The invocation's id.
@@ -655,6 +676,9 @@ pub struct DeliveryStreams {
     /// Billing records of deleted delivery streams, oldest first.
     #[serde(default)]
     billing_retired: Vec<FirehoseBillingRecord>,
+    /// The simulated OpenSearch domains the OpenSearch destinations write to.
+    #[serde(default)]
+    opensearch: OpenSearchDomains,
 }
 
 fn name_of_partition(keys: &BTreeMap<String, String>) -> String {
@@ -677,7 +701,13 @@ impl DeliveryStreams {
             s3: SimS3::new(),
             events: Vec::new(),
             billing_retired: Vec::new(),
+            opensearch: OpenSearchDomains::default(),
         }
+    }
+
+    /// The simulated OpenSearch domains (created on first use by an OpenSearch destination).
+    pub fn opensearch(&self) -> &OpenSearchDomains {
+        &self.opensearch
     }
 
     /// What billing needs of every delivery stream so far: deleted ones first (oldest first), then the current
@@ -757,6 +787,9 @@ impl DeliveryStreams {
                 .validate()
                 .map_err(FirehoseError::invalid_argument)?;
         }
+        if d.opensearch.is_some() {
+            super::opensearch::check(d)?;
+        }
         validate_prefixes(
             &d.prefix,
             d.error_output_prefix.as_deref(),
@@ -809,6 +842,9 @@ impl DeliveryStreams {
             return Err(too_many_tags());
         }
         self.check_destination(&request.destination)?;
+        if let Some(os) = &request.destination.opensearch {
+            self.opensearch.ensure(&os.domain_key());
+        }
         self.incarnations += 1;
         let arn = Self::arn_of(&request.name);
         let stream = DeliveryStream {
@@ -856,6 +892,7 @@ impl DeliveryStreams {
         flush_all(
             s,
             &mut self.s3,
+            &mut self.opensearch,
             &mut self.events,
             epoch,
             now,
@@ -1092,6 +1129,7 @@ impl DeliveryStreams {
                 flush(
                     s,
                     &mut self.s3,
+                    &mut self.opensearch,
                     &mut self.events,
                     epoch,
                     now,
@@ -1114,6 +1152,7 @@ impl DeliveryStreams {
                 flush(
                     s,
                     &mut self.s3,
+                    &mut self.opensearch,
                     &mut self.events,
                     epoch,
                     now,
@@ -1227,7 +1266,13 @@ impl DeliveryStreams {
             }
             d.http = Some(http);
         }
+        if let Some(update) = update.opensearch {
+            super::opensearch::update(&mut d, update)?;
+        }
         self.check_destination(&d)?;
+        if let Some(os) = &d.opensearch {
+            self.opensearch.ensure(&os.domain_key());
+        }
         let epoch = self.epoch_unix_ms;
         let Some(s) = self.streams.get_mut(name) else {
             return Err(FirehoseError::not_found(name));
@@ -1235,6 +1280,7 @@ impl DeliveryStreams {
         flush_all(
             s,
             &mut self.s3,
+            &mut self.opensearch,
             &mut self.events,
             epoch,
             now,
@@ -1379,6 +1425,7 @@ impl DeliveryStreams {
                     flush(
                         s,
                         &mut self.s3,
+                        &mut self.opensearch,
                         &mut self.events,
                         epoch,
                         due,
@@ -1646,6 +1693,7 @@ impl DeliveryStreams {
                     deliver(
                         s,
                         &mut self.s3,
+                        &mut self.opensearch,
                         &mut self.events,
                         epoch,
                         now,
@@ -1867,20 +1915,23 @@ fn record_id(s: &mut DeliveryStream) -> String {
 fn flush_all(
     s: &mut DeliveryStream,
     s3: &mut SimS3,
+    os: &mut OpenSearchDomains,
     events: &mut Vec<FirehoseEvent>,
     epoch: u64,
     now: SimTime,
     reason: FlushReason,
 ) {
     for buffer in std::mem::take(&mut s.buffers).into_values() {
-        flush(s, s3, events, epoch, now, buffer, reason);
+        flush(s, s3, os, events, epoch, now, buffer, reason);
     }
 }
 
 /// Buffer -> transform -> destination.
+#[allow(clippy::too_many_arguments)]
 fn flush(
     s: &mut DeliveryStream,
     s3: &mut SimS3,
+    os: &mut OpenSearchDomains,
     events: &mut Vec<FirehoseEvent>,
     epoch: u64,
     now: SimTime,
@@ -1958,6 +2009,7 @@ fn flush(
     deliver(
         s,
         s3,
+        os,
         events,
         epoch,
         now,
@@ -1968,15 +2020,21 @@ fn flush(
 
 /// Built-in processors, then the destination: an S3 object, or HTTP endpoint requests (and, with `S3BackupMode`
 /// `AllData`, a backup object too).
+#[allow(clippy::too_many_arguments)]
 fn deliver(
     s: &mut DeliveryStream,
     s3: &mut SimS3,
+    os: &mut OpenSearchDomains,
     events: &mut Vec<FirehoseEvent>,
     epoch: u64,
     now: SimTime,
     partition_keys: &BTreeMap<String, String>,
     records: Vec<BufferedRecord>,
 ) {
+    if let Some(d) = s.destination.opensearch.clone() {
+        deliver_opensearch(s, s3, os, events, epoch, now, &d, partition_keys, records);
+        return;
+    }
     let Some(http) = s.destination.http.clone() else {
         deliver_s3(s, s3, events, epoch, now, partition_keys, records);
         return;
@@ -2004,6 +2062,83 @@ fn deliver(
         });
     }
     if http.backup_all_data {
+        deliver_s3(s, s3, events, epoch, now, partition_keys, records);
+    }
+}
+
+/// The OpenSearch destination: one Bulk request into the domain; documents it refuses go to the S3 backup as
+/// `elasticsearch-failed` documents (under `Prefix` + `elasticsearch-failed/` when no ErrorOutputPrefix is set, as
+/// Firehose appends the folder to the key prefix); with `AllDocuments` every record is also written to S3.
+#[allow(clippy::too_many_arguments)]
+fn deliver_opensearch(
+    s: &mut DeliveryStream,
+    s3: &mut SimS3,
+    os: &mut OpenSearchDomains,
+    events: &mut Vec<FirehoseEvent>,
+    epoch: u64,
+    now: SimTime,
+    d: &OpenSearchDestination,
+    partition_keys: &BTreeMap<String, String>,
+    records: Vec<BufferedRecord>,
+) {
+    let Some(oldest) = records.iter().map(|r| r.arrival).min() else {
+        return;
+    };
+    let unix_now = epoch.saturating_add(now.as_millis());
+    let bulk: Vec<BulkRecord<'_>> = records
+        .iter()
+        .map(|r| BulkRecord {
+            record_id: &r.record_id,
+            arrival_unix_ms: epoch.saturating_add(r.arrival.as_millis()),
+            data: &r.data,
+        })
+        .collect();
+    let outcome = os.bulk(d, &bulk, unix_now, &mut s.rng);
+    if outcome.indexed > 0 {
+        s.metrics.record(
+            now,
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceRecords,
+            outcome.indexed,
+        );
+        s.metrics.record(
+            now,
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceBytes,
+            outcome.indexed_bytes,
+        );
+        s.metrics.record(
+            now,
+            FirehoseMetric::DeliveryToAmazonOpenSearchServiceSuccess,
+            1,
+        );
+    }
+    events.push(FirehoseEvent {
+        at: now,
+        delivery_stream: s.name.clone(),
+        kind: FirehoseEventKind::DeliveredToOpenSearch {
+            domain: d.domain_key(),
+            indices: outcome.per_index.keys().cloned().collect(),
+            records: outcome.indexed,
+            failed: outcome.failed.len() as u64,
+        },
+    });
+    if !outcome.failed.is_empty() {
+        let saved = s.destination.error_output_prefix.clone();
+        if saved.as_deref().is_none_or(str::is_empty) {
+            s.destination.error_output_prefix = Some(s.destination.prefix.clone());
+        }
+        write_error_documents_as(
+            s,
+            s3,
+            events,
+            epoch,
+            now,
+            oldest,
+            outcome.failed,
+            super::opensearch::ERROR_OUTPUT_TYPE,
+        );
+        s.destination.error_output_prefix = saved;
+    }
+    if d.backup_all_documents {
         deliver_s3(s, s3, events, epoch, now, partition_keys, records);
     }
 }

@@ -17,6 +17,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+pub mod opensearch;
+
 /// The role the create form names (the simulator checks the ARN's shape, not IAM).
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/firehose-delivery-role";
 /// Flush events listed on a delivery stream's page.
@@ -497,13 +499,17 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
         .map_or("GONE", |s| s.as_str());
     let source = source.clone();
     let dest = dest.clone();
+    let opensearch = dest.opensearch.clone();
     drop(world);
     html! {
         <div class="page firehose">
             <div class="page-head">
                 <h1 id="fh-title">{ &props.name }
                     <span id="fh-status" class={classes!("badge", status.to_ascii_lowercase())}>{ status }</span></h1>
-                <p class="lead">{ format!("{} → s3://{}/", source_text(&source), dest.bucket()) }
+                <p class="lead">{ match &opensearch {
+                    Some(os) => format!("{} → OpenSearch {} (backup s3://{}/)", source_text(&source), os.domain_key(), dest.bucket()),
+                    None => format!("{} → s3://{}/", source_text(&source), dest.bucket()),
+                } }
                     <Link<Route> to={Route::Bucket { bucket: dest.bucket().to_string() }}>{ " Open the bucket →" }</Link<Route>></p>
             </div>
             <div class="grid two">
@@ -511,6 +517,9 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
                 <ConfigCard name={props.name.clone()} source={source.clone()} destination={dest} sim={sim.clone()} />
             </div>
             <FlushesCard sim={sim.clone()} name={props.name.clone()} />
+            if let Some(os) = opensearch {
+                <opensearch::OpenSearchCard sim={sim.clone()} name={props.name.clone()} destination={os} />
+            }
             <div class="grid two">
                 <FirehoseMetrics sim={sim.clone()} name={props.name.clone()} />
                 <TransformEditor name={props.name.clone()} />
