@@ -62,6 +62,7 @@ mod firehose {
                     file_extension: None,
                     custom_time_zone: None,
                     http: None,
+                    redshift: None,
                 },
                 tags: Vec::new(),
             },

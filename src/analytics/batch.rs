@@ -43,11 +43,17 @@ pub fn batch_table(sql: &str) -> Result<String, SqlError> {
             .and_then(|p| p.as_ident())
             .map(|i| i.value.clone())
             .unwrap_or_default()),
-        _ => Err(SqlError::at(pos(select.as_ref()), "the query must read a table: FROM name")),
+        _ => Err(SqlError::at(
+            pos(select.as_ref()),
+            "the query must read a table: FROM name",
+        )),
     }
 }
 
-fn parse(sql: &str) -> Result<(Box<ast::Select>, Vec<ast::OrderByExpr>, Option<u64>), SqlError> {
+/// A parsed batch query: the SELECT, its ORDER BY items and its LIMIT.
+type ParsedQuery = (Box<ast::Select>, Vec<ast::OrderByExpr>, Option<u64>);
+
+fn parse(sql: &str) -> Result<ParsedQuery, SqlError> {
     let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|e| {
         SqlError::at(
             start(),
@@ -129,10 +135,7 @@ pub fn query_rows(
 ) -> Result<BatchResult, SqlError> {
     let (s, order, limit) = parse(sql)?;
     let mut c = Compiler::new(columns, vec![table.to_uppercase(), table.to_string()]);
-    if let Some(TableFactor::Table {
-        alias: Some(a), ..
-    }) = s.from.first().map(|t| &t.relation)
-    {
+    if let Some(TableFactor::Table { alias: Some(a), .. }) = s.from.first().map(|t| &t.relation) {
         c.qualifiers.push(ident_name(&a.name));
     }
     let filter = match &s.selection {
@@ -278,9 +281,7 @@ fn order_key(o: &ast::OrderByExpr, names: &[String]) -> Result<(u32, bool), SqlE
                 .map(|n| n - 1),
             _ => None,
         },
-        ast::Expr::Identifier(i) => {
-            super::expr::find_column(names, &ident_name(i))
-        }
+        ast::Expr::Identifier(i) => super::expr::find_column(names, &ident_name(i)),
         _ => None,
     };
     index.map(|i| (i, asc)).ok_or_else(|| {

@@ -33,6 +33,12 @@ pub enum FirehoseMetric {
     DeliveryToHttpEndpointBytes,
     /// Direct PUT records refused because the delivery stream's throughput quotas were exceeded.
     ThrottledRecords,
+    /// Rows a Redshift COPY loaded.
+    DeliveryToRedshiftRecords,
+    /// Bytes of record data a Redshift COPY loaded (before compression).
+    DeliveryToRedshiftBytes,
+    /// Successful Redshift COPYs (a failed attempt counts 0).
+    DeliveryToRedshiftSuccess,
 }
 
 impl FirehoseMetric {
@@ -50,6 +56,9 @@ impl FirehoseMetric {
             FirehoseMetric::DeliveryToHttpEndpointRecords => "DeliveryToHttpEndpoint.Records",
             FirehoseMetric::DeliveryToHttpEndpointBytes => "DeliveryToHttpEndpoint.Bytes",
             FirehoseMetric::ThrottledRecords => "ThrottledRecords",
+            FirehoseMetric::DeliveryToRedshiftRecords => "DeliveryToRedshift.Records",
+            FirehoseMetric::DeliveryToRedshiftBytes => "DeliveryToRedshift.Bytes",
+            FirehoseMetric::DeliveryToRedshiftSuccess => "DeliveryToRedshift.Success",
         }
     }
 

@@ -199,6 +199,10 @@ pub struct S3Destination {
     /// HTTP endpoint's.
     #[serde(default)]
     pub http: Option<HttpDestination>,
+    /// A Redshift destination (`RedshiftDestinationConfiguration`): this S3 destination is its `S3Configuration`
+    /// (the staging bucket); each object is then COPYed into the cluster's table.
+    #[serde(default)]
+    pub redshift: Option<super::redshift::RedshiftDestination>,
 }
 
 /// The HTTP endpoint part of `HttpEndpointDestinationConfiguration`.
@@ -312,6 +316,9 @@ pub struct S3DestinationUpdate {
     pub file_extension: Option<String>,
     /// Changes to the HTTP endpoint (`HttpEndpointDestinationUpdate`).
     pub http: Option<HttpDestinationUpdate>,
+    /// Changes to the Redshift destination (`RedshiftDestinationUpdate`); a whole new destination when the current
+    /// one is not Redshift.
+    pub redshift: Option<super::redshift::RedshiftDestinationUpdate>,
 }
 
 /// A change to an HTTP endpoint destination: given members replace the current ones.
@@ -456,6 +463,29 @@ pub enum FirehoseEventKind {
         /// Size of the object.
         object_bytes: u64,
     },
+    /// A Redshift COPY loaded a staged object.
+    CopiedToRedshift {
+        /// The table.
+        table: String,
+        /// Rows loaded.
+        rows: u64,
+        /// The manifest COPY read.
+        manifest_key: String,
+        /// Attempts made, the successful one included.
+        attempts: u32,
+    },
+    /// A Redshift COPY failed: it is retried at `retry_at`, or (when `None`) skipped with its manifest written to
+    /// `failed_manifest_key`.
+    RedshiftCopyFailed {
+        /// The table.
+        table: String,
+        /// Redshift's error.
+        message: String,
+        /// The next attempt.
+        retry_at: Option<SimTime>,
+        /// Where the manifest went when the batch was skipped.
+        failed_manifest_key: Option<String>,
+    },
     /// Records went to the error prefix.
     ErrorOutput {
         /// The error output type (`processing-failed`, ...).
@@ -599,6 +629,8 @@ struct DeliveryStream {
     intake: IntakeWindow,
     #[serde(default)]
     billing: FirehoseBillingRecord,
+    #[serde(default)]
+    redshift_pending: VecDeque<super::redshift::PendingCopy>,
 }
 
 /// What billing needs of one delivery stream, counted exactly as it happens (the cost meter prices it; see
@@ -655,6 +687,9 @@ pub struct DeliveryStreams {
     /// Billing records of deleted delivery streams, oldest first.
     #[serde(default)]
     billing_retired: Vec<FirehoseBillingRecord>,
+    /// The simulated Redshift clusters Redshift destinations load.
+    #[serde(default)]
+    redshift: super::redshift::SimRedshift,
 }
 
 fn name_of_partition(keys: &BTreeMap<String, String>) -> String {
@@ -677,6 +712,33 @@ impl DeliveryStreams {
             s3: SimS3::new(),
             events: Vec::new(),
             billing_retired: Vec::new(),
+            redshift: super::redshift::SimRedshift::default(),
+        }
+    }
+
+    /// The simulated Redshift clusters.
+    pub fn redshift(&self) -> &super::redshift::SimRedshift {
+        &self.redshift
+    }
+
+    /// Runs the Redshift COPYs due at or before `now` (each at its due time).
+    fn run_copies(&mut self, now: SimTime) {
+        for s in self.streams.values_mut() {
+            let Some(d) = &s.destination.redshift else {
+                continue;
+            };
+            super::redshift::run_due(
+                &super::redshift::CopyContext {
+                    name: &s.name,
+                    destination: d,
+                },
+                &mut s.redshift_pending,
+                &mut s.metrics,
+                &mut self.s3,
+                &mut self.redshift,
+                &mut self.events,
+                now,
+            );
         }
     }
 
@@ -757,6 +819,10 @@ impl DeliveryStreams {
                 .validate()
                 .map_err(FirehoseError::invalid_argument)?;
         }
+        if let Some(r) = &d.redshift {
+            r.validate(d.compression)
+                .map_err(FirehoseError::invalid_argument)?;
+        }
         validate_prefixes(
             &d.prefix,
             d.error_output_prefix.as_deref(),
@@ -833,6 +899,7 @@ impl DeliveryStreams {
             http_pending: VecDeque::new(),
             intake: IntakeWindow::default(),
             billing: FirehoseBillingRecord::default(),
+            redshift_pending: VecDeque::new(),
             name: request.name.clone(),
         };
         self.streams.insert(request.name, stream);
@@ -862,6 +929,7 @@ impl DeliveryStreams {
             FlushReason::Deleting,
         );
         s.deleting_since = Some(now);
+        self.run_copies(now);
         Ok(())
     }
 
@@ -1122,6 +1190,7 @@ impl DeliveryStreams {
                 );
             }
         }
+        self.run_copies(now);
         Ok(ids)
     }
 
@@ -1227,6 +1296,16 @@ impl DeliveryStreams {
             }
             d.http = Some(http);
         }
+        if let Some(u) = update.redshift {
+            match &mut d.redshift {
+                Some(r) => r.apply(u),
+                None => {
+                    return Err(FirehoseError::invalid_argument(
+                        "Changing a delivery stream's destination type to Redshift is not simulated; create a delivery stream with RedshiftDestinationConfiguration.",
+                    ));
+                }
+            }
+        }
         self.check_destination(&d)?;
         let epoch = self.epoch_unix_ms;
         let Some(s) = self.streams.get_mut(name) else {
@@ -1243,6 +1322,7 @@ impl DeliveryStreams {
         s.destination = d;
         s.version += 1;
         s.last_update = Some(now);
+        self.run_copies(now);
         Ok(())
     }
 
@@ -1388,6 +1468,7 @@ impl DeliveryStreams {
                 }
             }
         }
+        self.run_copies(now);
     }
 
     /// When time next changes something: a buffer's interval ends, a stream becomes ACTIVE or disappears, or a
@@ -1408,7 +1489,8 @@ impl DeliveryStreams {
                     .values()
                     .map(move |b| b.opened_at.saturating_add(interval));
                 let polls = s.source_shards.values().map(|sh| sh.next_poll);
-                status.into_iter().chain(buffers).chain(polls)
+                let copies = s.redshift_pending.front().map(|p| p.due);
+                status.into_iter().chain(buffers).chain(polls).chain(copies)
             })
             .min()
     }
@@ -1655,6 +1737,7 @@ impl DeliveryStreams {
                 }
             }
         }
+        self.run_copies(now);
         Ok(())
     }
 }
@@ -1977,6 +2060,38 @@ fn deliver(
     partition_keys: &BTreeMap<String, String>,
     records: Vec<BufferedRecord>,
 ) {
+    if s.destination.redshift.is_some() {
+        let oldest = records.iter().map(|r| r.arrival).min();
+        let processing = s.destination.processing().unwrap_or_default();
+        let raw_bytes: u64 = records
+            .iter()
+            .map(|r| processing.after_lambda(&r.data).len() as u64)
+            .sum();
+        let before = events.len();
+        deliver_s3(s, s3, events, epoch, now, partition_keys, records);
+        let staged = events[before..].iter().find_map(|e| match &e.kind {
+            FirehoseEventKind::DeliveredToS3 { key, records, .. } => Some((key.clone(), *records)),
+            _ => None,
+        });
+        if let (Some((key, count)), Some(oldest)) = (staged, oldest) {
+            let bucket = s.destination.bucket().to_string();
+            let prefix = s.destination.prefix.clone();
+            if let Some(copy) = super::redshift::stage(
+                s3,
+                &mut s.rng,
+                &s.name,
+                s.version,
+                &prefix,
+                &bucket,
+                (key, count, raw_bytes),
+                epoch.saturating_add(oldest.as_millis()),
+                now,
+            ) {
+                s.redshift_pending.push_back(copy);
+            }
+        }
+        return;
+    }
     let Some(http) = s.destination.http.clone() else {
         deliver_s3(s, s3, events, epoch, now, partition_keys, records);
         return;
