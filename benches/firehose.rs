@@ -63,6 +63,7 @@ mod firehose {
                     custom_time_zone: None,
                     http: None,
                     opensearch: None,
+                    redshift: None,
                 },
                 tags: Vec::new(),
             },

@@ -1930,6 +1930,28 @@ pub fn firehose_event_text(kind: &FirehoseEventKind) -> (String, String) {
             "HTTP 413, discarded".into(),
             format!("request {request_id} ({records} records; not written to the error bucket)"),
         ),
+        FirehoseEventKind::CopiedToRedshift {
+            table,
+            rows,
+            manifest_key,
+            attempts,
+        } => (
+            "COPY into Redshift".into(),
+            format!("{table}: {rows} rows from {manifest_key} (attempt {attempts})"),
+        ),
+        FirehoseEventKind::RedshiftCopyFailed {
+            table,
+            message,
+            retry_at,
+            failed_manifest_key,
+        } => (
+            "Redshift COPY failed".into(),
+            match (retry_at, failed_manifest_key) {
+                (Some(t), _) => format!("{table}: {message}; next attempt at {t}"),
+                (None, Some(k)) => format!("{table}: {message}; skipped, manifest at {k}"),
+                (None, None) => format!("{table}: {message}"),
+            },
+        ),
     }
 }
 

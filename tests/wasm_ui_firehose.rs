@@ -179,3 +179,51 @@ fn the_create_form_sends_the_other_compression_formats() {
         "HADOOP_SNAPPY"
     );
 }
+
+#[wasm_bindgen_test]
+fn the_create_form_with_a_redshift_table_makes_a_redshift_destination_the_api_accepts() {
+    use base64::Engine;
+    use kinesim::sim::SimTime;
+    use kinesim::{World, WorldConfig};
+    let form = CreateForm {
+        name: "to-redshift".into(),
+        gzip: true,
+        redshift_table: "clicks".into(),
+        ..CreateForm::default()
+    };
+    let body: Value = serde_json::from_str(&form.body().expect("a body")).expect("JSON");
+    assert!(body.get("ExtendedS3DestinationConfiguration").is_none());
+    let d = &body["RedshiftDestinationConfiguration"];
+    assert_eq!(d["CopyCommand"]["DataTableName"], "clicks");
+    assert_eq!(d["CopyCommand"]["CopyOptions"], "JSON 'auto' GZIP");
+    assert_eq!(d["S3Configuration"]["CompressionFormat"], "GZIP");
+    assert_eq!(
+        d["ProcessingConfiguration"]["Processors"][0]["Type"],
+        "AppendDelimiterToRecord"
+    );
+    // The simulated World takes it, stages, COPYs and the table answers SQL.
+    let mut w = World::new(WorldConfig::with_seed(3));
+    let r = w.firehose(SimTime::ZERO, "CreateDeliveryStream", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.body);
+    w.advance_to(SimTime::from_millis(5_000));
+    let data = base64::engine::general_purpose::STANDARD.encode(br#"{"customer":"c1","n":2}"#);
+    let put = serde_json::json!({"DeliveryStreamName": "to-redshift", "Records": [{"Data": data}]});
+    let r = w.firehose(
+        SimTime::from_millis(6_000),
+        "PutRecordBatch",
+        &put.to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    w.advance_to(SimTime::from_millis(70_000));
+    let out = w
+        .firehose_service()
+        .redshift()
+        .query(
+            kinesim::ui::firehose::REDSHIFT_JDBC_URL,
+            "SELECT customer, SUM(n) FROM clicks GROUP BY customer",
+        )
+        .expect("query");
+    assert_eq!(out.rows.len(), 1);
+    assert_eq!(out.rows[0][0].to_text(), "c1");
+    assert_eq!(out.rows[0][1].to_text(), "2");
+}

@@ -44,6 +44,7 @@
 //! ```
 
 mod aggregate;
+pub mod batch;
 mod dialect;
 mod expr;
 pub mod hll;

@@ -3,9 +3,9 @@
 //! Member names and constraints follow the service model (`aws-models/firehose-service-2.json`). As on the
 //! Kinesis side, a request is read in three steps: types (SerializationException), every model constraint (one
 //! ValidationException listing up to ten failures), then the operation. Destinations: S3, ExtendedS3 and
-//! HttpEndpoint, and OpenSearch ([`opensearch`]: Amazonopensearchservice, Elasticsearch and OpenSearch Serverless);
-//! the others are refused with InvalidArgumentException until they are simulated. Sources: Direct PUT and a Kinesis
-//! data stream.
+//! HttpEndpoint, OpenSearch ([`opensearch`]: Amazonopensearchservice, Elasticsearch and OpenSearch Serverless) and
+//! Redshift; the others are refused with InvalidArgumentException until they are simulated. Sources: Direct PUT and
+//! a Kinesis data stream.
 
 mod opensearch;
 
@@ -14,6 +14,11 @@ use super::wire::{Checked, Reader, Rule, Validation, is_name, parse_body};
 use crate::firehose::http_endpoint::{
     self as http_endpoint, ACCESS_KEY_BYTES_MAX, ContentEncoding, RETRY_DURATION_SECONDS_DEFAULT,
     RETRY_DURATION_SECONDS_MAX,
+};
+use crate::firehose::redshift::{
+    CopyCommandParts, RETRY_DURATION_SECONDS_DEFAULT as REDSHIFT_RETRY_DURATION_SECONDS_DEFAULT,
+    RETRY_DURATION_SECONDS_MAX as REDSHIFT_RETRY_DURATION_SECONDS_MAX, RedshiftDestination,
+    RedshiftDestinationUpdate, SecretsManager,
 };
 use crate::firehose::service::{
     BUFFER_INTERVAL_SECONDS_DEFAULT, BUFFER_INTERVAL_SECONDS_MAX, BUFFER_SIZE_MIB_DEFAULT,
@@ -74,7 +79,6 @@ const PROCESSOR_PARAMETER_NAMES: &[&str] = &[
 ];
 /// Destinations of the model this simulator does not deliver to yet.
 const OTHER_DESTINATIONS: &[&str] = &[
-    "RedshiftDestinationConfiguration",
     "SplunkDestinationConfiguration",
     "SnowflakeDestinationConfiguration",
     "IcebergDestinationConfiguration",
@@ -713,6 +717,9 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
             &[Rule::NotNull],
         );
     }
+    if let Some(rs) = r.structure("RedshiftDestinationConfiguration")? {
+        check_redshift(&rs, "redshiftDestinationConfiguration", false, &mut v)?;
+    }
     v.finish()?;
     let name = name.unwrap_or_default();
     if let Some(other) = OTHER_DESTINATIONS
@@ -749,6 +756,25 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
             .into());
         }
     };
+    if let Some(rs) = r.structure("RedshiftDestinationConfiguration")? {
+        if http.is_some() || fields.is_some() || !os_fields.is_empty() {
+            return Err(FirehoseError::invalid_argument(
+                "Exactly one destination configuration must be provided.",
+            )
+            .into());
+        }
+        let destination = redshift_destination(&rs)?;
+        let arn = f.create(
+            ctx.now,
+            CreateRequest {
+                name,
+                source,
+                destination,
+                tags,
+            },
+        )?;
+        return Ok(json!({ "DeliveryStreamARN": arn }));
+    }
     if http.is_some() && fields.is_some() {
         return Err(FirehoseError::invalid_argument(
             "Exactly one destination configuration must be provided.",
@@ -809,6 +835,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
                 backup_all_data: h.backup_mode.as_deref() == Some("AllData"),
             }),
             opensearch: None,
+            redshift: None,
         };
         let arn = f.create(
             ctx.now,
@@ -843,6 +870,7 @@ fn create(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value, F
         custom_time_zone: d.custom_time_zone,
         http: None,
         opensearch: None,
+        redshift: None,
     };
     let arn = f.create(
         ctx.now,
@@ -986,6 +1014,9 @@ fn description_json(ctx: &Ctx, s: &DeliveryStreamView) -> Value {
     } else if let Some(h) = &s.destination.http {
         destination["HttpEndpointDestinationDescription"] =
             http_description_json(&s.destination, h);
+    } else if let Some(rs) = &s.destination.redshift {
+        destination["RedshiftDestinationDescription"] =
+            redshift_description_json(&s.destination, rs);
     } else {
         destination["S3DestinationDescription"] = destination_json(&s.destination, false);
     }
@@ -1224,7 +1255,42 @@ fn update_destination(
             Rule::Pattern("[a-zA-Z0-9-]+", is_destination_id),
         ],
     );
+    let redshift_update = r.structure("RedshiftDestinationUpdate")?;
+    if let Some(rs) = &redshift_update {
+        check_redshift(rs, "redshiftDestinationUpdate", true, &mut v)?;
+    }
     v.finish()?;
+    let current_is_redshift = f
+        .configuration(name.as_str())
+        .is_some_and(|(_, d)| d.redshift.is_some());
+    if let Some(rs) = &redshift_update {
+        if !current_is_redshift && f.configuration(name.as_str()).is_some() {
+            return Err(FirehoseError::invalid_argument(
+                "Changing a delivery stream's destination type to Redshift is not simulated; create a delivery stream with RedshiftDestinationConfiguration.",
+            )
+            .into());
+        }
+        let version = version
+            .as_deref()
+            .unwrap_or("0")
+            .parse::<u64>()
+            .unwrap_or(u64::MAX);
+        let update = redshift_update_of(rs)?;
+        f.update_destination(
+            ctx.now,
+            &name,
+            version,
+            destination_id.as_deref().unwrap_or(""),
+            update,
+        )?;
+        return Ok(json!({}));
+    }
+    if current_is_redshift {
+        return Err(FirehoseError::invalid_argument(
+            "Changing a Redshift destination to another destination type is not simulated; update it with RedshiftDestinationUpdate.",
+        )
+        .into());
+    }
     let version = version
         .as_deref()
         .unwrap_or("0")
@@ -1282,6 +1348,7 @@ fn update_destination(
                 backup_all_data: h.backup_mode.map(|m| m == "AllData"),
             }),
             opensearch: None,
+            redshift: None,
         };
         f.update_destination(
             ctx.now,
@@ -1308,6 +1375,7 @@ fn update_destination(
             file_extension: d.file_extension,
             http: None,
             opensearch: None,
+            redshift: None,
         },
     };
     f.update_destination(
@@ -1382,4 +1450,348 @@ fn list_tags(f: &mut DeliveryStreams, ctx: &Ctx, r: &Reader<'_>) -> Result<Value
         "Tags": tags.into_iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
         "HasMoreTags": more,
     }))
+}
+
+const REDSHIFT_S3_BACKUP_MODES: &[&str] = &["Disabled", "Enabled"];
+
+/// `jdbc:(redshift|postgresql)://host.redshift[-serverless].region...:port/db` (the model's pattern, read plainly).
+fn is_jdbc_url(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("jdbc:redshift://")
+        .or_else(|| s.strip_prefix("jdbc:postgresql://"))
+    else {
+        return false;
+    };
+    let Some((host_port, db)) = rest.split_once('/') else {
+        return false;
+    };
+    let Some((host, port)) = host_port.rsplit_once(':') else {
+        return false;
+    };
+    !db.is_empty()
+        && db
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '-'))
+        && (1..=5).contains(&port.len())
+        && port.chars().all(|c| c.is_ascii_digit())
+        && (host.contains(".redshift.") || host.contains(".redshift-serverless."))
+}
+
+fn is_secret_arn(s: &str) -> bool {
+    s.starts_with("arn:") && s.contains(":secretsmanager:") && s.contains(":secret:")
+}
+
+/// The model's constraints on `RedshiftDestinationConfiguration` (or, with `update`, `RedshiftDestinationUpdate`,
+/// whose members are all optional).
+fn check_redshift(
+    r: &Reader<'_>,
+    path: &str,
+    update: bool,
+    v: &mut Validation,
+) -> Result<(), KinesisError> {
+    let required = |rules: &[Rule]| -> Vec<Rule> {
+        let mut out = Vec::new();
+        if !update {
+            out.push(Rule::NotNull);
+        }
+        out.extend_from_slice(rules);
+        out
+    };
+    let role = r.string("RoleARN")?;
+    v.check(
+        &format!("{path}.roleARN"),
+        string_value(&role),
+        &required(&[
+            Rule::LengthMin(1),
+            Rule::LengthMax(512),
+            Rule::Pattern(
+                "arn:.*:iam::\\d{12}:role/[a-zA-Z_0-9+=,.@\\-_/]+",
+                is_role_arn,
+            ),
+        ]),
+    );
+    let url = r.string("ClusterJDBCURL")?;
+    v.check(
+        &format!("{path}.clusterJDBCURL"),
+        string_value(&url),
+        &required(&[
+            Rule::LengthMin(1),
+            Rule::LengthMax(512),
+            Rule::Pattern(
+                "jdbc:(redshift|postgresql)://((?!-)[A-Za-z0-9-]{1,63}(?<!-)\\.)+(redshift(-serverless)?)\\.([a-zA-Z0-9\\.\\-]+):\\d{1,5}/[a-zA-Z0-9_$-]+",
+                is_jdbc_url,
+            ),
+        ]),
+    );
+    let copy = r.structure("CopyCommand")?;
+    v.check(
+        &format!("{path}.copyCommand"),
+        if copy.is_some() {
+            Checked::Int(0)
+        } else {
+            Checked::Null
+        },
+        &required(&[]),
+    );
+    if let Some(c) = &copy {
+        v.check(
+            &format!("{path}.copyCommand.dataTableName"),
+            string_value(&c.string("DataTableName")?),
+            &[Rule::NotNull, Rule::LengthMin(1), Rule::LengthMax(512)],
+        );
+        v.check(
+            &format!("{path}.copyCommand.dataTableColumns"),
+            string_value(&c.string("DataTableColumns")?),
+            &[Rule::LengthMax(10_240)],
+        );
+        v.check(
+            &format!("{path}.copyCommand.copyOptions"),
+            string_value(&c.string("CopyOptions")?),
+            &[Rule::LengthMax(10_240)],
+        );
+    }
+    v.check(
+        &format!("{path}.username"),
+        string_value(&r.string("Username")?),
+        &[Rule::LengthMin(1), Rule::LengthMax(512)],
+    );
+    v.check(
+        &format!("{path}.password"),
+        string_value(&r.string("Password")?),
+        &[Rule::LengthMin(6), Rule::LengthMax(512)],
+    );
+    let retry = match r.structure("RetryOptions")? {
+        Some(o) => o.integer("DurationInSeconds")?,
+        None => None,
+    };
+    v.check(
+        &format!("{path}.retryOptions.durationInSeconds"),
+        int_value(retry),
+        &[
+            Rule::Min(0),
+            Rule::Max(i64::from(REDSHIFT_RETRY_DURATION_SECONDS_MAX)),
+        ],
+    );
+    v.check(
+        &format!("{path}.s3BackupMode"),
+        string_value(&r.string("S3BackupMode")?),
+        &[Rule::Enum(REDSHIFT_S3_BACKUP_MODES)],
+    );
+    if let Some(sm) = r.structure("SecretsManagerConfiguration")? {
+        v.check(
+            &format!("{path}.secretsManagerConfiguration.enabled"),
+            match sm.boolean("Enabled")? {
+                Some(_) => Checked::Int(0),
+                None => Checked::Null,
+            },
+            &[Rule::NotNull],
+        );
+        v.check(
+            &format!("{path}.secretsManagerConfiguration.secretARN"),
+            string_value(&sm.string("SecretARN")?),
+            &[
+                Rule::LengthMin(1),
+                Rule::LengthMax(2048),
+                Rule::Pattern(
+                    "arn:.*:secretsmanager:[a-zA-Z0-9\\-]+:\\d{12}:secret:[a-zA-Z0-9\\-/_+=.@!]+",
+                    is_secret_arn,
+                ),
+            ],
+        );
+    }
+    let s3_member = if update {
+        "S3Update"
+    } else {
+        "S3Configuration"
+    };
+    let s3_path = if update {
+        "s3Update"
+    } else {
+        "s3Configuration"
+    };
+    let s3 = r.structure(s3_member)?;
+    v.check(
+        &format!("{path}.{s3_path}"),
+        if s3.is_some() {
+            Checked::Int(0)
+        } else {
+            Checked::Null
+        },
+        &required(&[]),
+    );
+    if let Some(s3) = &s3 {
+        let d = read_destination(s3, &format!("{path}.{s3_path}"), v)?;
+        if !update {
+            v.check(
+                &format!("{path}.{s3_path}.roleARN"),
+                string_value(&d.role_arn),
+                &[Rule::NotNull],
+            );
+            v.check(
+                &format!("{path}.{s3_path}.bucketARN"),
+                string_value(&d.bucket_arn),
+                &[Rule::NotNull],
+            );
+        }
+    }
+    // ProcessingConfiguration and the Redshift-level members read as a destination's (roleARN checked above).
+    read_destination(r, path, &mut Validation::new())?;
+    Ok(())
+}
+
+fn secrets_of(r: &Reader<'_>) -> Result<Option<SecretsManager>, Failure> {
+    Ok(match r.structure("SecretsManagerConfiguration")? {
+        Some(sm) => Some(SecretsManager {
+            enabled: sm.boolean("Enabled")?.unwrap_or(false),
+            secret_arn: sm.string("SecretARN")?,
+            role_arn: sm.string("RoleARN")?,
+        }),
+        None => None,
+    })
+}
+
+fn copy_of(r: &Reader<'_>) -> Result<Option<CopyCommandParts>, Failure> {
+    Ok(match r.structure("CopyCommand")? {
+        Some(c) => Some((
+            c.string("DataTableName")?.unwrap_or_default(),
+            c.string("DataTableColumns")?,
+            c.string("CopyOptions")?,
+        )),
+        None => None,
+    })
+}
+
+fn refuse_backup(r: &Reader<'_>) -> Result<(), Failure> {
+    if r.string("S3BackupMode")?.as_deref() == Some("Enabled") {
+        return Err(FirehoseError::invalid_argument(
+            "S3BackupMode Enabled (a copy of the source records in S3BackupConfiguration) is not simulated yet for Redshift; use Disabled.",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A checked `RedshiftDestinationConfiguration` as the delivery stream's destination: `S3Configuration` is the
+/// staging S3 destination; buffering and compression are its, processing is the Redshift configuration's.
+fn redshift_destination(r: &Reader<'_>) -> Result<S3Destination, Failure> {
+    refuse_backup(r)?;
+    let mut ignore = Validation::new();
+    let top = read_destination(r, "", &mut ignore)?;
+    let s3 = match r.structure("S3Configuration")? {
+        Some(s) => read_destination(&s, "", &mut ignore)?,
+        None => DestinationFields::empty(),
+    };
+    let (table, columns, options) = copy_of(r)?.unwrap_or_default();
+    let retry = match r.structure("RetryOptions")? {
+        Some(o) => narrow(o.integer("DurationInSeconds")?),
+        None => None,
+    };
+    Ok(S3Destination {
+        extended: false,
+        role_arn: s3.role_arn.unwrap_or_default(),
+        bucket_arn: s3.bucket_arn.unwrap_or_default(),
+        prefix: s3.prefix.unwrap_or_default(),
+        error_output_prefix: s3.error_output_prefix,
+        size_mib: narrow(s3.size_mib).unwrap_or(BUFFER_SIZE_MIB_DEFAULT),
+        interval_seconds: narrow(s3.interval_seconds).unwrap_or(BUFFER_INTERVAL_SECONDS_DEFAULT),
+        compression: compression_of(s3.compression.as_deref())?
+            .unwrap_or(Compression::Uncompressed),
+        processing_enabled: top.processing.as_ref().is_some_and(|p| p.0),
+        processors: top.processing.map(|p| p.1).unwrap_or_default(),
+        dynamic_partitioning: false,
+        file_extension: None,
+        custom_time_zone: None,
+        http: None,
+        opensearch: None,
+        redshift: Some(RedshiftDestination {
+            role_arn: top.role_arn.unwrap_or_default(),
+            cluster_jdbc_url: r.string("ClusterJDBCURL")?.unwrap_or_default(),
+            data_table_name: table,
+            data_table_columns: columns,
+            copy_options: options,
+            username: r.string("Username")?,
+            secrets_manager: secrets_of(r)?,
+            retry_duration_seconds: retry.unwrap_or(REDSHIFT_RETRY_DURATION_SECONDS_DEFAULT),
+        }),
+    })
+}
+
+fn redshift_update_of(r: &Reader<'_>) -> Result<S3DestinationUpdate, Failure> {
+    refuse_backup(r)?;
+    let mut ignore = Validation::new();
+    let top = read_destination(r, "", &mut ignore)?;
+    let s3 = match r.structure("S3Update")? {
+        Some(s) => read_destination(&s, "", &mut ignore)?,
+        None => DestinationFields::empty(),
+    };
+    let retry = match r.structure("RetryOptions")? {
+        Some(o) => narrow(o.integer("DurationInSeconds")?),
+        None => None,
+    };
+    Ok(S3DestinationUpdate {
+        extended: false,
+        role_arn: s3.role_arn,
+        bucket_arn: s3.bucket_arn,
+        prefix: s3.prefix,
+        error_output_prefix: s3.error_output_prefix,
+        size_mib: narrow(s3.size_mib),
+        interval_seconds: narrow(s3.interval_seconds),
+        compression: compression_of(s3.compression.as_deref())?,
+        processing: top.processing,
+        dynamic_partitioning: None,
+        file_extension: None,
+        http: None,
+        opensearch: None,
+        redshift: Some(RedshiftDestinationUpdate {
+            role_arn: top.role_arn,
+            cluster_jdbc_url: r.string("ClusterJDBCURL")?,
+            copy: copy_of(r)?,
+            username: r.string("Username")?,
+            secrets_manager: secrets_of(r)?,
+            retry_duration_seconds: retry,
+        }),
+    })
+}
+
+/// `RedshiftDestinationDescription`: the password is never returned.
+fn redshift_description_json(d: &S3Destination, rs: &RedshiftDestination) -> Value {
+    let mut copy = json!({ "DataTableName": rs.data_table_name });
+    if let Some(c) = &rs.data_table_columns {
+        copy["DataTableColumns"] = json!(c);
+    }
+    if let Some(o) = &rs.copy_options {
+        copy["CopyOptions"] = json!(o);
+    }
+    let mut out = json!({
+        "RoleARN": rs.role_arn,
+        "ClusterJDBCURL": rs.cluster_jdbc_url,
+        "CopyCommand": copy,
+        "RetryOptions": {"DurationInSeconds": rs.retry_duration_seconds},
+        "S3DestinationDescription": destination_json(d, false),
+        "S3BackupMode": "Disabled",
+        "CloudWatchLoggingOptions": {"Enabled": false},
+    });
+    if let Some(u) = &rs.username {
+        out["Username"] = json!(u);
+    }
+    if let Some(sm) = &rs.secrets_manager {
+        let mut smj = json!({ "Enabled": sm.enabled });
+        if let Some(a) = &sm.secret_arn {
+            smj["SecretARN"] = json!(a);
+        }
+        if let Some(a) = &sm.role_arn {
+            smj["RoleARN"] = json!(a);
+        }
+        out["SecretsManagerConfiguration"] = smj;
+    }
+    if d.processing_enabled || !d.processors.is_empty() {
+        out["ProcessingConfiguration"] = json!({
+            "Enabled": d.processing_enabled,
+            "Processors": d.processors.iter().map(|p| json!({
+                "Type": p.processor_type,
+                "Parameters": p.parameters.iter().map(|(n, v)| json!({"ParameterName": n, "ParameterValue": v})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+    }
+    out
 }

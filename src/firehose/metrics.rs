@@ -39,6 +39,12 @@ pub enum FirehoseMetric {
     DeliveryToAmazonOpenSearchServiceBytes,
     /// Successful Bulk requests to the OpenSearch destination.
     DeliveryToAmazonOpenSearchServiceSuccess,
+    /// Rows a Redshift COPY loaded.
+    DeliveryToRedshiftRecords,
+    /// Bytes of record data a Redshift COPY loaded (before compression).
+    DeliveryToRedshiftBytes,
+    /// Successful Redshift COPYs (a failed attempt counts 0).
+    DeliveryToRedshiftSuccess,
 }
 
 impl FirehoseMetric {
@@ -65,6 +71,9 @@ impl FirehoseMetric {
             FirehoseMetric::DeliveryToAmazonOpenSearchServiceSuccess => {
                 "DeliveryToAmazonOpenSearchService.Success"
             }
+            FirehoseMetric::DeliveryToRedshiftRecords => "DeliveryToRedshift.Records",
+            FirehoseMetric::DeliveryToRedshiftBytes => "DeliveryToRedshift.Bytes",
+            FirehoseMetric::DeliveryToRedshiftSuccess => "DeliveryToRedshift.Success",
         }
     }
 

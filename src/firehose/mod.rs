@@ -6,6 +6,8 @@
 //! - [`s3`]: the simulated S3 buckets Firehose writes and the UI and the native endpoint read;
 //! - [`prefix`]: S3 object keys as Firehose writes them (`!{timestamp:...}` and friends, AWS's prefix rules);
 //! - [`metrics`]: per-minute CloudWatch metrics of each delivery stream;
+//! - [`redshift`]: the Redshift destination (S3 staging, manifest, COPY with retries) and the simulated clusters
+//!   whose tables the analytics SQL engine queries;
 //! - [`throughput`]: the Direct PUT quotas (records, requests and bytes per second) and their "Slow down.";
 //! - [`error`]: AWS's error types.
 //!
@@ -47,6 +49,7 @@ pub mod metrics;
 pub mod opensearch;
 pub mod partition;
 pub mod prefix;
+pub mod redshift;
 pub mod s3;
 pub mod service;
 pub mod sources;

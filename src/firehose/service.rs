@@ -207,6 +207,10 @@ pub struct S3Destination {
     /// backup bucket); buffering and processing are the OpenSearch destination's.
     #[serde(default)]
     pub opensearch: Option<OpenSearchDestination>,
+    /// A Redshift destination (`RedshiftDestinationConfiguration`): this S3 destination is its `S3Configuration`
+    /// (the staging bucket); each object is then COPYed into the cluster's table.
+    #[serde(default)]
+    pub redshift: Option<super::redshift::RedshiftDestination>,
 }
 
 /// The HTTP endpoint part of `HttpEndpointDestinationConfiguration`.
@@ -322,6 +326,9 @@ pub struct S3DestinationUpdate {
     pub http: Option<HttpDestinationUpdate>,
     /// Changes to the OpenSearch destination (`AmazonopensearchserviceDestinationUpdate` and its spellings).
     pub opensearch: Option<OpenSearchDestinationUpdate>,
+    /// Changes to the Redshift destination (`RedshiftDestinationUpdate`); a whole new destination when the current
+    /// one is not Redshift.
+    pub redshift: Option<super::redshift::RedshiftDestinationUpdate>,
 }
 
 /// A change to an HTTP endpoint destination: given members replace the current ones.
@@ -465,6 +472,29 @@ pub enum FirehoseEventKind {
         records: u64,
         /// Size of the object.
         object_bytes: u64,
+    },
+    /// A Redshift COPY loaded a staged object.
+    CopiedToRedshift {
+        /// The table.
+        table: String,
+        /// Rows loaded.
+        rows: u64,
+        /// The manifest COPY read.
+        manifest_key: String,
+        /// Attempts made, the successful one included.
+        attempts: u32,
+    },
+    /// A Redshift COPY failed: it is retried at `retry_at`, or (when `None`) skipped with its manifest written to
+    /// `failed_manifest_key`.
+    RedshiftCopyFailed {
+        /// The table.
+        table: String,
+        /// Redshift's error.
+        message: String,
+        /// The next attempt.
+        retry_at: Option<SimTime>,
+        /// Where the manifest went when the batch was skipped.
+        failed_manifest_key: Option<String>,
     },
     /// Records went to the error prefix.
     ErrorOutput {
@@ -620,6 +650,8 @@ struct DeliveryStream {
     intake: IntakeWindow,
     #[serde(default)]
     billing: FirehoseBillingRecord,
+    #[serde(default)]
+    redshift_pending: VecDeque<super::redshift::PendingCopy>,
 }
 
 /// What billing needs of one delivery stream, counted exactly as it happens (the cost meter prices it; see
@@ -679,6 +711,9 @@ pub struct DeliveryStreams {
     /// The simulated OpenSearch domains the OpenSearch destinations write to.
     #[serde(default)]
     opensearch: OpenSearchDomains,
+    /// The simulated Redshift clusters Redshift destinations load.
+    #[serde(default)]
+    redshift: super::redshift::SimRedshift,
 }
 
 fn name_of_partition(keys: &BTreeMap<String, String>) -> String {
@@ -702,6 +737,33 @@ impl DeliveryStreams {
             events: Vec::new(),
             billing_retired: Vec::new(),
             opensearch: OpenSearchDomains::default(),
+            redshift: super::redshift::SimRedshift::default(),
+        }
+    }
+
+    /// The simulated Redshift clusters.
+    pub fn redshift(&self) -> &super::redshift::SimRedshift {
+        &self.redshift
+    }
+
+    /// Runs the Redshift COPYs due at or before `now` (each at its due time).
+    fn run_copies(&mut self, now: SimTime) {
+        for s in self.streams.values_mut() {
+            let Some(d) = &s.destination.redshift else {
+                continue;
+            };
+            super::redshift::run_due(
+                &super::redshift::CopyContext {
+                    name: &s.name,
+                    destination: d,
+                },
+                &mut s.redshift_pending,
+                &mut s.metrics,
+                &mut self.s3,
+                &mut self.redshift,
+                &mut self.events,
+                now,
+            );
         }
     }
 
@@ -790,6 +852,10 @@ impl DeliveryStreams {
         if d.opensearch.is_some() {
             super::opensearch::check(d)?;
         }
+        if let Some(r) = &d.redshift {
+            r.validate(d.compression)
+                .map_err(FirehoseError::invalid_argument)?;
+        }
         validate_prefixes(
             &d.prefix,
             d.error_output_prefix.as_deref(),
@@ -869,6 +935,7 @@ impl DeliveryStreams {
             http_pending: VecDeque::new(),
             intake: IntakeWindow::default(),
             billing: FirehoseBillingRecord::default(),
+            redshift_pending: VecDeque::new(),
             name: request.name.clone(),
         };
         self.streams.insert(request.name, stream);
@@ -899,6 +966,7 @@ impl DeliveryStreams {
             FlushReason::Deleting,
         );
         s.deleting_since = Some(now);
+        self.run_copies(now);
         Ok(())
     }
 
@@ -1161,6 +1229,7 @@ impl DeliveryStreams {
                 );
             }
         }
+        self.run_copies(now);
         Ok(ids)
     }
 
@@ -1269,6 +1338,16 @@ impl DeliveryStreams {
         if let Some(update) = update.opensearch {
             super::opensearch::update(&mut d, update)?;
         }
+        if let Some(u) = update.redshift {
+            match &mut d.redshift {
+                Some(r) => r.apply(u),
+                None => {
+                    return Err(FirehoseError::invalid_argument(
+                        "Changing a delivery stream's destination type to Redshift is not simulated; create a delivery stream with RedshiftDestinationConfiguration.",
+                    ));
+                }
+            }
+        }
         self.check_destination(&d)?;
         if let Some(os) = &d.opensearch {
             self.opensearch.ensure(&os.domain_key());
@@ -1289,6 +1368,7 @@ impl DeliveryStreams {
         s.destination = d;
         s.version += 1;
         s.last_update = Some(now);
+        self.run_copies(now);
         Ok(())
     }
 
@@ -1435,6 +1515,7 @@ impl DeliveryStreams {
                 }
             }
         }
+        self.run_copies(now);
     }
 
     /// When time next changes something: a buffer's interval ends, a stream becomes ACTIVE or disappears, or a
@@ -1455,7 +1536,8 @@ impl DeliveryStreams {
                     .values()
                     .map(move |b| b.opened_at.saturating_add(interval));
                 let polls = s.source_shards.values().map(|sh| sh.next_poll);
-                status.into_iter().chain(buffers).chain(polls)
+                let copies = s.redshift_pending.front().map(|p| p.due);
+                status.into_iter().chain(buffers).chain(polls).chain(copies)
             })
             .min()
     }
@@ -1703,6 +1785,7 @@ impl DeliveryStreams {
                 }
             }
         }
+        self.run_copies(now);
         Ok(())
     }
 }
@@ -2033,6 +2116,38 @@ fn deliver(
 ) {
     if let Some(d) = s.destination.opensearch.clone() {
         deliver_opensearch(s, s3, os, events, epoch, now, &d, partition_keys, records);
+        return;
+    }
+    if s.destination.redshift.is_some() {
+        let oldest = records.iter().map(|r| r.arrival).min();
+        let processing = s.destination.processing().unwrap_or_default();
+        let raw_bytes: u64 = records
+            .iter()
+            .map(|r| processing.after_lambda(&r.data).len() as u64)
+            .sum();
+        let before = events.len();
+        deliver_s3(s, s3, events, epoch, now, partition_keys, records);
+        let staged = events[before..].iter().find_map(|e| match &e.kind {
+            FirehoseEventKind::DeliveredToS3 { key, records, .. } => Some((key.clone(), *records)),
+            _ => None,
+        });
+        if let (Some((key, count)), Some(oldest)) = (staged, oldest) {
+            let bucket = s.destination.bucket().to_string();
+            let prefix = s.destination.prefix.clone();
+            if let Some(copy) = super::redshift::stage(
+                s3,
+                &mut s.rng,
+                &s.name,
+                s.version,
+                &prefix,
+                &bucket,
+                (key, count, raw_bytes),
+                epoch.saturating_add(oldest.as_millis()),
+                now,
+            ) {
+                s.redshift_pending.push_back(copy);
+            }
+        }
         return;
     }
     let Some(http) = s.destination.http.clone() else {

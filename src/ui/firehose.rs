@@ -21,6 +21,15 @@ pub mod opensearch;
 
 /// The role the create form names (the simulator checks the ARN's shape, not IAM).
 pub const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/firehose-delivery-role";
+/// The simulated cluster the create form's Redshift destination loads.
+pub const REDSHIFT_JDBC_URL: &str =
+    "jdbc:redshift://training.abc123xyz.us-east-1.redshift.amazonaws.com:5439/dev";
+/// The user the create form names (the simulator checks the shape of credentials, not their value).
+const REDSHIFT_USER: &str = "awsuser";
+/// The password the create form sends for the simulated cluster (never stored nor described).
+const REDSHIFT_PASSWORD: &str = "Simulated1";
+/// `stl_load_errors` rows and COPYs listed on the Redshift card.
+const REDSHIFT_ROWS_SHOWN: usize = 10;
 /// Flush events listed on a delivery stream's page.
 const EVENTS_SHOWN: usize = 20;
 /// Records one "put test records" click sends (PutRecordBatch takes at most 500).
@@ -130,6 +139,9 @@ pub struct CreateForm {
     pub newline: bool,
     /// A jq query for dynamic partitioning (empty: off).
     pub partition_query: String,
+    /// A Redshift table (empty: an S3 destination): the bucket is then the staging bucket and each object is
+    /// COPYed (`JSON 'auto'`, plus `GZIP` when compressed) into this table of the simulated cluster.
+    pub redshift_table: String,
 }
 
 impl Default for CreateForm {
@@ -146,6 +158,7 @@ impl Default for CreateForm {
             compression_other: String::new(),
             newline: true,
             partition_query: String::new(),
+            redshift_table: String::new(),
         }
     }
 }
@@ -200,6 +213,35 @@ impl CreateForm {
             "DeliveryStreamName": self.name.trim(),
             "ExtendedS3DestinationConfiguration": destination,
         });
+        let table = self.redshift_table.trim();
+        if !table.is_empty()
+            && let Some(fields) = body.as_object_mut()
+            && let Some(mut staging) = fields.remove("ExtendedS3DestinationConfiguration")
+        {
+            let processing = staging
+                .as_object_mut()
+                .and_then(|o| o.remove("ProcessingConfiguration"));
+            if let Some(o) = staging.as_object_mut() {
+                o.remove("DynamicPartitioningConfiguration");
+            }
+            let options = if staging["CompressionFormat"] == "GZIP" {
+                "JSON 'auto' GZIP"
+            } else {
+                "JSON 'auto'"
+            };
+            let mut redshift = json!({
+                "RoleARN": ROLE_ARN,
+                "ClusterJDBCURL": REDSHIFT_JDBC_URL,
+                "CopyCommand": {"DataTableName": table, "CopyOptions": options},
+                "Username": REDSHIFT_USER,
+                "Password": REDSHIFT_PASSWORD,
+                "S3Configuration": staging,
+            });
+            if let Some(p) = processing {
+                redshift["ProcessingConfiguration"] = p;
+            }
+            fields.insert("RedshiftDestinationConfiguration".into(), redshift);
+        }
         let source = self.source_stream.trim();
         if source.is_empty() {
             body["DeliveryStreamType"] = json!("DirectPut");
@@ -400,6 +442,10 @@ fn create_form(props: &SimProps) -> Html {
                 <label for="fh-query">{ "Partition query (jq)" }</label>
                 <input id="fh-query" value={form.partition_query.clone()} oninput={text(|f, v| f.partition_query = v)}
                     placeholder="{customer: .customer}" autocomplete="off" spellcheck="false" />
+                <label for="fh-redshift-table">{ "Redshift table" }</label>
+                <input id="fh-redshift-table" value={form.redshift_table.clone()} oninput={text(|f, v| f.redshift_table = v)}
+                    placeholder="empty: deliver to S3" autocomplete="off" spellcheck="false" />
+                <p class="hint span">{ "A table name makes a Redshift destination: the bucket above is the staging bucket, then a COPY (JSON 'auto') loads each object into that table of a simulated cluster, which you can query with SQL on the delivery stream's page." }</p>
                 <p class="hint span">{ "Dynamic partitioning: use the keys in the prefix as " }<code>{ "!{partitionKeyFromQuery:customer}" }</code>{ "; AWS asks for a buffer of at least 64 MiB." }</p>
                 <div class="actions span">
                     <button id="create-delivery-stream" class="primary" type="submit">{ "Create delivery stream" }</button>
@@ -500,6 +546,7 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
     let source = source.clone();
     let dest = dest.clone();
     let opensearch = dest.opensearch.clone();
+    let redshift = dest.redshift.clone();
     drop(world);
     html! {
         <div class="page firehose">
@@ -519,6 +566,9 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
             <FlushesCard sim={sim.clone()} name={props.name.clone()} />
             if let Some(os) = opensearch {
                 <opensearch::OpenSearchCard sim={sim.clone()} name={props.name.clone()} destination={os} />
+            }
+            if let Some(rs) = &redshift {
+                <RedshiftCard sim={sim.clone()} jdbc_url={rs.cluster_jdbc_url.clone()} table={rs.table()} />
             }
             <div class="grid two">
                 <FirehoseMetrics sim={sim.clone()} name={props.name.clone()} />
@@ -882,6 +932,152 @@ fn transform_editor(props: &TransformProps) -> Html {
             <label for="fh-transform" class="sr-only">{ format!("Transform function for {}", props.name) }</label>
             <textarea id="fh-transform" class="code" rows="12" spellcheck="false" value={(*code).clone()} oninput={on_input} />
             <p class="hint" id="fh-transform-status">{ format!("{} characters kept on this page. Attaching it to the delivery stream arrives with the sandbox runner.", code.chars().count()) }</p>
+        </section>
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Properties)]
+struct RedshiftProps {
+    sim: Sim,
+    jdbc_url: String,
+    table: String,
+}
+
+/// The simulated Redshift cluster of a Redshift destination: its tables with row counts, the last COPYs, the
+/// `stl_load_errors` entries, and a SQL box that runs a batch SELECT with the analytics engine (text results).
+#[component(RedshiftCard)]
+fn redshift_card(props: &RedshiftProps) -> Html {
+    let sql = use_state(|| {
+        format!(
+            "SELECT COUNT(*) AS loaded FROM {}",
+            if props.table.is_empty() {
+                "t"
+            } else {
+                &props.table
+            }
+        )
+    });
+    let result = use_state(|| None::<Result<crate::analytics::batch::BatchResult, String>>);
+    let on_input = {
+        let sql = sql.clone();
+        Callback::from(move |e: InputEvent| {
+            sql.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())
+        })
+    };
+    let on_run = {
+        let (sql, result, sim, url) = (
+            sql.clone(),
+            result.clone(),
+            props.sim.clone(),
+            props.jdbc_url.clone(),
+        );
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let out = sim
+                .world
+                .borrow()
+                .firehose_service()
+                .redshift()
+                .query(&url, &sql)
+                .map_err(|e| e.to_string());
+            result.set(Some(out));
+        })
+    };
+    let world = props.sim.world.borrow();
+    let cluster = world
+        .firehose_service()
+        .redshift()
+        .cluster(&props.jdbc_url)
+        .cloned()
+        .unwrap_or_default();
+    drop(world);
+    let tables: Vec<Html> = cluster
+        .tables
+        .iter()
+        .map(|(name, t)| {
+            let columns: Vec<String> = t
+                .columns
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.type_name()))
+                .collect();
+            html! {
+                <tr><td class="mono">{ name }</td><td class="num">{ count(t.rows.len() as u64) }</td>
+                    <td class="mono wrap">{ columns.join(", ") }</td></tr>
+            }
+        })
+        .collect();
+    let copies: Vec<Html> = cluster
+        .copies
+        .iter()
+        .rev()
+        .take(REDSHIFT_ROWS_SHOWN)
+        .map(|c| {
+            html! {
+                <tr><td class="mono">{ c.at.to_string() }</td><td class="mono">{ &c.table }</td>
+                    <td class="num">{ count(c.rows) }</td>
+                    <td class="wrap">{ c.error.clone().unwrap_or_else(|| "loaded".into()) }</td></tr>
+            }
+        })
+        .collect();
+    let errors: Vec<Html> = cluster
+        .load_errors
+        .iter()
+        .rev()
+        .take(REDSHIFT_ROWS_SHOWN)
+        .map(|e| {
+            html! {
+                <tr><td class="mono">{ e.query }</td><td class="num">{ e.line_number }</td>
+                    <td class="mono">{ &e.colname }</td><td class="num">{ e.err_code }</td>
+                    <td class="wrap">{ &e.err_reason }</td><td class="mono wrap">{ &e.raw_line }</td></tr>
+            }
+        })
+        .collect();
+    let output = match &*result {
+        None => html! {},
+        Some(Err(m)) => html! { <p class="error" id="rs-sql-error">{ m }</p> },
+        Some(Ok(r)) => html! {
+            <div class="table-wrap"><table class="table" id="rs-sql-result">
+                <thead><tr>{ for r.columns.iter().map(|c| html! { <th scope="col">{ c }</th> }) }</tr></thead>
+                <tbody>{ for r.rows.iter().map(|row| html! {
+                    <tr>{ for row.iter().map(|v| html! { <td class="mono">{ v.to_text() }</td> }) }</tr>
+                }) }</tbody>
+            </table>
+            <p class="hint">{ format!("{} rows{}", r.rows.len(), if r.truncated { " (cut)" } else { "" }) }</p></div>
+        },
+    };
+    html! {
+        <section class="card" aria-labelledby="rs-h" id="rs-card">
+            <h2 id="rs-h">{ "Redshift cluster (simulated)" }</h2>
+            <p class="hint mono wrap">{ &props.jdbc_url }</p>
+            if tables.is_empty() {
+                <p class="empty">{ "No table yet: the first COPY creates it from DataTableColumns (or the JSON keys), typed from the values it loads." }</p>
+            } else {
+                <div class="table-wrap"><table class="table" id="rs-tables">
+                    <thead><tr><th scope="col">{ "Table" }</th><th scope="col">{ "Rows" }</th><th scope="col">{ "Columns" }</th></tr></thead>
+                    <tbody>{ for tables }</tbody>
+                </table></div>
+            }
+            <form class="form" onsubmit={on_run}>
+                <label for="rs-sql">{ "SQL (one SELECT over a table)" }</label>
+                <textarea id="rs-sql" class="code" rows="3" spellcheck="false" value={(*sql).clone()} oninput={on_input} />
+                <div class="actions"><button id="rs-run" class="primary" type="submit">{ "Run query" }</button></div>
+            </form>
+            { output }
+            if !copies.is_empty() {
+                <h3>{ "COPY history" }</h3>
+                <div class="table-wrap"><table class="table" id="rs-copies">
+                    <thead><tr><th scope="col">{ "At" }</th><th scope="col">{ "Table" }</th><th scope="col">{ "Rows" }</th><th scope="col">{ "Outcome" }</th></tr></thead>
+                    <tbody>{ for copies }</tbody>
+                </table></div>
+            }
+            if !errors.is_empty() {
+                <h3>{ "stl_load_errors" }</h3>
+                <div class="table-wrap"><table class="table" id="rs-load-errors">
+                    <thead><tr><th scope="col">{ "query" }</th><th scope="col">{ "line_number" }</th><th scope="col">{ "colname" }</th>
+                        <th scope="col">{ "err_code" }</th><th scope="col">{ "err_reason" }</th><th scope="col">{ "raw_line" }</th></tr></thead>
+                    <tbody>{ for errors }</tbody>
+                </table></div>
+            }
         </section>
     }
 }

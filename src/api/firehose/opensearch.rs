@@ -339,6 +339,7 @@ pub(super) fn destination(f: Fields) -> Result<S3Destination, FirehoseError> {
         file_extension: None,
         custom_time_zone: None,
         http: None,
+        redshift: None,
         opensearch: Some(OpenSearchDestination {
             flavor: f.flavor,
             role_arn: f.destination.role_arn.unwrap_or_default(),
@@ -378,6 +379,7 @@ pub(super) fn update(f: Fields) -> Result<S3DestinationUpdate, FirehoseError> {
         dynamic_partitioning: None,
         file_extension: None,
         http: None,
+        redshift: None,
         opensearch: Some(OpenSearchDestinationUpdate {
             flavor: Some(f.flavor),
             role_arn: f.destination.role_arn,
