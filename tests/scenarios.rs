@@ -311,4 +311,68 @@ mod browser_completions {
             assert_eq!(outcome.status, Status::Pass, "{} after replay", check.id);
         }
     }
+
+    #[test]
+    fn reserved_example_hosts_are_played_in_the_page_and_others_are_fetched() {
+        use kinesim::scenarios::catalog::ENDPOINT_URL;
+        use kinesim::scenarios::played_endpoint;
+        assert!(played_endpoint(ENDPOINT_URL));
+        for url in [
+            "https://example.com/",
+            "http://user@api.example.org:8443/x?y",
+            "https://a.b.example/in",
+            "https://EXAMPLE.NET./",
+        ] {
+            assert!(played_endpoint(url), "{url}");
+        }
+        for url in [
+            "https://myexample.com/in",
+            "https://example.com.evil.io/in",
+            "http://127.0.0.1:8080/in",
+            "https://collector.examples.com/",
+            "",
+        ] {
+            assert!(!played_endpoint(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_waiting_request_is_shown_with_its_records_as_text_and_survives_in_the_world() {
+        use kinesim::scenarios::http_request_preview;
+        let scenario = find("http-endpoint-retries").expect("scenario");
+        let mut runner = Runner::start(scenario);
+        put(&mut runner, "to-http");
+        let due = runner
+            .world
+            .firehose_service()
+            .next_http_due()
+            .expect("due");
+        runner.world.advance_to(due);
+        let pending = runner.world.poll_http_request().expect("handed out");
+        let now = runner.world.now();
+        let waiting = runner.world.firehose_service().http_in_flight(now);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].request_id, pending.request_id);
+        assert_eq!(waiting[0].attempt, 1);
+        assert_eq!(
+            http_request_preview(&waiting[0].request.body, 200),
+            (Some(3), "event-0 | event-1 | event-2".to_string())
+        );
+        assert_eq!(
+            http_request_preview(b"\x1f\x8b binary", 4),
+            (None, "\u{1f}\u{fffd} b".to_string())
+        );
+        let outcome = endpoint_transport("200", &pending.request_id);
+        runner
+            .world
+            .complete_http_request(now, &pending.request_id, &outcome)
+            .expect("completes");
+        assert!(
+            runner
+                .world
+                .firehose_service()
+                .http_in_flight(now)
+                .is_empty()
+        );
+    }
 }

@@ -345,6 +345,66 @@ pub fn endpoint_transport(answer: &str, request_id: &str) -> Transport {
     }
 }
 
+/// Domains reserved for examples (RFC 2606 and RFC 6761): an HTTP endpoint URL on one of them, or on a
+/// subdomain of one, is never fetched by the browser; the learner plays the endpoint on the scenario page.
+pub const PLAYED_ENDPOINT_DOMAINS: &[&str] =
+    &["example", "example.com", "example.net", "example.org"];
+
+/// Whether the browser plays the endpoint at `url` in the page instead of fetching it: its host is one of
+/// [`PLAYED_ENDPOINT_DOMAINS`] or a subdomain of one (`https://collector.example.com/in`).
+pub fn played_endpoint(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = host_port
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    PLAYED_ENDPOINT_DOMAINS.iter().any(|d| {
+        host == *d
+            || host
+                .strip_suffix(d)
+                .is_some_and(|prefix| prefix.ends_with('.'))
+    })
+}
+
+/// What the scenario page shows of an HTTP endpoint request: how many records its body carries and the records'
+/// data as text (lossy UTF-8, at most `chars_max` characters), or the raw body as text when it is not Firehose's
+/// JSON (a gzip-encoded body, say).
+pub fn http_request_preview(body: &[u8], chars_max: u32) -> (Option<u32>, String) {
+    let limit = usize::try_from(chars_max).unwrap_or(usize::MAX);
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let records = parsed
+        .as_ref()
+        .and_then(|v| v.get("records"))
+        .and_then(serde_json::Value::as_array);
+    let Some(records) = records else {
+        return (
+            None,
+            String::from_utf8_lossy(body).chars().take(limit).collect(),
+        );
+    };
+    let texts: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let data = r
+                .get("data")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            match STANDARD.decode(data) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).trim_end().to_string(),
+                Err(_) => data.to_string(),
+            }
+        })
+        .collect();
+    (
+        Some(u32::try_from(records.len()).unwrap_or(u32::MAX)),
+        texts.join(" | ").chars().take(limit).collect(),
+    )
+}
+
 /// Applies one input to `world`; an API call's answer comes back.
 pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiResponse> {
     match input {
