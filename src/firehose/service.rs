@@ -1842,6 +1842,29 @@ impl DeliveryStreams {
         None
     }
 
+    /// The HTTP endpoint requests handed out by [`DeliveryStreams::poll_http_request`] and not completed yet
+    /// (delivery streams in name order, each stream's requests in order), rebuilt as then except that the body's
+    /// `timestamp` is `now`. What a shell that lost its own copy (a reloaded page) can still answer.
+    pub fn http_in_flight(&self, now: SimTime) -> Vec<PendingHttpRequest> {
+        let epoch = DisplayEpoch {
+            unix_ms: self.epoch_unix_ms,
+        };
+        self.streams
+            .values()
+            .flat_map(|s| {
+                s.http_pending
+                    .iter()
+                    .filter(|p| p.handed_out)
+                    .map(|p| PendingHttpRequest {
+                        delivery_stream: s.name.clone(),
+                        request_id: p.delivery.request_id().to_string(),
+                        attempt: p.delivery.attempts_made().saturating_add(1),
+                        request: p.delivery.request(now, epoch),
+                    })
+            })
+            .collect()
+    }
+
     /// Reports at `now` how the attempt of request `request_id` ended. A 200 that follows the response
     /// specification delivers the batch; other answers and transport failures are retried after a back-off
     /// (1 s doubling, +-15% jitter, at most 120 s) while the retry duration allows, then the records go to the

@@ -1766,7 +1766,9 @@ fn transform_explanation() -> String {
 
 // ----- 12. HTTP endpoint retries and duplicates (through the World's HTTP endpoint destination) -----
 
-/// The endpoint the scenario's delivery streams POST to (answered by a script; nothing listens there).
+/// The endpoint the scenario's delivery streams POST to: nothing listens there. Its host is reserved for examples,
+/// so the browser never fetches it and the learner answers its requests on the scenario page
+/// ([`crate::scenarios::played_endpoint`]); the golden trace answers them with a script.
 pub const ENDPOINT_URL: &str = "https://collector.example.com/in";
 /// RetryOptions.DurationInSeconds of the delivery stream 'to-http-short', in seconds.
 pub const ENDPOINT_SHORT_RETRY_SECONDS: u32 = 60;
@@ -1921,13 +1923,18 @@ const HTTP_ENDPOINT: Scenario = Scenario {
     seed: 1_012,
     summary: "Firehose retries an HTTP endpoint with the same request id; delivery is at least once.",
     goal: "Two delivery streams POST to an HTTP endpoint you play: 'to-http' (RetryOptions 300 s) and \
-           'to-http-short' (60 s). Put 3 records at a time and answer each request with 200, 500, 503, 413, \
-           timeout or refused. Get a batch delivered after a retry, one the endpoint received twice, and one that \
-           gives up into http-endpoint-failed/ in the bucket 'backup'.",
+           'to-http-short' (60 s). collector.example.com is a reserved example host, so the page never fetches \
+           it: each request waits under \"The endpoint you play\" for your answer (200 with its requestId or a \
+           wrong one, 500, 503, 413, no answer, refused). Put 3 records at a time. Get a batch delivered after a \
+           retry, one the endpoint received twice, and one that gives up into http-endpoint-failed/ in the bucket \
+           'backup'.",
     steps: &[
-        "PutRecordBatch 3 records into 'to-http'; answer its request 503, then the retry 200.",
-        "Again, answering timeout first (the endpoint got the batch, its answer never came back), then 200.",
-        "PutRecordBatch into 'to-http-short' and answer 500 every time until its 60 s of retries run out.",
+        "Under Controls, send 3 records to delivery stream to-http; answer its request 503, play on (+60 s) until \
+         the retry (attempt 2) appears, and answer it 200.",
+        "Again, answering No answer (timeout) first (the endpoint got the batch, its answer never came back), then \
+         200.",
+        "Send 3 records to to-http-short and answer 500 every time, playing on between attempts, until its 60 s of \
+         retries run out.",
     ],
     hints: &[
         "Back-off starts at 1 s and doubles, with ±15% jitter, capped at 120 s.",
@@ -1956,10 +1963,7 @@ const HTTP_ENDPOINT: Scenario = Scenario {
     solution: endpoint_solution,
     wrong: endpoint_wrong,
     wrong_check: "duplicate",
-    ui: UiSupport::CoreOnly(
-        "The browser performs HTTP endpoint requests with fetch, and this page has no scripted endpoint to answer \
-         them yet: the scenario's golden trace answers them through the World's HTTP endpoint calls.",
-    ),
+    ui: UiSupport::Full,
 };
 
 fn endpoint_explanation() -> String {

@@ -12,7 +12,10 @@
 //! the same invocations through the same World calls with a scripted function ([`ScenarioInput::Transform`]).
 //! The HTTP endpoint scenario delivers through the World's HTTP endpoint destination; its golden trace answers the
 //! requests as a scripted endpoint would ([`ScenarioInput::HttpAnswer`], through the same World calls the browser's
-//! fetch shell uses). The page has no scripted endpoint yet, so that scenario is core-only ([`Scenario::ui`]).
+//! fetch shell uses). In the browser the learner plays that endpoint on the scenario page (requests to reserved
+//! example hosts never reach the network), and the shells' polls and completions are recorded as
+//! [`ScenarioInput::HttpPoll`], [`ScenarioInput::HttpComplete`], [`ScenarioInput::TransformPoll`] and
+//! [`ScenarioInput::TransformComplete`], so a run played in the browser shares and replays exactly.
 
 pub mod catalog;
 
@@ -252,6 +255,41 @@ pub enum ScenarioInput {
         /// The scripted function.
         function: TransformFunction,
     },
+    /// The shell took the next due HTTP endpoint request ([`World::poll_http_request`]) at `now_ms`: the
+    /// browser's fetch shell or the endpoint the learner plays on the scenario page. Recorded so a share file of a
+    /// browser run reproduces it.
+    HttpPoll {
+        /// Simulated ms (the world's time when the request was handed out).
+        now_ms: u64,
+    },
+    /// How one handed-out HTTP endpoint request ended, exactly as the shell reported it
+    /// ([`World::complete_http_request`]).
+    HttpComplete {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The request id it completes.
+        request_id: String,
+        /// The response or the transport failure.
+        outcome: Transport,
+    },
+    /// The shell took the next pending Firehose transform invocation ([`World::poll_firehose_transform`]) at
+    /// `now_ms` (the browser runs it in its sandbox).
+    TransformPoll {
+        /// Simulated ms (the world's time when the invocation was handed out).
+        now_ms: u64,
+    },
+    /// How one handed-out transform invocation ended, exactly as the shell reported it
+    /// ([`World::complete_firehose_transform`]).
+    TransformComplete {
+        /// Simulated ms.
+        now_ms: u64,
+        /// The delivery stream.
+        delivery_stream: String,
+        /// The invocation.
+        invocation_id: String,
+        /// What the function returned, its error, or a timeout.
+        outcome: TransformOutcome,
+    },
 }
 
 impl ScenarioInput {
@@ -284,17 +322,87 @@ impl ScenarioInput {
     }
 }
 
-/// How a scripted endpoint's answer (`200`, `503`, `timeout`, `refused`) reaches Firehose; an unknown word is a
-/// 500.
+/// The answer word of a 200 whose body names another request id ([`endpoint_transport`]): Firehose does not
+/// count it as delivered.
+pub const ANSWER_WRONG_REQUEST_ID: &str = "200-wrong-id";
+/// The request id a [`ANSWER_WRONG_REQUEST_ID`] answer quotes.
+pub const WRONG_REQUEST_ID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// How a scripted endpoint's answer (`200`, `503`, `timeout`, `refused`, [`ANSWER_WRONG_REQUEST_ID`]) reaches
+/// Firehose; an unknown word is a 500. The page's played endpoint answers through it too.
 pub fn endpoint_transport(answer: &str, request_id: &str) -> Transport {
     match answer.trim() {
         "timeout" => Transport::TimedOut,
         "refused" => Transport::ConnectionFailed("connection refused".into()),
+        ANSWER_WRONG_REQUEST_ID => Transport::Response(HttpResponse::json(
+            200,
+            &serde_json::json!({"requestId": WRONG_REQUEST_ID, "timestamp": 0}).to_string(),
+        )),
         code => Transport::Response(HttpResponse::json(
             code.parse().unwrap_or(500),
             &serde_json::json!({"requestId": request_id, "timestamp": 0}).to_string(),
         )),
     }
+}
+
+/// Domains reserved for examples (RFC 2606 and RFC 6761): an HTTP endpoint URL on one of them, or on a
+/// subdomain of one, is never fetched by the browser; the learner plays the endpoint on the scenario page.
+pub const PLAYED_ENDPOINT_DOMAINS: &[&str] =
+    &["example", "example.com", "example.net", "example.org"];
+
+/// Whether the browser plays the endpoint at `url` in the page instead of fetching it: its host is one of
+/// [`PLAYED_ENDPOINT_DOMAINS`] or a subdomain of one (`https://collector.example.com/in`).
+pub fn played_endpoint(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = host_port
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    PLAYED_ENDPOINT_DOMAINS.iter().any(|d| {
+        host == *d
+            || host
+                .strip_suffix(d)
+                .is_some_and(|prefix| prefix.ends_with('.'))
+    })
+}
+
+/// What the scenario page shows of an HTTP endpoint request: how many records its body carries and the records'
+/// data as text (lossy UTF-8, at most `chars_max` characters), or the raw body as text when it is not Firehose's
+/// JSON (a gzip-encoded body, say).
+pub fn http_request_preview(body: &[u8], chars_max: u32) -> (Option<u32>, String) {
+    let limit = usize::try_from(chars_max).unwrap_or(usize::MAX);
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let records = parsed
+        .as_ref()
+        .and_then(|v| v.get("records"))
+        .and_then(serde_json::Value::as_array);
+    let Some(records) = records else {
+        return (
+            None,
+            String::from_utf8_lossy(body).chars().take(limit).collect(),
+        );
+    };
+    let texts: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let data = r
+                .get("data")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            match STANDARD.decode(data) {
+                Ok(bytes) => String::from_utf8_lossy(&bytes).trim_end().to_string(),
+                Err(_) => data.to_string(),
+            }
+        })
+        .collect();
+    (
+        Some(u32::try_from(records.len()).unwrap_or(u32::MAX)),
+        texts.join(" | ").chars().take(limit).collect(),
+    )
 }
 
 /// Applies one input to `world`; an API call's answer comes back.
@@ -359,6 +467,39 @@ pub fn apply_input(world: &mut World, input: &ScenarioInput) -> Option<ApiRespon
             }
             // Fold what Firehose did into the event log.
             world.advance_to(now);
+            None
+        }
+        ScenarioInput::HttpPoll { now_ms } => {
+            world.advance_to(SimTime::from_millis(*now_ms));
+            let _ = world.poll_http_request();
+            None
+        }
+        ScenarioInput::HttpComplete {
+            now_ms,
+            request_id,
+            outcome,
+        } => {
+            // A refusal (a request the world no longer has) is refused again on replay.
+            let _ = world.complete_http_request(SimTime::from_millis(*now_ms), request_id, outcome);
+            None
+        }
+        ScenarioInput::TransformPoll { now_ms } => {
+            world.advance_to(SimTime::from_millis(*now_ms));
+            let _ = world.poll_firehose_transform();
+            None
+        }
+        ScenarioInput::TransformComplete {
+            now_ms,
+            delivery_stream,
+            invocation_id,
+            outcome,
+        } => {
+            let _ = world.complete_firehose_transform(
+                SimTime::from_millis(*now_ms),
+                delivery_stream,
+                invocation_id,
+                outcome,
+            );
             None
         }
     }

@@ -7,6 +7,14 @@
 //! headers, or the attempt is reported as `HttpEndpoint.ConnectionFailed` with the browser's message (and retried
 //! like any failure). The browser gives no timeout of its own here; an endpoint that never answers keeps its
 //! request pending.
+//!
+//! The endpoint you play: a request to a reserved example host ([`crate::scenarios::played_endpoint`]:
+//! `example`, `example.com`, `example.net`, `example.org` and their subdomains) never goes to the network. It stays
+//! handed out in the world ([`played`]) until the learner answers it on the scenario page ([`answer_played`]: 200 with the right or a
+//! wrong requestId, 500, 503, 413, no answer, refused), which completes it through the same World call.
+//!
+//! Every hand-out and completion is also recorded in the App's scenario inputs
+//! ([`ScenarioInput::HttpPoll`], [`ScenarioInput::HttpComplete`]), so a shared run replays it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,11 +22,18 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::World;
 use crate::firehose::http_endpoint::{HttpRequest, HttpResponse, Transport};
+use crate::firehose::service::PendingHttpRequest;
 use crate::persist::Journaled;
+use crate::scenarios::{ScenarioInput, endpoint_transport, played_endpoint};
 
-/// Hands every due request to `fetch`; each completes on its own when its answer arrives. Call once a frame.
-pub fn pump(session: &Rc<RefCell<Journaled>>) {
+/// The App's record of the run's inputs (a scenario run's share file).
+pub type Inputs = Rc<RefCell<Vec<ScenarioInput>>>;
+
+/// Hands every due request to `fetch`, or to the played endpoint's queue for a reserved example host; each
+/// completes on its own when its answer arrives. Call once a frame.
+pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &Inputs) {
     loop {
         let Ok(mut guard) = session.try_borrow_mut() else {
             return;
@@ -26,20 +41,73 @@ pub fn pump(session: &Rc<RefCell<Journaled>>) {
         let Some(pending) = guard.poll_http_request() else {
             return;
         };
+        let now_ms = guard.now().as_millis();
         drop(guard);
+        inputs.borrow_mut().push(ScenarioInput::HttpPoll { now_ms });
+        if played_endpoint(&pending.request.url) {
+            // Waits in the world (handed out, not completed) for the learner's answer: see `played`.
+            continue;
+        }
         let session = Rc::clone(session);
+        let inputs = Rc::clone(inputs);
         wasm_bindgen_futures::spawn_local(async move {
             let outcome = match fetch(&pending.request).await {
                 Ok(response) => Transport::Response(response),
                 Err(message) => Transport::ConnectionFailed(message),
             };
-            let mut guard = session.borrow_mut();
-            let now = guard.now();
-            // Handed out by this shell and completed once; a delivery stream deleted meanwhile refuses it, which
-            // leaves nothing to do.
-            let _ = guard.complete_http_request(now, &pending.request_id, &outcome);
+            complete(&session, &inputs, &pending.request_id, &outcome);
         });
     }
+}
+
+fn complete(
+    session: &Rc<RefCell<Journaled>>,
+    inputs: &Inputs,
+    request_id: &str,
+    outcome: &Transport,
+) {
+    let mut guard = session.borrow_mut();
+    let now = guard.now();
+    inputs.borrow_mut().push(ScenarioInput::HttpComplete {
+        now_ms: now.as_millis(),
+        request_id: request_id.to_string(),
+        outcome: outcome.clone(),
+    });
+    // Handed out by this shell and completed once; a delivery stream deleted meanwhile refuses it, which
+    // leaves nothing to do.
+    let _ = guard.complete_http_request(now, request_id, outcome);
+}
+
+/// The played endpoint's requests waiting for an answer (handed out, not completed), in the world's order. Read
+/// from the world, so they survive a reload and come with an imported run.
+pub fn played(world: &World) -> Vec<PendingHttpRequest> {
+    world
+        .firehose_service()
+        .http_in_flight(world.now())
+        .into_iter()
+        .filter(|p| played_endpoint(&p.request.url))
+        .collect()
+}
+
+/// Answers a waiting request with `answer` (`200`, [`crate::scenarios::ANSWER_WRONG_REQUEST_ID`], `500`,
+/// `timeout`, `refused`, ...; [`endpoint_transport`], as a scripted endpoint answers) at the session's time.
+/// Whether it was waiting.
+pub fn answer_played(
+    session: &Rc<RefCell<Journaled>>,
+    inputs: &Inputs,
+    request_id: &str,
+    answer: &str,
+) -> bool {
+    let waiting = match session.try_borrow() {
+        Ok(guard) => played(&guard).iter().any(|p| p.request_id == request_id),
+        Err(_) => false,
+    };
+    if !waiting {
+        return false;
+    }
+    let outcome = endpoint_transport(answer, request_id);
+    complete(session, inputs, request_id, &outcome);
+    true
 }
 
 fn js_text(e: JsValue) -> String {

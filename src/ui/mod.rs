@@ -169,6 +169,13 @@ pub enum Action {
         /// Simulated ms.
         to_ms: u64,
     },
+    /// Answers a request waiting at the endpoint the learner plays ([`http::answer_played`]).
+    AnswerHttp {
+        /// The request id.
+        request_id: String,
+        /// `200`, `200-wrong-id`, `500`, `503`, `413`, `timeout` or `refused`.
+        answer: String,
+    },
     /// A World command (start a producer, ...).
     Command {
         /// The command.
@@ -375,8 +382,8 @@ impl Component for App {
                     }
                 }
                 drop(world);
-                http::pump(&self.world);
-                transforms::pump(&self.world);
+                http::pump(&self.world, &self.inputs);
+                transforms::pump(&self.world, &self.inputs);
                 self.behind = !reached;
                 self.request_frame(ctx);
                 if refresh {
@@ -489,9 +496,12 @@ impl Component for App {
                     .borrow_mut()
                     .push(crate::scenarios::ScenarioInput::Advance { to_ms });
                 drop(world);
-                http::pump(&self.world);
-                transforms::pump(&self.world);
+                http::pump(&self.world, &self.inputs);
+                transforms::pump(&self.world, &self.inputs);
                 true
+            }
+            Msg::Act(Action::AnswerHttp { request_id, answer }) => {
+                http::answer_played(&self.world, &self.inputs, &request_id, &answer)
             }
             Msg::Act(Action::Command { command, reply }) => {
                 let result = {

@@ -24,6 +24,24 @@ use web_sys::{HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 use yew_router::prelude::*;
 
+/// The scenario whose delivery streams POST to the endpoint the learner plays.
+const HTTP_ENDPOINT_SCENARIO: &str = "http-endpoint-retries";
+/// Most characters of a request's records shown in the played endpoint's table.
+const REQUEST_PREVIEW_CHARS_MAX: u32 = 160;
+/// The played endpoint's answers: the word [`crate::scenarios::endpoint_transport`] reads, and the button's label.
+const ENDPOINT_ANSWERS: &[(&str, &str)] = &[
+    ("200", "200, its requestId"),
+    (
+        crate::scenarios::ANSWER_WRONG_REQUEST_ID,
+        "200, wrong requestId",
+    ),
+    ("500", "500"),
+    ("503", "503"),
+    ("413", "413"),
+    ("timeout", "No answer (timeout)"),
+    ("refused", "Refused"),
+];
+
 /// The operations the page's API console can call.
 const CONSOLE_OPERATIONS: &[&str] = &[
     "PutRecord",
@@ -243,19 +261,31 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         let hints = hints.clone();
         Callback::from(move |_| hints.set(*hints + 1))
     };
-    let share = ShareFile {
-        format: crate::scenarios::SHARE_FORMAT.into(),
-        version: crate::scenarios::SHARE_VERSION,
-        scenario: scenario.id.into(),
-        seed: scenario.seed,
-        inputs: props.inputs.clone(),
-        end_ms: world.now().as_millis(),
-        event_log_hash: world.event_log_hash(),
+    let show_endpoint =
+        scenario.id == HTTP_ENDPOINT_SCENARIO || !super::http::played(&world).is_empty();
+    // Built when asked: the shells' completions arrive between renders, and the file must hold all of them.
+    let share_now = {
+        let sim = sim.clone();
+        let id = scenario.id;
+        let seed = scenario.seed;
+        move || {
+            let world = sim.world.borrow();
+            ShareFile {
+                format: crate::scenarios::SHARE_FORMAT.into(),
+                version: crate::scenarios::SHARE_VERSION,
+                scenario: id.into(),
+                seed,
+                inputs: sim.inputs.borrow().clone(),
+                end_ms: world.now().as_millis(),
+                event_log_hash: world.event_log_hash(),
+            }
+        }
     };
     let on_link = {
         let share_text = share_text.clone();
-        let share = share.clone();
+        let share_now = share_now.clone();
         Callback::from(move |_| {
+            let share = share_now();
             let href = web_sys::window()
                 .and_then(|w| w.location().href().ok())
                 .unwrap_or_default();
@@ -268,8 +298,8 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         })
     };
     let on_download = {
-        let share = share.clone();
         Callback::from(move |_| {
+            let share = share_now();
             let blob = gloo::file::Blob::new_with_options(
                 share.to_json().as_str(),
                 Some("application/json"),
@@ -345,6 +375,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
                 </section>
             </div>
             <ScenarioControls />
+            { if show_endpoint { html!{ <PlayedEndpoint /> } } else { html!{} } }
             <div class="grid two">
                 <section class="card" aria-labelledby="console-h"><h2 id="console-h">{ "API console" }</h2>
                     <form onsubmit={on_console}>
@@ -645,6 +676,69 @@ pub fn scenario_controls() -> Html {
             { super::dashboard::feedback(&message) }
             <h3 class="small">{ "Pages" }</h3>
             <ul class="scenario-links">{ for links }</ul>
+        </section>
+    }
+}
+
+/// The endpoint the learner plays: requests to reserved example hosts ([`crate::scenarios::played_endpoint`]) wait
+/// here, handed out and unanswered, with their request id, attempt, records and the records' data as text; each
+/// button answers one through the same World call a fetch completion uses ([`super::http::answer_played`]).
+#[component(PlayedEndpoint)]
+pub fn played_endpoint_panel() -> Html {
+    let Some(sim) = use_context::<Sim>() else {
+        return html! {};
+    };
+    let world = sim.world.borrow();
+    let waiting = super::http::played(&world);
+    let now_s = world.now().as_millis() / 1_000;
+    drop(world);
+    let rows: Html = waiting
+        .iter()
+        .map(|p| {
+            let (records, preview) =
+                crate::scenarios::http_request_preview(&p.request.body, REQUEST_PREVIEW_CHARS_MAX);
+            let buttons: Html = ENDPOINT_ANSWERS
+                .iter()
+                .map(|(answer, label)| {
+                    let act = sim.act.clone();
+                    let request_id = p.request_id.clone();
+                    let onclick = Callback::from(move |_| {
+                        act.emit(super::Action::AnswerHttp {
+                            request_id: request_id.clone(),
+                            answer: (*answer).to_string(),
+                        })
+                    });
+                    html! { <button type="button" class="answer" data-answer={*answer} {onclick}>{ *label }</button> }
+                })
+                .collect();
+            html! {
+                <tr class="played-request" data-request={p.request_id.clone()} data-attempt={p.attempt.to_string()}>
+                    <td class="mono">{ &p.request_id }</td>
+                    <td>{ &p.delivery_stream }</td>
+                    <td class="attempt">{ p.attempt }</td>
+                    <td class="records">{ records.map(|n| n.to_string()).unwrap_or_else(|| "?".into()) }</td>
+                    <td class="mono preview">{ preview }</td>
+                    <td class="answers">{ buttons }</td>
+                </tr>
+            }
+        })
+        .collect();
+    html! {
+        <section class="card" aria-labelledby="endpoint-h" id="played-endpoint">
+            <h2 id="endpoint-h">{ "The endpoint you play" }</h2>
+            <p class="muted">{ "Requests to reserved example hosts (example.com, example.net, example.org, .example and \
+                their subdomains) never leave the page: they wait here until you answer. Firehose counts only a 200 \
+                that echoes the request's requestId as delivered; play on to see retries come back after their back-off." }</p>
+            { if waiting.is_empty() {
+                html!{ <p id="endpoint-idle" class="muted">{ format!("No request waiting at {}:{:02}. Send records to a delivery stream and play on.", now_s / 60, now_s % 60) }</p> }
+            } else {
+                html!{
+                    <table id="played-requests">
+                        <thead><tr><th>{ "Request id" }</th><th>{ "Delivery stream" }</th><th>{ "Attempt" }</th><th>{ "Records" }</th><th>{ "Records' data" }</th><th>{ "Answer" }</th></tr></thead>
+                        <tbody>{ rows }</tbody>
+                    </table>
+                }
+            } }
         </section>
     }
 }

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use super::sandbox::{self, SandboxOutcome};
 use crate::TransformOutcome;
 use crate::persist::Journaled;
+use crate::scenarios::ScenarioInput;
 
 thread_local! {
     /// Whether an invocation is running (the sandbox runs one at a time).
@@ -22,7 +23,9 @@ thread_local! {
 }
 
 /// Starts the next pending transform invocation unless one is running. Call once a frame.
-pub fn pump(session: &Rc<RefCell<Journaled>>) {
+/// Each hand-out and completion is recorded in the App's scenario inputs ([`ScenarioInput::TransformPoll`],
+/// [`ScenarioInput::TransformComplete`]), so a shared run replays it.
+pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &super::http::Inputs) {
     if RUNNING.with(Cell::get) {
         return;
     }
@@ -35,9 +38,14 @@ pub fn pump(session: &Rc<RefCell<Journaled>>) {
     let code = guard
         .function_code(&request.lambda_arn)
         .map(|(code, timeout_ms)| (code.to_string(), timeout_ms));
+    let now_ms = guard.now().as_millis();
     drop(guard);
+    inputs
+        .borrow_mut()
+        .push(ScenarioInput::TransformPoll { now_ms });
     RUNNING.with(|r| r.set(true));
     let session = Rc::clone(session);
+    let inputs = Rc::clone(inputs);
     wasm_bindgen_futures::spawn_local(async move {
         let outcome = match code {
             None => TransformOutcome::FunctionError(format!(
@@ -56,6 +64,12 @@ pub fn pump(session: &Rc<RefCell<Journaled>>) {
         };
         if let Ok(mut guard) = session.try_borrow_mut() {
             let now = guard.now();
+            inputs.borrow_mut().push(ScenarioInput::TransformComplete {
+                now_ms: now.as_millis(),
+                delivery_stream: request.delivery_stream.clone(),
+                invocation_id: request.invocation_id.clone(),
+                outcome: outcome.clone(),
+            });
             // Handed out by this shell and completed once; a delivery stream deleted meanwhile refuses it.
             let _ = guard.complete_firehose_transform(
                 now,

@@ -1,7 +1,10 @@
 // A new user plays guided scenarios in Debian's Chromium against the release build served under a sub-path, through
 // the UI alone (clicks and typing): Firehose size-versus-interval buffering, then transform failures landing in the
 // error prefix (the function 'clean' runs in the page's sandbox worker). Progress survives a reload (the checks'
-// passes are notes in the session, kept in IndexedDB), and a scenario restarts from its seeded setup.
+// passes are notes in the session, kept in IndexedDB), and a scenario restarts from its seeded setup. The HTTP endpoint
+// scenario is played through the page's "endpoint you play" panel (collector.example.com is never fetched). A run that
+// the page's shells took part in (the transform's sandbox, the played endpoint) shares as a link that rebuilds the same
+// event-log hash.
 // Screenshots land in tests/e2e/output/scenarios-*.png. Fails on any console error.
 
 import { test, before } from 'node:test';
@@ -120,6 +123,91 @@ test('transform failures land in the error prefix, the other records are deliver
   await page.click('.scenario-links a:has-text("S3 buckets")');
   await page.waitForSelector('text=lake');
   await shot('7-s3');
+});
+
+/** The dashboard's event-log hash and the clock's simulated time. */
+const runState = async () => {
+  await page.click('nav.sidebar a:has-text("Dashboard")');
+  await page.waitForSelector('#event-hash');
+  return { hash: await page.textContent('#event-hash'), ms: await simMs() };
+};
+/**
+ * Shares the current scenario run as a link, restarts the scenario (another state), opens the link and finds the
+ * same event-log hash and time, with `checks` passed.
+ */
+const shareAndReplay = async (id, checks, name) => {
+  await page.click('#scenario-share-link');
+  const link = await page.inputValue('#scenario-link');
+  assert.match(link, new RegExp(`#/scenarios/${id}/run/`));
+  const before = await runState();
+  await page.goto(`${baseUrl}#/scenarios/${id}`);
+  await page.click('#scenario-restart');
+  await waitCheck(checks[0], 'pending');
+  assert.notEqual((await runState()).hash, before.hash, 'the restarted run differs');
+  await page.goto(link);
+  for (const c of checks) await waitCheck(c, 'pass');
+  await shot(name);
+  assert.deepEqual(await runState(), before, 'the shared link rebuilds the same run');
+};
+
+test('a transform run shares as a link that replays to the same state', async () => {
+  await openScenarios();
+  await page.click('li[data-scenario="transform-errors"] a');
+  await waitCheck('error-prefix', 'pass');
+  await shareAndReplay('transform-errors', ['error-prefix', 'delivered'], '8-transform-replayed');
+});
+
+const endpointRow = 'tr.played-request';
+/** Plays on a minute, then answers the request waiting at the played endpoint with `answer`; its attempt. */
+const answerNext = async (answer) => {
+  await page.click('#scenario-play-minute');
+  await page.waitForSelector(endpointRow);
+  const attempt = Number(await page.getAttribute(endpointRow, 'data-attempt'));
+  await page.click(`${endpointRow} button[data-answer="${answer}"]`);
+  await page.waitForSelector('#endpoint-idle');
+  return attempt;
+};
+
+test('HTTP endpoint: the learner plays the endpoint in the page, and the run shares and replays', async () => {
+  await openScenarios();
+  assert.equal(await page.locator('li[data-scenario="http-endpoint-retries"] .soon').count(), 0, 'playable');
+  await page.click('li[data-scenario="http-endpoint-retries"] a');
+  await page.click('#scenario-start');
+  await page.waitForSelector('#played-endpoint #endpoint-idle');
+  assert.match(await page.textContent('.goal'), /reserved example host/);
+  // 503, then a 200 quoting another requestId (not a delivery), then the right 200.
+  await send('firehose:to-http', 'event-{i}', 3);
+  await page.click('#scenario-play-minute');
+  await page.waitForSelector(endpointRow);
+  assert.equal(await page.textContent(`${endpointRow} .records`), '3');
+  assert.match(await page.textContent(`${endpointRow} .preview`), /event-0 \| event-1 \| event-2/);
+  await shot('9-endpoint-request', '#played-endpoint');
+  await page.click(`${endpointRow} button[data-answer="503"]`);
+  await page.waitForSelector('#endpoint-idle');
+  assert.equal(await answerNext('200-wrong-id'), 2);
+  assert.equal(await checkStatus('retried'), 'pending', 'a wrong requestId is not a delivery');
+  assert.equal(await answerNext('200'), 3);
+  await waitCheck('retried', 'pass');
+  // No answer, then 200: the endpoint got the batch twice.
+  await send('firehose:to-http', 'again-{i}', 3);
+  assert.equal(await answerNext('timeout'), 1);
+  assert.equal(await answerNext('200'), 2);
+  await waitCheck('duplicate', 'pass');
+  // 500 on every attempt until the 60 s of retries run out.
+  await send('firehose:to-http-short', 'short-{i}', 3);
+  for (let i = 0; i < 10 && (await checkStatus('gave-up')) !== 'pass'; i += 1) {
+    await page.click('#scenario-play-minute');
+    await page.waitForSelector(`${endpointRow}, li[data-check="gave-up"][data-status="pass"]`);
+    if (await page.locator(endpointRow).count()) {
+      await page.click(`${endpointRow} button[data-answer="500"]`);
+      await page.waitForSelector('#endpoint-idle');
+    }
+  }
+  await waitCheck('gave-up', 'pass');
+  await page.waitForSelector('#scenario-explanation');
+  assert.match(await page.textContent('li[data-check="gave-up"]'), /http-endpoint-failed\//);
+  await shot('10-endpoint-done');
+  await shareAndReplay('http-endpoint-retries', ['retried', 'duplicate', 'gave-up'], '11-endpoint-replayed');
 });
 
 test('no console errors, failed requests or page errors', () => {
