@@ -5,7 +5,7 @@ use super::{
     Check, Outcome, Runner, Scenario, ScenarioInput as In, TransformFunction, UiSupport, api_calls,
     default_config,
 };
-use crate::analytics::{Application, InputSchema, SqlType, Value};
+use crate::analytics::{InputSchema, SqlType, Value};
 use crate::firehose::http_endpoint::{
     BACKOFF_CAP_MS, BACKOFF_INITIAL_MS, CODE_CONNECTION_FAILED, RETRY_DURATION_SECONDS_DEFAULT,
 };
@@ -25,6 +25,7 @@ use crate::streams::throughput::{
 };
 use crate::workload::consumer::StartPosition;
 use crate::workload::generator::{GeneratorSpec, KeyDistribution};
+use crate::world::AnalyticsInput;
 use crate::{Command, World, WorldConfig};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -1989,41 +1990,65 @@ CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"DEST\"
   SELECT STREAM sensor, COUNT(*) FROM \"SOURCE_SQL_STREAM_001\"
   WINDOWED BY STAGGER (PARTITION BY sensor RANGE INTERVAL '1' MINUTE);";
 
-/// Runs one window query over the records of stream 'sensors' (ROWTIME = arrival) up to now: (sensor, count)
-/// per output row.
-pub fn window_counts(w: &World, sql: &str) -> Result<Vec<(String, i64)>, String> {
-    let schema = InputSchema::json(&[
+/// The three applications the setup creates on stream 'sensors', one per window type: (name, SQL).
+pub const WINDOW_APPS: [(&str, &str); 3] = [
+    ("tumbling", WINDOW_SQL_TUMBLING),
+    ("sliding", WINDOW_SQL_SLIDING),
+    ("stagger", WINDOW_SQL_STAGGER),
+];
+
+/// The input schema of the window applications: `{"sensor":"a","v":N}`.
+fn window_schema() -> InputSchema {
+    InputSchema::json(&[
         ("sensor", SqlType::Varchar(8), "$.sensor"),
         ("v", SqlType::Integer, "$.v"),
-    ]);
-    let mut app = Application::new(sql, schema).map_err(|e| e.to_string())?;
-    let mut records: Vec<(SimTime, Vec<u8>)> = shard_ids(w, "sensors")
-        .iter()
-        .filter_map(|(id, _)| w.streams().shard_records("sensors", id))
-        .flat_map(|r| r.iter().map(|x| (x.arrival, x.data.clone())))
-        .collect();
-    records.sort_by_key(|(t, _)| *t);
-    for (t, data) in &records {
-        app.push(*t, data);
+    ])
+}
+
+/// The setup's command creating one window application (the same World command the Analytics page sends).
+fn window_app(at: u64, name: &str, sql: &str) -> In {
+    In::command(
+        at,
+        Command::CreateAnalyticsApplication {
+            name: name.into(),
+            sql: sql.into(),
+            input: AnalyticsInput::Stream {
+                name: "sensors".into(),
+            },
+            schema: Some(window_schema()),
+            outputs: Vec::new(),
+        },
+    )
+}
+
+/// The rows the World's application `app` has emitted into its in-application stream DEST so far, oldest first:
+/// (sensor, count) per row. An error when the application is missing or failed.
+pub fn window_counts(w: &World, app: &str) -> Result<Vec<(String, i64)>, String> {
+    let Some(application) = w.analytics_apps().get(app) else {
+        return Err(format!(
+            "The analytics application {app} is gone; restart the scenario to create it again."
+        ));
+    };
+    if let Some(e) = application.error() {
+        return Err(format!("The analytics application {app} failed: {e}"));
     }
-    app.advance(w.now());
-    Ok(app
-        .poll_output()
-        .into_iter()
-        .filter(|r| r.stream == "DEST")
+    let mut rows: Vec<(String, i64)> = application
+        .recent_rows("DEST")
         .map(|r| {
             let mut sensor = String::new();
             let mut n = 0;
-            for (_, v) in r.columns {
+            for (_, v) in &r.columns {
                 match v {
-                    Value::Str(s) => sensor = s,
-                    Value::Int(i) => n = i,
+                    Value::Str(s) => sensor = s.clone(),
+                    Value::Int(i) => n = *i,
                     _ => {}
                 }
             }
             (sensor, n)
         })
-        .collect())
+        .collect();
+    rows.reverse();
+    Ok(rows)
 }
 
 fn burst_len(w: &World) -> i64 {
@@ -2037,7 +2062,7 @@ fn burst_len(w: &World) -> i64 {
 
 fn windows_tumbling(w: &World) -> Outcome {
     let total = burst_len(w);
-    match window_counts(w, WINDOW_SQL_TUMBLING) {
+    match window_counts(w, "tumbling") {
         Ok(rows) => {
             let a: Vec<i64> = rows
                 .iter()
@@ -2060,7 +2085,7 @@ fn windows_tumbling(w: &World) -> Outcome {
 
 fn windows_stagger(w: &World) -> Outcome {
     let total = burst_len(w);
-    match window_counts(w, WINDOW_SQL_STAGGER) {
+    match window_counts(w, "stagger") {
         Ok(rows) => {
             let a: Vec<i64> = rows
                 .iter()
@@ -2081,7 +2106,7 @@ fn windows_stagger(w: &World) -> Outcome {
 
 fn windows_sliding(w: &World) -> Outcome {
     let total = burst_len(w);
-    match window_counts(w, WINDOW_SQL_SLIDING) {
+    match window_counts(w, "sliding") {
         Ok(rows) => {
             let a: Vec<i64> = rows
                 .iter()
@@ -2126,7 +2151,7 @@ const WINDOWS: Scenario = Scenario {
     id: "windows",
     title: "Tumbling versus sliding versus stagger windows",
     seed: 1_013,
-    summary: "The same three readings, three kinds of window.",
+    summary: "The same three readings, three analytics applications, three kinds of window.",
     goal: "Write three readings of sensor a ({\"sensor\":\"a\",\"v\":N}) into 'sensors' within 30 seconds, straddling \
            a minute boundary (e.g. at 1:50, 1:55 and 2:05). Then compare: a 1-minute tumbling window cuts them \
            apart, a stagger window keeps them together, a sliding window answers once per reading.",
@@ -2134,7 +2159,8 @@ const WINDOWS: Scenario = Scenario {
         "Under Controls, play to 1:50 and send one record {\"sensor\":\"a\",\"v\":1} to data stream sensors; \
          again at 1:55 and 2:05.",
         "Play to 3:10 or later so every window closes.",
-        "Read the three outputs the checks show.",
+        "Open Analytics applications: the setup created tumbling, sliding and stagger, each reading 'sensors' \
+         with a 1-minute window. Compare the rows each wrote to DEST; the checks read them.",
     ],
     hints: &[
         "Tumbling windows are aligned to the clock: [1:00, 2:00), [2:00, 3:00).",
@@ -2142,10 +2168,16 @@ const WINDOWS: Scenario = Scenario {
     ],
     config: default_config,
     setup: || {
-        vec![
+        let mut setup = vec![
             create_stream(0, "sensors", 1),
             In::Advance { to_ms: 100_000 },
-        ]
+        ];
+        setup.extend(
+            WINDOW_APPS
+                .iter()
+                .map(|(name, sql)| window_app(100_000, name, sql)),
+        );
+        setup
     },
     checks: &[
         Check {
