@@ -1497,28 +1497,42 @@ fn flushed(w: &World, stream: &str, reason: FlushReason) -> Option<(u64, u64)> {
     })
 }
 
-fn buffering_size(w: &World) -> Outcome {
+/// Passed once delivery stream `stream` flushed for `reason` (`because` says why), pending (`pending`) until then.
+fn flush_check(
+    w: &World,
+    stream: &str,
+    reason: FlushReason,
+    because: &str,
+    pending: &str,
+) -> Outcome {
     pass_found(
-        flushed(w, "by-size", FlushReason::BufferSize),
+        flushed(w, stream, reason),
         |(at, bytes)| {
             format!(
-                "by-size flushed {bytes} bytes at {} s because its 1 MiB buffer filled",
+                "{stream} flushed {bytes} bytes at {} s because {because}",
                 at / 1_000
             )
         },
+        pending,
+    )
+}
+
+fn buffering_size(w: &World) -> Outcome {
+    flush_check(
+        w,
+        "by-size",
+        FlushReason::BufferSize,
+        "its 1 MiB buffer filled",
         "by-size has not filled its 1 MiB buffer yet.",
     )
 }
 
 fn buffering_interval(w: &World) -> Outcome {
-    pass_found(
-        flushed(w, "by-interval", FlushReason::BufferInterval),
-        |(at, bytes)| {
-            format!(
-                "by-interval flushed {bytes} bytes at {} s because 60 s passed",
-                at / 1_000
-            )
-        },
+    flush_check(
+        w,
+        "by-interval",
+        FlushReason::BufferInterval,
+        "60 s passed",
         "by-interval has not flushed on its interval yet.",
     )
 }
