@@ -47,11 +47,12 @@ use std::fmt;
 
 mod analytics;
 pub use analytics::{
-    ANALYTICS_APPLICATIONS_MAX, ANALYTICS_DISCOVERY_SAMPLES_MAX, ANALYTICS_NAME_LENGTH_MAX_CHARS,
+    ANALYTICS_APPLICATIONS_MAX, ANALYTICS_DISCOVERY_SAMPLES_MAX, ANALYTICS_KPU_INPUT_BYTES_PER_S,
+    ANALYTICS_KPU_STEP_MS, ANALYTICS_KPUS_MAX, ANALYTICS_KPUS_MIN, ANALYTICS_NAME_LENGTH_MAX_CHARS,
     ANALYTICS_OUTPUTS_MAX, ANALYTICS_READ_INTERVAL_MS, ANALYTICS_READ_RECORDS_MAX,
     ANALYTICS_ROWS_RECENT_MAX, ANALYTICS_SQL_LENGTH_MAX_CHARS, AnalyticsApp, AnalyticsCounts,
     AnalyticsDestination, AnalyticsInput, AnalyticsOutput, AnalyticsStatus, OutputFormat,
-    encode_row,
+    analytics_kpus_for_step_bytes, encode_row,
 };
 mod efo;
 pub use efo::{
@@ -636,7 +637,7 @@ pub struct World {
     /// Analytics (SQL) applications, by name.
     #[serde(default)]
     analytics: BTreeMap<String, AnalyticsApp>,
-    /// Deleted analytics applications' billing: (name, KPUs, simulated ms running).
+    /// Deleted analytics applications' billing: (name, KPUs, simulated ms running at that many KPUs).
     #[serde(default)]
     analytics_retired: Vec<(String, u32, u64)>,
     /// KCL applications, by name.

@@ -334,7 +334,7 @@ fn firehose_and_analytics_counts_are_priced() {
 ///   5,121 -> 10,240; 12,000 -> 15,360; total 35,840 bytes (4 records). A batch refused for a missing delivery
 ///   stream is not billed. 35,840 x $0.029 / 2^30 = 967,979.4 pico -> 967,979.
 ///
-/// Analytics, 1 KPU per application while it runs: "app" from 0 to its stop at 30 min = 1,800,000 KPU-ms =
+/// Analytics, 1 KPU per application while it runs (no input, so the fewest KPUs): "app" from 0 to its stop at 30 min = 1,800,000 KPU-ms =
 ///   0.5 KPU-hour x $0.11 = $0.055 = 55,000,000,000 pico (a stopped application costs nothing more);
 ///   "gone" from 1 h to its deletion at 1.5 h: the same, and it stays on the bill after deletion.
 ///
@@ -442,6 +442,114 @@ fn firehose_ingestion_and_analytics_kpu_hours_are_counted_as_the_run_goes() {
         .map(|f| f.records)
         .sum();
     assert_eq!(records, 4);
+}
+
+/// KPUs follow the input rate in steps: one per 2 MiB/s averaged over a minute, rounded up, 1 to 8.
+#[test]
+fn analytics_kpus_step_with_the_input_rate() {
+    use kinesim::world::{
+        ANALYTICS_KPU_INPUT_BYTES_PER_S, ANALYTICS_KPUS_MAX, analytics_kpus_for_step_bytes,
+    };
+    // One KPU's worth in a minute: 2 MiB/s x 60 s = 125,829,120 bytes.
+    let per_kpu = ANALYTICS_KPU_INPUT_BYTES_PER_S * 60;
+    assert_eq!(per_kpu, 125_829_120);
+    assert_eq!(analytics_kpus_for_step_bytes(0), 1);
+    assert_eq!(analytics_kpus_for_step_bytes(per_kpu), 1);
+    assert_eq!(analytics_kpus_for_step_bytes(per_kpu + 1), 2);
+    assert_eq!(analytics_kpus_for_step_bytes(300_000_000), 3);
+    assert_eq!(analytics_kpus_for_step_bytes(u64::MAX), ANALYTICS_KPUS_MAX);
+}
+
+/// (e) An application whose input needs 3 KPUs for a minute, driven through the World.
+///
+/// Stream "in" has 5 shards (ACTIVE at 10 s); the application "big" reads it from 20 s. At 59.5 s, 60.5 s, .. 118.5 s (60 times)
+/// one PutRecords writes one 1,000,000-byte record to each shard (1 MB/s per shard, under the 1 MiB/s limit).
+/// The application reads each shard once a second, so it reads them all at 60 s .. 119 s: 300,000,000 bytes in
+/// the minute [1:00, 2:00), 5,000,000 bytes/s on average, over 2 MiB/s (2,097,152 bytes/s) twice: 3 KPUs.
+/// [0:20, 1:00) and [2:00, 3:00) have no input: 1 KPU.
+///
+/// At 3:00: 1 KPU x 100,000 ms + 3 KPUs x 60,000 ms = 280,000 KPU-ms = 7/90 KPU-hour x $0.11
+///   = $0.00855.. = 8,555,555,555 pico (rounded down).
+#[test]
+fn an_application_with_a_high_input_rate_is_billed_for_more_kpus() {
+    use kinesim::Command;
+    use kinesim::analytics::{InputSchema, SqlType};
+    use kinesim::cost::Service;
+    use kinesim::world::AnalyticsInput;
+    const SHARDS: u128 = 5;
+    const RECORD_BYTES: usize = 1_000_000;
+    let mut world = World::new(WorldConfig::with_seed(6));
+    ok(
+        &mut world,
+        0,
+        "CreateStream",
+        json!({"StreamName": "in", "ShardCount": SHARDS}),
+    );
+    world
+        .apply(
+            SimTime::from_millis(20_000),
+            Command::CreateAnalyticsApplication {
+                name: "big".into(),
+                // A filter that lets nothing through: the bill is about input, not output.
+                sql: "CREATE OR REPLACE STREAM \"D\" (n INTEGER);
+CREATE OR REPLACE PUMP \"P\" AS INSERT INTO \"D\"
+  SELECT STREAM n FROM \"SOURCE_SQL_STREAM_001\" WHERE n < 0;"
+                    .into(),
+                input: AnalyticsInput::Stream { name: "in".into() },
+                schema: Some(InputSchema::json(&[("n", SqlType::Integer, "$.n")])),
+                outputs: vec![],
+            },
+        )
+        .expect("app");
+    // A JSON object padded to exactly RECORD_BYTES.
+    let prefix = "{\"n\":1,\"p\":\"";
+    let body = format!(
+        "{prefix}{}\"}}",
+        "x".repeat(RECORD_BYTES - prefix.len() - 2)
+    );
+    assert_eq!(body.len(), RECORD_BYTES);
+    let encoded = STANDARD.encode(&body);
+    let slice = u128::MAX / SHARDS;
+    for k in 0..60u64 {
+        let records: Vec<Value> = (0..SHARDS)
+            .map(|i| {
+                json!({"Data": encoded, "PartitionKey": "k",
+                       "ExplicitHashKey": (i * slice + slice / 2).to_string()})
+            })
+            .collect();
+        let reply = ok(
+            &mut world,
+            59_500 + k * 1_000,
+            "PutRecords",
+            json!({"StreamName": "in", "Records": records}),
+        );
+        assert_eq!(reply["FailedRecordCount"], 0, "second {k}");
+    }
+    world.advance_to(SimTime::from_millis(180_000));
+    let app = world.analytics_apps().get("big").expect("big");
+    assert_eq!(app.counts().records_in, 300);
+    assert_eq!(
+        app.kpu_ms_by_count(world.now()),
+        [(1, 100_000), (3, 60_000)]
+    );
+    assert_eq!(
+        world.analytics_billing(),
+        [
+            ("big".to_string(), 1, 100_000),
+            ("big".to_string(), 3, 60_000)
+        ]
+    );
+    let bill = Bill::compute(&Usage::from_world(&world), &PriceTable::default());
+    let analytics: Vec<_> = bill
+        .lines
+        .iter()
+        .filter(|l| l.service == Service::Analytics)
+        .map(|l| (l.resource.as_str(), l.item, l.quantity_base, l.amount_picos))
+        .collect();
+    assert_eq!(
+        analytics,
+        [("big", Item::AnalyticsKpuHours, 280_000, 8_555_555_555)]
+    );
 }
 
 /// An edited price table is used as is, and survives a JSON round trip (the UI's form).

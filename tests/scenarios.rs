@@ -376,3 +376,46 @@ mod browser_completions {
         );
     }
 }
+
+#[test]
+fn the_windows_scenario_reads_the_rows_of_its_three_world_applications() {
+    use kinesim::Command;
+    use kinesim::scenarios::catalog::{WINDOW_APPS, find, window_counts};
+    let scenario = find("windows").expect("windows scenario");
+    let mut runner = Runner::start(scenario);
+    let names: Vec<&str> = runner
+        .world
+        .analytics_apps()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(names, ["sliding", "stagger", "tumbling"]);
+    (scenario.solution)(&mut runner);
+    // Readings at 1:50, 1:55 and 2:05, read a second later: tumbling [1:00, 2:00) and [2:00, 3:00) windows
+    // split them 2 + 1, the stagger window keeps all 3, sliding answers per reading with running counts.
+    let counts = |name: &str| -> Vec<i64> {
+        window_counts(&runner.world, name)
+            .expect("application runs")
+            .into_iter()
+            .filter(|(s, _)| s == "a")
+            .map(|(_, n)| n)
+            .collect()
+    };
+    assert_eq!(counts(WINDOW_APPS[0].0), [2, 1]);
+    assert_eq!(counts(WINDOW_APPS[1].0), [1, 2, 3]);
+    assert_eq!(counts(WINDOW_APPS[2].0), [3]);
+    // A deleted application fails its check: the checks read the World's applications, not the stream.
+    let at = runner.now_ms();
+    runner.command(
+        at,
+        Command::DeleteAnalyticsApplication {
+            name: "stagger".into(),
+        },
+    );
+    let stagger = scenario
+        .evaluate(&runner.world)
+        .into_iter()
+        .find(|(c, _)| c.id == "stagger-together")
+        .map(|(_, o)| o.status);
+    assert_eq!(stagger, Some(Status::Fail));
+}

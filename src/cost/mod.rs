@@ -7,7 +7,8 @@
 //!    PUT payload units, 1 KiB-rounded bytes, consumer-shard-milliseconds, byte-milliseconds stored past 24 hours
 //!    and past 7 days); [`Usage::from_world`] adds Firehose (records ingested, each rounded up to 5 KB, and dynamic
 //!    partitioning, counted by the delivery streams as records arrive) and Analytics (KPU time while each
-//!    application runs), the way [`Usage::add_firehose`] and [`Usage::add_analytics`] add plain counts;
+//!    application runs, each minute at the KPUs its input rate needs: one per 2 MiB/s, 1 to 8, see
+//!    [`crate::world::ANALYTICS_KPU_INPUT_BYTES_PER_S`]), the way [`Usage::add_firehose`] and [`Usage::add_analytics`] add plain counts;
 //! 3. [`Bill::compute`] prices each quantity with a [`PriceTable`] (micro-dollars, editable; its defaults are
 //!    us-east-1's, with their sources) into [`Line`]s with amounts in pico-dollars, rounded down per line, and a
 //!    total that is exactly the sum of the lines.

@@ -17,9 +17,24 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Most recent rows kept per in-application stream (and for `error_stream`) for the UI; older rows only count.
 pub const ANALYTICS_ROWS_RECENT_MAX: u32 = 200;
-/// Kinesis Processing Units an application is billed for while it runs, per hour (the service scales a SQL
-/// application's KPUs with its load; the simulator runs each one on one KPU).
-pub const ANALYTICS_KPUS_PER_APPLICATION: u32 = 1;
+/// Fewest Kinesis Processing Units a running application is billed for (a KPU is 1 vCPU and 4 GB of memory; the
+/// service bills an hourly rate on the average number of KPUs an application uses, at least one while it runs).
+/// Source: Kinesis Data Analytics for SQL Developer Guide, "Limits"
+/// (<https://docs.aws.amazon.com/kinesisanalytics/latest/dev/limits.html>).
+pub const ANALYTICS_KPUS_MIN: u32 = 1;
+/// Most KPUs one SQL application scales to ("The number of Kinesis processing units (KPU) is limited to eight";
+/// same page).
+pub const ANALYTICS_KPUS_MAX: u32 = 8;
+/// Input one KPU processes, in bytes per second: 2 MB/s. The Limits page recommends between 2 and 20 MB/s for
+/// one in-application stream "depending on the complexity of the application's query" and caps an application
+/// near 100 MB/s with 64 in-application streams and more than 8 KPUs; AWS publishes no per-KPU figure, so the
+/// simulator takes the low end of that range as one KPU's worth (the scaling is the service's; the figure is an
+/// assumption).
+pub const ANALYTICS_KPU_INPUT_BYTES_PER_S: u64 = 2 * 1_048_576;
+/// The step of KPU scaling, in simulated ms: each minute an application runs is billed at the KPUs its input
+/// rate that minute needs (bytes read in the minute / 60 s, over [`ANALYTICS_KPU_INPUT_BYTES_PER_S`], rounded up,
+/// within [`ANALYTICS_KPUS_MIN`]..=[`ANALYTICS_KPUS_MAX`]).
+pub const ANALYTICS_KPU_STEP_MS: u64 = 60_000;
 /// Most analytics applications a world runs (the service's default quota is 50 per Region).
 pub const ANALYTICS_APPLICATIONS_MAX: u32 = 50;
 /// Most destinations an application writes (the service allows three outputs per application).
@@ -168,6 +183,21 @@ pub struct AnalyticsApp {
     /// When it stopped running (stopped by command, or failed): the end of its billed time.
     #[serde(default)]
     stopped_at: Option<SimTime>,
+    /// Input bytes read, by KPU step (simulated time / [`ANALYTICS_KPU_STEP_MS`]): what its KPU count is
+    /// derived from. Steps with no input are absent.
+    #[serde(default)]
+    bytes_in_by_step: BTreeMap<u64, u64>,
+}
+
+/// KPUs an application needs for `bytes` of input read in one [`ANALYTICS_KPU_STEP_MS`] step: one per
+/// [`ANALYTICS_KPU_INPUT_BYTES_PER_S`] of average input rate, rounded up, within
+/// [`ANALYTICS_KPUS_MIN`]..=[`ANALYTICS_KPUS_MAX`].
+pub fn analytics_kpus_for_step_bytes(bytes: u64) -> u32 {
+    let per_step = ANALYTICS_KPU_INPUT_BYTES_PER_S.saturating_mul(ANALYTICS_KPU_STEP_MS) / 1_000;
+    let kpus = bytes.div_ceil(per_step.max(1));
+    u32::try_from(kpus)
+        .unwrap_or(u32::MAX)
+        .clamp(ANALYTICS_KPUS_MIN, ANALYTICS_KPUS_MAX)
 }
 
 impl AnalyticsApp {
@@ -249,15 +279,55 @@ impl AnalyticsApp {
             .map(|(shard, r)| (shard.as_str(), r.next_read))
     }
 
-    /// Simulated milliseconds it has run (discovering or running) up to `now`: what it is billed for, in
-    /// [`ANALYTICS_KPUS_PER_APPLICATION`] KPUs.
+    /// Simulated milliseconds it has run (discovering or running) up to `now`: what it is billed for.
     pub fn running_ms(&self, now: SimTime) -> u64 {
-        let end = match self.stopped_at {
+        self.billed_end(now)
+            .saturating_since(self.created)
+            .as_millis()
+    }
+
+    fn billed_end(&self, now: SimTime) -> SimTime {
+        match self.stopped_at {
             Some(at) => at,
             None if self.running() => now,
             None => self.created,
-        };
-        end.saturating_since(self.created).as_millis()
+        }
+    }
+
+    /// The KPUs its input needs in the current step (what the service would run it on now).
+    pub fn kpus_now(&self, now: SimTime) -> u32 {
+        let step = now.as_millis() / ANALYTICS_KPU_STEP_MS;
+        analytics_kpus_for_step_bytes(self.bytes_in_by_step.get(&step).copied().unwrap_or(0))
+    }
+
+    /// Its billed time up to `now` by KPU count: (KPUs, simulated ms run at that count), fewest KPUs first, no
+    /// zero entries. Each [`ANALYTICS_KPU_STEP_MS`] step runs at the KPUs its input that step needs
+    /// ([`analytics_kpus_for_step_bytes`]); a step without input at [`ANALYTICS_KPUS_MIN`].
+    pub fn kpu_ms_by_count(&self, now: SimTime) -> Vec<(u32, u64)> {
+        let start = self.created.as_millis();
+        let end = self.billed_end(now).as_millis().max(start);
+        let mut by_count: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut scaled_ms = 0u64;
+        for (step, bytes) in &self.bytes_in_by_step {
+            let kpus = analytics_kpus_for_step_bytes(*bytes);
+            if kpus == ANALYTICS_KPUS_MIN {
+                continue;
+            }
+            let from = step.saturating_mul(ANALYTICS_KPU_STEP_MS).max(start);
+            let to = step
+                .saturating_add(1)
+                .saturating_mul(ANALYTICS_KPU_STEP_MS)
+                .min(end);
+            if to > from {
+                *by_count.entry(kpus).or_default() += to - from;
+                scaled_ms += to - from;
+            }
+        }
+        let base_ms = (end - start).saturating_sub(scaled_ms);
+        if base_ms > 0 {
+            *by_count.entry(ANALYTICS_KPUS_MIN).or_default() += base_ms;
+        }
+        by_count.into_iter().collect()
     }
 
     fn running(&self) -> bool {
@@ -282,6 +352,9 @@ impl AnalyticsApp {
     /// Feeds one record read at `at`.
     fn push(&mut self, partition: &str, at: SimTime, data: Vec<u8>) {
         self.counts.records_in += 1;
+        let step = at.as_millis() / ANALYTICS_KPU_STEP_MS;
+        let bytes = self.bytes_in_by_step.entry(step).or_default();
+        *bytes = bytes.saturating_add(data.len() as u64);
         match &mut self.app {
             Some(app) => app.push_from(partition, at, &data),
             None => {
@@ -374,17 +447,16 @@ impl World {
     }
 
     /// What billing needs of every analytics application so far, counted as it ran: (name, KPUs, simulated ms
-    /// running), deleted ones first (oldest first), then the current ones by name.
+    /// running at that many KPUs), one entry per KPU count an application ran at
+    /// ([`AnalyticsApp::kpu_ms_by_count`]), deleted ones first (oldest first), then the current ones by name.
     pub fn analytics_billing(&self) -> Vec<(String, u32, u64)> {
         self.analytics_retired
             .iter()
             .cloned()
-            .chain(self.analytics.values().map(|a| {
-                (
-                    a.name.clone(),
-                    ANALYTICS_KPUS_PER_APPLICATION,
-                    a.running_ms(self.now),
-                )
+            .chain(self.analytics.values().flat_map(|a| {
+                a.kpu_ms_by_count(self.now)
+                    .into_iter()
+                    .map(|(kpus, ms)| (a.name.clone(), kpus, ms))
             }))
             .collect()
     }
@@ -537,6 +609,7 @@ impl World {
                 timer: None,
                 put_count: 0,
                 stopped_at: None,
+                bytes_in_by_step: BTreeMap::new(),
             },
         );
         self.record(EventKind::Analytics {
@@ -575,9 +648,9 @@ impl World {
                 "No analytics application named {name} exists."
             )));
         };
-        let running_ms = entry.running_ms(self.now);
-        self.analytics_retired
-            .push((name.to_string(), ANALYTICS_KPUS_PER_APPLICATION, running_ms));
+        for (kpus, ms) in entry.kpu_ms_by_count(self.now) {
+            self.analytics_retired.push((name.to_string(), kpus, ms));
+        }
         if let Some(timer) = entry.timer {
             self.timers.cancel(timer);
         }
