@@ -60,13 +60,13 @@ test('records delivered to the OpenSearch destination are listed and searchable'
   await page.fill('#fh-os-query', 'level:error');
   await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('2 hits'));
   await page.fill('#fh-os-query', 'onerror');
-  await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('1 hits'));
+  await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('1 hit in'));
   const hit = await page.textContent('#fh-os-hits pre');
   assert.match(hit, /<img src=x onerror=/, 'the document is shown as its text');
   assert.equal(await page.locator('#fh-os-hits img').count(), 0, 'never as HTML');
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   await page.fill('#fh-os-query', 'started');
-  await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('1 hits'));
+  await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('1 hit in'));
   await shot('1-search', '#fh-os-h');
 
   // The flush, the Bulk request and the record that was not JSON, in the backup bucket's elasticsearch-failed/.

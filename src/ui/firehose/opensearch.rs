@@ -83,7 +83,7 @@ pub fn opensearch_card(props: &OpenSearchProps) -> Html {
             .collect();
         html! {
             <>
-                <p id="fh-os-total" aria-live="polite">{ format!("{} hits in {name}{}", count(result.total),
+                <p id="fh-os-total" aria-live="polite">{ format!("{} {} in {name}{}", count(result.total), if result.total == 1 { "hit" } else { "hits" },
                     if result.total > u64::from(HITS_SHOWN) { format!(" (first {HITS_SHOWN} shown)") } else { String::new() }) }</p>
                 <ol id="fh-os-hits" class="hits">{ for hits }</ol>
             </>
