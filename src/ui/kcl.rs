@@ -64,6 +64,7 @@ fn percent_of(value: u64, limit: u64) -> String {
 /// Enhanced fan-out consumers of a stream.
 #[component(FanOutCard)]
 pub fn fan_out_card(props: &PanelProps) -> Html {
+    let _span = super::perf::span("view-fan-out");
     let sim = use_context::<Sim>();
     let name = use_state(|| "analytics-efo".to_string());
     let message = use_state(|| None::<Result<String, String>>);
@@ -233,6 +234,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
 /// KCL applications of a stream.
 #[component(KclCard)]
 pub fn kcl_card(props: &PanelProps) -> Html {
+    let _span = super::perf::span("view-kcl");
     let sim = use_context::<Sim>();
     let name = use_state(|| "kcl-app".to_string());
     let workers = use_state(|| "2".to_string());

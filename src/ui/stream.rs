@@ -54,6 +54,7 @@ fn api_reply(feedback: &Feedback, ok: String) -> Callback<ApiResponse> {
 /// The stream page.
 #[component(StreamPage)]
 pub fn stream_page(props: &StreamProps) -> Html {
+    let _span = super::perf::span("view-stream-page");
     let sim = use_context::<Sim>();
     let selected = use_state(|| None::<String>);
     let split_text = use_state(String::new);
