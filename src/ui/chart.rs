@@ -69,6 +69,7 @@ pub struct MetricsProps {
 /// The metrics card.
 #[component(MetricsCard)]
 pub fn metrics_card(props: &MetricsProps) -> Html {
+    let _span = super::perf::span("view-metrics");
     let sim = use_context::<Sim>();
     let metric = use_state(|| 0usize);
     let scope = use_state(String::new);

@@ -68,6 +68,7 @@ pub fn start_position(
 /// The consumers card.
 #[component(ConsumersCard)]
 pub fn consumers_card(props: &ConsumersProps) -> Html {
+    let _span = super::perf::span("view-consumers");
     let sim = use_context::<Sim>();
     let name = use_state(|| "reader".to_string());
     let kind = use_state(|| "TRIM_HORIZON".to_string());

@@ -6,6 +6,18 @@ use crate::streams::service::{RETENTION_HOURS_MAX, RETENTION_HOURS_MIN};
 /// Longest stream name (AWS: 1 to 128 characters of `[a-zA-Z0-9_.-]`).
 pub const STREAM_NAME_LENGTH_MAX: usize = 128;
 
+/// `text` with its middle left out (`495432…000002`) when it has more than `2 * keep_chars + 1` characters: the
+/// ends that tell long numbers apart, where a narrow table has no room for all of it (show the whole in a `title`).
+pub fn abbreviate_middle(text: &str, keep_chars: usize) -> String {
+    let total = text.chars().count();
+    if total <= keep_chars.saturating_mul(2).saturating_add(1) {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(keep_chars).collect();
+    let tail: String = text.chars().skip(total - keep_chars).collect();
+    format!("{head}…{tail}")
+}
+
 /// Checks a stream name as AWS does, before the call (AWS would answer the same with a ValidationException).
 pub fn validate_stream_name(name: &str) -> Result<(), String> {
     if name.is_empty() {

@@ -4,8 +4,9 @@
 
 use super::Sim;
 use super::dashboard::{error_text, feedback};
-use super::format::{bytes, count, millis, parse_in_range};
+use super::format::{abbreviate_middle, bytes, count, millis, parse_in_range};
 use super::shard_map::shard_stats;
+use super::stream::breakable_shard_id;
 use crate::api::ApiResponse;
 use crate::streams::service::{FANOUT_BYTES_PER_S_MAX, stream_arn};
 use crate::streams::throughput::SHARD_READ_BYTES_PER_S_MAX;
@@ -17,6 +18,9 @@ use crate::{Command, CommandError, Reply};
 use serde_json::json;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+/// Characters of a checkpoint's sequence number the lease table shows at each end (56 digits would not fit).
+const CHECKPOINT_SHOWN_CHARS: usize = 6;
 
 type Feedback = UseStateHandle<Option<Result<String, String>>>;
 
@@ -60,6 +64,7 @@ fn percent_of(value: u64, limit: u64) -> String {
 /// Enhanced fan-out consumers of a stream.
 #[component(FanOutCard)]
 pub fn fan_out_card(props: &PanelProps) -> Html {
+    let _span = super::perf::span("view-fan-out");
     let sim = use_context::<Sim>();
     let name = use_state(|| "analytics-efo".to_string());
     let message = use_state(|| None::<Result<String, String>>);
@@ -150,7 +155,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                     </div>
                     <p class="sub-text mono clip" title={c.arn.clone()}>{ &c.arn }</p>
                     if sub.is_some() {
-                        <div class="table-wrap"><table class="data">
+                        <div class="table-wrap"><table class="table data">
                             <caption class="sr-only">{ format!("What {} receives per shard", c.name) }</caption>
                             <thead><tr>
                                 <th scope="col">{ "Shard" }</th>
@@ -202,7 +207,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
     drop(journaled);
 
     html! {
-        <section class="card" aria-labelledby="efo-h" id="fan-out">
+        <section class="card wide" aria-labelledby="efo-h" id="fan-out">
             <h2 id="efo-h">{ "Enhanced fan-out" }</h2>
             <p class="hint">{ "A registered consumer gets its own 2 MiB/s per shard, pushed over SubscribeToShard; polling consumers (and KCL workers) share one 2 MiB/s per shard through GetRecords." }</p>
             <ul class="actors" id="efo-consumers">{ rows }</ul>
@@ -212,7 +217,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
                 <input id="efo-name" value={(*name).clone()} oninput={text_input(&name)} autocomplete="off" />
                 <button id="register-efo" class="primary" type="submit">{ "Register consumer" }</button>
             </form>
-            <div class="table-wrap"><table class="data">
+            <div class="table-wrap"><table class="table data">
                 <caption>{ format!("Shared polling read throughput ({polling} polling readers)") }</caption>
                 <thead><tr>
                     <th scope="col">{ "Shard" }</th>
@@ -229,6 +234,7 @@ pub fn fan_out_card(props: &PanelProps) -> Html {
 /// KCL applications of a stream.
 #[component(KclCard)]
 pub fn kcl_card(props: &PanelProps) -> Html {
+    let _span = super::perf::span("view-kcl");
     let sim = use_context::<Sim>();
     let name = use_state(|| "kcl-app".to_string());
     let workers = use_state(|| "2".to_string());
@@ -328,11 +334,16 @@ pub fn kcl_card(props: &PanelProps) -> Html {
                     let lease = &l.lease;
                     html! {
                         <tr data-lease={lease.lease_key.clone()}>
-                            <th scope="row" class="mono">{ &lease.lease_key }</th>
+                            <th scope="row" class="mono">{ breakable_shard_id(&lease.lease_key) }</th>
                             <td class="mono lease-owner">{ lease.lease_owner.clone().unwrap_or_else(|| "-".into()) }</td>
                             <td class="num">{ lease.lease_counter }</td>
-                            <td class="mono clip" title={lease.checkpoint.to_string()}>{ lease.checkpoint.to_string() }</td>
-                            <td class="mono">{ if lease.parent_shard_ids.is_empty() { "-".to_string() } else { lease.parent_shard_ids.join(", ") } }</td>
+                            <td class="mono" title={lease.checkpoint.to_string()}>{ abbreviate_middle(&lease.checkpoint.to_string(), CHECKPOINT_SHOWN_CHARS) }</td>
+                            <td class="mono">
+                                if lease.parent_shard_ids.is_empty() { { "-" } }
+                                { for lease.parent_shard_ids.iter().enumerate().map(|(i, id)| html! {
+                                    <>{ if i > 0 { ", " } else { "" } }{ breakable_shard_id(id) }</>
+                                }) }
+                            </td>
                             <td>{ l.phase.map_or("-".to_string(), |p| format!("{p:?}")) }</td>
                             <td class="num">{ l.millis_behind_latest.map_or("-".to_string(), millis) }</td>
                         </tr>
@@ -356,14 +367,14 @@ pub fn kcl_card(props: &PanelProps) -> Html {
                         <div><dt>{ "Leases taken / stolen / lost" }</dt><dd>{ format!("{} / {} / {}", view.stats.leases_taken, view.stats.leases_stolen, view.stats.leases_lost) }</dd></div>
                     </dl>
                     <ul class="workers" aria-label={format!("Workers of {app_name}")}>{ worker_rows }</ul>
-                    <div class="table-wrap"><table class="data lease-table">
+                    <div class="table-wrap"><table class="table data lease-table">
                         <caption>{ format!("Lease table {}", e.lease_table()) }</caption>
                         <thead><tr>
                             <th scope="col">{ "leaseKey" }</th>
-                            <th scope="col">{ "leaseOwner" }</th>
-                            <th scope="col" class="num">{ "leaseCounter" }</th>
-                            <th scope="col">{ "checkpoint" }</th>
-                            <th scope="col">{ "parentShardId" }</th>
+                            <th scope="col">{ "lease" }<wbr />{ "Owner" }</th>
+                            <th scope="col" class="num">{ "lease" }<wbr />{ "Counter" }</th>
+                            <th scope="col" title="The sequence number the worker checkpointed (the middle left out; the whole on hover)">{ "checkpoint" }</th>
+                            <th scope="col">{ "parent" }<wbr />{ "ShardId" }</th>
                             <th scope="col">{ "Consumer" }</th>
                             <th scope="col" class="num">{ "Behind" }</th>
                         </tr></thead>
@@ -376,7 +387,7 @@ pub fn kcl_card(props: &PanelProps) -> Html {
     drop(journaled);
 
     html! {
-        <section class="card" aria-labelledby="kcl-h" id="kcl">
+        <section class="card wide" aria-labelledby="kcl-h" id="kcl">
             <h2 id="kcl-h">{ "KCL applications" }</h2>
             <p class="hint">{ "Workers share the shards through a lease table: each renews its leases every failover/3, takes expired ones and steals to balance. Kill a worker and watch its leases move after the failover time." }</p>
             <ul class="actors" id="kcl-apps">{ apps }</ul>

@@ -22,6 +22,7 @@ pub mod geometry;
 pub mod http;
 pub mod inspector;
 pub mod kcl;
+pub mod perf;
 pub mod placeholder;
 pub mod playground;
 pub mod producers;
@@ -269,6 +270,9 @@ pub struct App {
     published_ms: f64,
     /// Inputs given through pages since the run (re)started (a scenario run's share file).
     inputs: Rc<RefCell<Vec<crate::scenarios::ScenarioInput>>>,
+    /// Profiling (`perf`): when the last update that re-renders ended, and the version the last render showed.
+    updated_ms: f64,
+    rendered_version: u64,
 }
 
 /// A run as the page starts it: empty, with a note naming the seed; a scenario's seed starts that scenario.
@@ -322,17 +326,50 @@ impl Component for App {
             frame: None,
             published_ms: 0.0,
             inputs: Rc::new(RefCell::new(Vec::new())),
+            updated_ms: 0.0,
+            rendered_version: 0,
         }
     }
 
     fn update(&mut self, ctx: &Context<Self>, msg: Self::Message) -> bool {
+        let changed = self.update_inner(ctx, msg);
+        if changed && perf::enabled() {
+            self.updated_ms = perf::now_ms();
+        }
+        changed
+    }
+
+    fn rendered(&mut self, _ctx: &Context<Self>, _first_render: bool) {
+        if perf::enabled() {
+            let name = if self.rendered_version == self.version {
+                "render-clock"
+            } else {
+                "render-page"
+            };
+            perf::record(name, self.updated_ms);
+            self.rendered_version = self.version;
+        }
+    }
+
+    fn view(&self, ctx: &Context<Self>) -> Html {
+        self.view_inner(ctx)
+    }
+}
+
+impl App {
+    fn update_inner(&mut self, ctx: &Context<Self>, msg: Msg) -> bool {
         let changed = match msg {
             Msg::Persist(msg) => {
+                // While time runs, a finished autosave (up to 4 a second) leaves its news to the next frame,
+                // which re-renders the shell anyway, instead of re-rendering the whole page on its own.
+                let quiet = self.running && matches!(msg, sessions::PersistMsg::Saved { .. });
+                let started_ms = perf::now_ms();
                 let render = self.persistence.update(msg, &mut self.world.borrow_mut());
+                perf::record("persist", started_ms);
                 if let Some(speed) = self.persistence.take_prefs().and_then(|p| p.speed) {
                     self.pacer.set_speed(speed);
                 }
-                render
+                render && !quiet
             }
             Msg::ApiChanged => {
                 // Saves now when no commit is running (API calls wait for theirs); re-renders either way.
@@ -354,10 +391,12 @@ impl Component for App {
                 let advance_ms = self.pacer.tick(real_us(timestamp_ms));
                 let started_ms = performance_now_ms();
                 let refresh = timestamp_ms - self.published_ms >= PAGE_REFRESH_MS;
-                let budget_ms = if refresh {
-                    REFRESH_FRAME_WORK_BUDGET_MS
-                } else {
-                    FRAME_WORK_BUDGET_MS
+                // A frame that re-renders the page while the clock is behind does one slice of work, no more: the
+                // page and a full budget of world work would not fit one frame, and the clock is behind anyway.
+                let budget_ms = match (refresh, self.behind) {
+                    (true, true) => 0.0,
+                    (true, false) => REFRESH_FRAME_WORK_BUDGET_MS,
+                    (false, _) => FRAME_WORK_BUDGET_MS,
                 };
                 let mut world = self.world.borrow_mut();
                 let target = world
@@ -382,6 +421,7 @@ impl Component for App {
                     }
                 }
                 drop(world);
+                perf::record("advance", started_ms);
                 http::pump(&self.world, &self.inputs);
                 transforms::pump(&self.world, &self.inputs);
                 self.behind = !reached;
@@ -525,7 +565,7 @@ impl Component for App {
         changed
     }
 
-    fn view(&self, ctx: &Context<Self>) -> Html {
+    fn view_inner(&self, ctx: &Context<Self>) -> Html {
         let link = ctx.link();
         let sim = Sim {
             world: self.world.clone(),

@@ -107,6 +107,7 @@ impl ProducerForm {
 /// The producers card.
 #[component(ProducersCard)]
 pub fn producers_card(props: &ProducersProps) -> Html {
+    let _span = super::perf::span("view-producers");
     let sim = use_context::<Sim>();
     let form = use_state(|| ProducerForm::new(Template::Clickstream));
     let message = use_state(|| None::<Result<String, String>>);

@@ -131,6 +131,7 @@ pub struct ShardMapProps {
 /// The bar.
 #[component(ShardMap)]
 pub fn shard_map(props: &ShardMapProps) -> Html {
+    let _span = super::perf::span("view-shard-map");
     let bar = use_node_ref();
     let mut open: Vec<&ShardStat> = props.shards.iter().filter(|s| s.open).collect();
     open.sort_by_key(|s| s.range.starting);

@@ -31,6 +31,15 @@ pub struct StreamProps {
 type Feedback = UseStateHandle<Option<Result<String, String>>>;
 
 /// A reply callback that puts an API answer into a feedback line.
+/// A shard id that may wrap after `shardId-` where a table is narrow (`shardId-` / `000000000001`), and stays on
+/// one line where there is room.
+pub fn breakable_shard_id(id: &str) -> Html {
+    match id.strip_prefix("shardId-") {
+        Some(number) => html! { <>{ "shardId-" }<wbr />{ number.to_string() }</> },
+        None => html! { { id.to_string() } },
+    }
+}
+
 fn api_reply(feedback: &Feedback, ok: String) -> Callback<ApiResponse> {
     let feedback = feedback.clone();
     Callback::from(move |r: ApiResponse| {
@@ -45,6 +54,7 @@ fn api_reply(feedback: &Feedback, ok: String) -> Callback<ApiResponse> {
 /// The stream page.
 #[component(StreamPage)]
 pub fn stream_page(props: &StreamProps) -> Html {
+    let _span = super::perf::span("view-stream-page");
     let sim = use_context::<Sim>();
     let selected = use_state(|| None::<String>);
     let split_text = use_state(String::new);
@@ -178,7 +188,7 @@ pub fn stream_page(props: &StreamProps) -> Html {
             };
             html! {
                 <tr class={classes!(is_selected.then_some("selected"), (!s.open).then_some("closed"))} data-shard={s.id.clone()}>
-                    <th scope="row" class="mono">{ &s.id }
+                    <th scope="row" class="mono">{ breakable_shard_id(&s.id) }
                         if !lineage.is_empty() { <div class="sub-text">{ lineage }</div> }
                     </th>
                     <td>{ if s.open { html!{ <span class="badge active">{ "OPEN" }</span> } } else { html!{ <span class="badge closed">{ "CLOSED" }</span> } } }</td>

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appTour } from './support.mjs';
 
 const tour = appTour('consumers');
-const { problems, shot, simMs, speed, play, pause, runFor } = tour;
+const { problems, shot, simMs, speed, play, pause, runFor, assertNoSidewaysScroll } = tour;
 let page;
 let baseUrl;
 before(async () => {
@@ -65,6 +65,15 @@ test('a KCL application with 2 workers; a killed worker\'s leases move', async (
   assert.equal(before.length, 2, `two leases: ${before}`);
   assert.deepEqual([...before].sort(), ['worker-1', 'worker-2'], `one lease each: ${before}`);
   await shot('2-kcl-balanced', '#kcl');
+  // The lease table (and the fan-out table above it) fit a 1280x720 laptop and a 1920x1080 screen.
+  for (const table of ['li[data-kcl-app="kcl-app"] .lease-table', '#fan-out table']) await assertNoSidewaysScroll(table);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  try {
+    for (const table of ['li[data-kcl-app="kcl-app"] .lease-table', '#fan-out table']) await assertNoSidewaysScroll(table);
+    await shot('2b-kcl-1920x1080', '#kcl');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 720 });
+  }
   await page.click('button[aria-label="Kill worker-1 of kcl-app"]');
   await page.waitForSelector('li[data-worker="worker-1"] .badge.closed');
   await runFor(45_000);

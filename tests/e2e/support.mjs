@@ -175,6 +175,27 @@ export function appTour(prefix, { viewport = { width: 1280, height: 720 }, timeo
     if (anchor) await tour.page.evaluate((a) => document.querySelector(a)?.scrollIntoView({ block: 'start' }), anchor);
     await tour.page.screenshot({ path: join(OUTPUT, `${prefix}-${name}.png`), fullPage });
   };
+  /**
+   * Asserts that the table `selector` fits its scroll container (its `.table-wrap`) and the page without
+   * sideways scrolling: scrollWidth <= clientWidth for both, at the current viewport.
+   */
+  tour.assertNoSidewaysScroll = async (selector) => {
+    const m = await tour.page.$eval(selector, (table) => {
+      const wrap = table.closest('.table-wrap') ?? table.parentElement;
+      const doc = document.documentElement;
+      return {
+        tableWidth: table.getBoundingClientRect().width,
+        wrapScroll: wrap.scrollWidth,
+        wrapClient: wrap.clientWidth,
+        pageScroll: doc.scrollWidth,
+        pageClient: doc.clientWidth,
+      };
+    });
+    const where = `${selector} at ${JSON.stringify(tour.page.viewportSize())}: ${JSON.stringify(m)}`;
+    if (m.wrapScroll > m.wrapClient) throw new Error(`scrolls sideways: ${where}`);
+    if (m.pageScroll > m.pageClient) throw new Error(`the page scrolls sideways: ${where}`);
+    return m;
+  };
   /** The simulated time the clock bar shows, in ms. */
   tour.simMs = async () => Number(await tour.page.getAttribute('#sim-time', 'data-ms'));
   tour.speed = (x) => tour.page.click(`button[data-speed="${x}"]`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { appTour } from './support.mjs';
 
 const tour = appTour('tour');
-const { problems, shot, simMs, speed, play, pause, runFor } = tour;
+const { problems, shot, simMs, speed, play, pause, runFor, assertNoSidewaysScroll } = tour;
 let page;
 let baseUrl;
 before(async () => {
@@ -87,6 +87,19 @@ test('split the hot shard at its middle: throttling stops', async () => {
   assert.equal(await page.locator('#shards-table tr.closed').count(), 1, 'the parent is kept, closed');
   assert.match(await page.textContent('#shards-table'), /split from #1/);
   await shot('3-split', '#map-h');
+});
+
+test('the shards table fits a 1280x720 laptop and a 1920x1080 screen without sideways scrolling', async () => {
+  // Five shards rows with lineage (the closed parent, its two children) are on the page now.
+  await assertNoSidewaysScroll('#shards-table');
+  await shot('3b-shards-1280x720', '#shards-h');
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  try {
+    await assertNoSidewaysScroll('#shards-table');
+    await shot('3c-shards-1920x1080', '#shards-h');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 720 });
+  }
 });
 
 test('a consumer at TRIM_HORIZON reads everything, follows the split, and replays', async () => {

@@ -9,6 +9,10 @@ import { join } from 'node:path';
 import { serveStatic, launch, DIST, SUB_PATH } from '../support.mjs';
 
 const SAMPLE_MS = Number(process.env.SAMPLE_MS ?? 6_000);
+// BENCH_PROFILE=1: where each speed's frame time goes. The app's own timings (src/ui/perf.rs: advancing the world,
+// re-rendering the clock only or the whole page, saving) and a Chromium trace of the main thread (script, style,
+// layout, paint, garbage collection), as real ms per real second.
+const PROFILE = Boolean(process.env.BENCH_PROFILE);
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
@@ -18,6 +22,7 @@ const { context, close } = await launch({ width: 1280, height: 720 });
 const page = context.pages()[0] ?? (await context.newPage());
 const errors = [];
 page.on('pageerror', (e) => errors.push(e.message));
+if (PROFILE) await page.addInitScript(() => (window.__kinesimPerf = []));
 await page.addInitScript(() => {
   const seen = () => {
     if (!window.__firstRender && document.querySelector('#sim-time')) window.__firstRender = performance.now();
@@ -47,6 +52,16 @@ async function measure(speed) {
   const simBefore = Number(await page.getAttribute('#sim-time', 'data-ms'));
   await page.click('#play');
   await page.waitForTimeout(1_000); // warm up
+  const cdp = PROFILE ? await context.newCDPSession(page) : null;
+  const traceEvents = [];
+  if (PROFILE) {
+    cdp.on('Tracing.dataCollected', ({ value }) => traceEvents.push(...value));
+    await cdp.send('Tracing.start', {
+      categories: 'devtools.timeline,v8,disabled-by-default-devtools.timeline',
+      transferMode: 'ReportEvents',
+    });
+    await page.evaluate(() => (window.__kinesimPerf.length = 0));
+  }
   const frames = await page.evaluate(
     (ms) =>
       new Promise((done) => {
@@ -63,6 +78,7 @@ async function measure(speed) {
       }),
     SAMPLE_MS,
   );
+  const profile = PROFILE ? await readProfile(cdp, traceEvents) : null;
   await page.click('#pause');
   const simAfter = Number(await page.getAttribute('#sim-time', 'data-ms'));
   const sorted = frames.slice(1).sort((a, b) => a - b);
@@ -78,7 +94,36 @@ async function measure(speed) {
     simSecondsPerRealSecond: (simAfter - simBefore) / (SAMPLE_MS + 1_000),
     acked,
     throttled,
+    profile,
   };
+}
+
+// The app's timings and the trace's main-thread events over the sample, summed by name: real ms per real second,
+// and the app's per-occurrence p50/p95.
+async function readProfile(cdp, traceEvents) {
+  const entries = await page.evaluate(() => window.__kinesimPerf.splice(0));
+  const done = new Promise((ok) => cdp.once('Tracing.tracingComplete', ok));
+  await cdp.send('Tracing.end');
+  await done;
+  const app = {};
+  for (const [name, start, end] of entries) (app[name] ??= []).push(end - start);
+  const appLines = Object.entries(app).map(([name, ds]) => {
+    const sorted = ds.sort((a, b) => a - b);
+    const sum = ds.reduce((a, b) => a + b, 0);
+    return `  app ${name}: ${((sum / SAMPLE_MS) * 1_000).toFixed(0)} ms/s, ${ds.length} times, p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, max ${sorted.at(-1).toFixed(1)} ms`;
+  });
+  const main = traceEvents.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain');
+  const byName = {};
+  for (const e of traceEvents) {
+    if (!main || e.pid !== main.pid || e.tid !== main.tid || e.ph !== 'X' || !e.dur) continue;
+    byName[e.name] = (byName[e.name] ?? 0) + e.dur / 1_000;
+  }
+  const traceLines = Object.entries(byName)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 14)
+    .map(([name, ms]) => `  trace ${name}: ${((ms / SAMPLE_MS) * 1_000).toFixed(0)} ms/s`);
+  await cdp.detach();
+  return [...appLines, ...traceLines].join('\n');
 }
 
 const results = [await measure(10), await measure(100)];
@@ -97,6 +142,7 @@ for (const r of results) {
       `over ${r.frames} frames; ${r.simSecondsPerRealSecond.toFixed(1)} simulated s per real s; ` +
       `producer acknowledged ${r.acked}, throttled ${r.throttled}`,
   );
+  if (r.profile) console.log(r.profile);
 }
 console.log(`release bundle: wasm ${(wasmBytes / 1024).toFixed(0)} KiB (${(wasmGzip / 1024).toFixed(0)} KiB gzip), js ${(jsBytes / 1024).toFixed(0)} KiB`);
 if (errors.length) console.log('page errors:', errors);
