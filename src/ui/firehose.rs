@@ -1,7 +1,7 @@
 //! Amazon Data Firehose: the delivery streams (create one here, through the Firehose API, so a mistake comes
 //! back with AWS's own message) and one delivery stream's page: buffer fill against the size and interval hints,
 //! the flushes with their reasons and the S3 objects they wrote, metrics per simulated minute, test records and
-//! the transform editor.
+//! the transform editor; the sources card is src/ui/firehose_sources.rs.
 
 use super::chart::{nice_ceiling, points};
 use super::dashboard::{error_text, feedback};
@@ -511,6 +511,9 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
                 <ConfigCard name={props.name.clone()} source={source.clone()} destination={dest} sim={sim.clone()} />
             </div>
             <FlushesCard sim={sim.clone()} name={props.name.clone()} />
+            if matches!(source, SourceConfig::DirectPut) {
+                <super::firehose_sources::SourcesCard sim={sim.clone()} name={props.name.clone()} />
+            }
             <div class="grid two">
                 <FirehoseMetrics sim={sim.clone()} name={props.name.clone()} />
                 <TransformEditor name={props.name.clone()} />

@@ -17,6 +17,7 @@ pub mod compare;
 pub mod consumers;
 pub mod dashboard;
 pub mod firehose;
+pub mod firehose_sources;
 pub mod format;
 pub mod geometry;
 pub mod http;
