@@ -32,6 +32,7 @@ pub mod scenarios;
 pub mod sessions;
 pub mod shard_map;
 pub mod stream;
+pub mod transform_editor;
 pub mod transforms;
 
 use crate::api::ApiResponse;
