@@ -119,7 +119,7 @@ test('a CloudWatch Logs source started from the Sources card delivers unwrapped 
         { Type: 'CloudWatchLogProcessing', Parameters: [{ ParameterName: 'DataMessageExtraction', ParameterValue: 'true' }] },
       ] },
     },
-  })).status);
+  })).statusCode);
   assert.equal(created, 200);
   await page.goto(`${baseUrl}#/firehose/logs-to-s3`);
   await page.waitForSelector('#fh-sources-h');
@@ -148,7 +148,8 @@ test('a CloudWatch Logs source started from the Sources card delivers unwrapped 
   await page.locator('#s3-objects tr.object button').first().click();
   const lines = (await page.textContent('#s3-preview')).trim().split('\n');
   assert.ok(lines.length >= 250, `5 log lines a second for a minute: ${lines.length}`);
-  for (const line of lines) {
+  // The preview may cut the last line short.
+  for (const line of lines.slice(0, -1)) {
     assert.match(line, /^\d{4}-\d{2}-\d{2}T[\d:.]+Z 10\.0\.0\.\d+ "(GET|POST|PUT) \S+ HTTP\/1\.1" \d{3} \d+ms$/);
   }
   assert.ok(!lines.some((l) => l.includes('CONTROL MESSAGE')), 'CloudWatchLogProcessing drops the control message');
