@@ -10,7 +10,7 @@ fn main() {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-const USAGE: &str = "usage: kinesim serve [--host 127.0.0.1] [--port 4567] [--seed 1] [--speed 1] [--limits on] [--state DIR]\n\
+const USAGE: &str = "usage: kinesim serve [--host 127.0.0.1] [--port 4567] [--seed 1] [--speed 1] [--limits on] [--state DIR] [--ca-file CA.pem]\n\
     Serves the Kinesis JSON 1.1 API on http://HOST:PORT (any credentials accepted).\n\
     --state DIR keeps the run in DIR: every acknowledged call is stored, and a restart on DIR continues it.\n\
     The web app runs in the browser: `bash .ci/serve` builds it and serves it on http://127.0.0.1:8080";

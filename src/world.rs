@@ -59,6 +59,12 @@ pub use efo::{
     EFO_POLL_INTERVAL_MS, EFO_RATE_WINDOW_MS, EFO_RESUBSCRIBE_DELAY_MS, EFO_SUBSCRIBERS_MAX,
     EfoShard, EfoSubscriber, efo_key,
 };
+mod sources;
+pub use sources::{
+    CWL_DESTINATION_NOT_ACTIVE_MESSAGE, CWL_EVENTS_PER_S_MAX, FIREHOSE_SOURCE_TICK_MS,
+    FIREHOSE_SOURCES_MAX, FirehoseSourceEntry, IOT_DEVICES_MAX, IOT_MESSAGES_PER_S_MAX, SourceKind,
+    SourceStats,
+};
 mod kcl;
 pub use kcl::{
     KCL_APPLICATIONS_MAX, KCL_FAILOVER_TIME_MS_MAX, KCL_FAILOVER_TIME_MS_MIN,
@@ -303,6 +309,55 @@ pub enum Command {
         /// The consumer's name.
         consumer: String,
     },
+    /// Starts a CloudWatch Logs subscription filter that sends to a Direct PUT delivery stream (which must be
+    /// ACTIVE): the CONTROL_MESSAGE at once, then every second one gzip-compressed DATA_MESSAGE with that second's
+    /// log events as a PutRecord call, counted against the Direct PUT quotas.
+    StartCloudWatchLogsSubscription {
+        /// Unique among Firehose sources; 1..=128 characters.
+        name: String,
+        /// The delivery stream.
+        delivery_stream: String,
+        /// The log group, e.g. `/aws/lambda/checkout`.
+        log_group: String,
+        /// The log stream.
+        log_stream: String,
+        /// The subscription filter's name; `None` is `to-firehose`.
+        #[serde(default)]
+        filter_name: Option<String>,
+        /// Log events per second, 1..=[`CWL_EVENTS_PER_S_MAX`] (its random draws come from the RNG stream
+        /// `firehose-source/{name}`).
+        events_per_s: u32,
+    },
+    /// Starts an AWS IoT rule with a Firehose action: devices publish telemetry on `topic`; each message the rule's
+    /// `FROM` filter matches is sent as its `SELECT` result plus the separator, one PutRecord per message (or
+    /// PutRecordBatch calls with `batch_mode`), every second, counted against the Direct PUT quotas.
+    StartIotRule {
+        /// Unique among Firehose sources; 1..=128 characters.
+        name: String,
+        /// The delivery stream.
+        delivery_stream: String,
+        /// The MQTT topic the devices publish on, e.g. `sensors/telemetry`.
+        topic: String,
+        /// `SELECT * | field, ... FROM 'topic filter'`; `None` is `SELECT * FROM 'TOPIC'`.
+        #[serde(default)]
+        sql: Option<String>,
+        /// Messages per second, 1..=[`IOT_MESSAGES_PER_S_MAX`].
+        messages_per_s: u32,
+        /// How many devices publish; `None` is 10.
+        #[serde(default)]
+        devices: Option<u32>,
+        /// The action's separator (`\n`, `\t`, `\r\n`, `,` or empty); `None` is `\n`.
+        #[serde(default)]
+        separator: Option<String>,
+        /// The action's `batchMode`.
+        #[serde(default)]
+        batch_mode: bool,
+    },
+    /// Stops a Firehose source (its counts stay readable until a source of the same name starts).
+    StopFirehoseSource {
+        /// Its name.
+        name: String,
+    },
 }
 
 /// What a successful command returns.
@@ -532,6 +587,16 @@ pub enum EventKind {
         /// The particulars.
         detail: String,
     },
+    /// A Firehose source (CloudWatch Logs subscription, IoT rule) started, sent its control message, sent
+    /// records, or stopped.
+    FirehoseSource {
+        /// The source's name.
+        source: String,
+        /// `started`, `control message`, `sent`, `stopped`.
+        action: String,
+        /// The particulars.
+        detail: String,
+    },
 }
 
 /// What a timer does when it fires.
@@ -545,6 +610,7 @@ enum TimerAction {
     Kcl { name: String },
     Kpl { name: String },
     Efo { name: String },
+    FirehoseSource { name: String },
 }
 
 /// A producer the world runs, and whether it is still running.
@@ -649,6 +715,9 @@ pub struct World {
     /// Enhanced fan-out subscribers, by `{stream}/{consumer}`.
     #[serde(default)]
     efo_subscribers: BTreeMap<String, EfoSubscriber>,
+    /// Firehose sources (CloudWatch Logs subscriptions, IoT rules), by name.
+    #[serde(default)]
+    firehose_sources: BTreeMap<String, FirehoseSourceEntry>,
     events: VecDeque<Event>,
     event_count: u64,
     #[serde(with = "hex_digest")]
@@ -687,6 +756,7 @@ impl World {
             kcl_apps: BTreeMap::new(),
             kpl_producers: BTreeMap::new(),
             efo_subscribers: BTreeMap::new(),
+            firehose_sources: BTreeMap::new(),
             events: VecDeque::new(),
             event_count: 0,
             event_log_digest: [0; 32],
@@ -1362,7 +1432,8 @@ impl World {
             | TimerAction::Analytics { name }
             | TimerAction::Kcl { name }
             | TimerAction::Kpl { name }
-            | TimerAction::Efo { name } => PendingTimer {
+            | TimerAction::Efo { name }
+            | TimerAction::FirehoseSource { name } => PendingTimer {
                 name,
                 due,
                 repeating: true,
@@ -1697,6 +1768,50 @@ impl World {
                 self.stop_efo_subscriber(&stream, &consumer)?;
                 Ok(Reply::Done)
             }
+            Command::StartCloudWatchLogsSubscription {
+                name,
+                delivery_stream,
+                log_group,
+                log_stream,
+                filter_name,
+                events_per_s,
+            } => {
+                let due = self.start_cloudwatch_logs_source(sources::CwlSettings {
+                    name,
+                    delivery_stream,
+                    log_group,
+                    log_stream,
+                    filter_name,
+                    events_per_s,
+                })?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StartIotRule {
+                name,
+                delivery_stream,
+                topic,
+                sql,
+                messages_per_s,
+                devices,
+                separator,
+                batch_mode,
+            } => {
+                let due = self.start_iot_rule_source(sources::IotSettings {
+                    name,
+                    delivery_stream,
+                    topic,
+                    sql,
+                    messages_per_s,
+                    devices,
+                    separator,
+                    batch_mode,
+                })?;
+                Ok(Reply::Scheduled { due })
+            }
+            Command::StopFirehoseSource { name } => {
+                self.stop_firehose_source(&name)?;
+                Ok(Reply::Done)
+            }
         }
     }
 
@@ -1821,6 +1936,7 @@ impl World {
             TimerAction::Kcl { name } => self.run_kcl(&name),
             TimerAction::Kpl { name } => self.run_kpl(&name),
             TimerAction::Efo { name } => self.run_efo(&name),
+            TimerAction::FirehoseSource { name } => self.run_firehose_source(&name),
         }
     }
 

@@ -330,7 +330,7 @@ fn wrong_request_id_is_retried_within_the_retry_duration_then_fails() {
 }
 
 #[test]
-fn refused_connection_and_https_are_reported_not_panicked() {
+fn refused_and_unresolvable_connections_are_reported_not_panicked() {
     // A port that was free a moment ago: nothing listens there now.
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -344,9 +344,13 @@ fn refused_connection_and_https_are_reported_not_panicked() {
         matches!(outcome, Transport::ConnectionFailed(_)),
         "{outcome:?}"
     );
+    // https:// is spoken (tests/http_client_tls.rs); a host that does not resolve is a failed connection.
     let https = delivery("https://example.invalid/", 0, &mut rng);
     let outcome = http_client::perform(&https.request(SimTime::ZERO, DisplayEpoch::DEFAULT));
-    assert!(matches!(outcome, Transport::ConnectionFailed(ref why) if why.contains("https")));
+    assert!(
+        matches!(outcome, Transport::ConnectionFailed(_)),
+        "{outcome:?}"
+    );
 }
 
 // ----- Through the World: a delivery stream with an HttpEndpointDestinationConfiguration. -----

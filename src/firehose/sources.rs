@@ -77,7 +77,7 @@ impl SubscriptionMessage {
 }
 
 /// A log group with a subscription filter that sends to Firehose.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CloudWatchLogsSource {
     /// Account id of the owner.
     pub owner: String,
@@ -195,7 +195,7 @@ impl CloudWatchLogsSource {
 }
 
 /// The `separator` of an IoT rule's Firehose action.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IotSeparator {
     /// No separator.
     None,
@@ -210,6 +210,19 @@ pub enum IotSeparator {
 }
 
 impl IotSeparator {
+    /// The separator as the rule action's `separator` field writes it (`\n`, `\t`, `\r\n`, `,`; empty for
+    /// none), taking the escaped spellings too; `None` for anything else (the IoT API allows only these).
+    pub fn parse(text: &str) -> Option<IotSeparator> {
+        match text {
+            "" => Some(IotSeparator::None),
+            "\n" | "\\n" => Some(IotSeparator::Newline),
+            "\t" | "\\t" => Some(IotSeparator::Tab),
+            "\r\n" | "\\r\\n" => Some(IotSeparator::WindowsNewline),
+            "," => Some(IotSeparator::Comma),
+            _ => None,
+        }
+    }
+
     /// The bytes appended to each payload.
     pub fn bytes(self) -> &'static [u8] {
         match self {
@@ -223,7 +236,7 @@ impl IotSeparator {
 }
 
 /// Devices publishing telemetry that an IoT rule (`SELECT * FROM 'TOPIC'`) forwards to Firehose.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IotRuleSource {
     /// The MQTT topic, e.g. `sensors/telemetry`.
     pub topic: String,
@@ -248,6 +261,13 @@ impl IotRuleSource {
     /// The next record: one device's reading at `unix_ms` as the rule sends it (JSON payload plus separator).
     /// Temperatures are tenths of a degree written from integers, so the text is exact.
     pub fn next_record(&mut self, unix_ms: u64) -> Vec<u8> {
+        let mut out = self.next_message(unix_ms).into_bytes();
+        out.extend_from_slice(self.separator.bytes());
+        out
+    }
+
+    /// The next MQTT message one device publishes on the topic at `unix_ms` (the JSON payload, no separator).
+    pub fn next_message(&mut self, unix_ms: u64) -> String {
         let device = self.rng.below(u64::from(self.devices));
         let tenths = self.rng.range_inclusive(150, 350);
         let humidity = self.rng.range_inclusive(20, 80);
@@ -259,9 +279,112 @@ impl IotRuleSource {
             tenths / 10,
             tenths % 10
         );
-        let mut out = payload.into_bytes();
-        out.extend_from_slice(self.separator.bytes());
-        out
+        payload
+    }
+}
+
+/// Longest IoT rule SQL statement, in bytes (a simulator bound).
+pub const IOT_RULE_SQL_BYTES_MAX: u64 = 4_096;
+
+/// The part of the AWS IoT SQL a rule's `SELECT` is simulated with: `SELECT * | field[, field ...] FROM
+/// 'topic filter'` (MQTT filters with `+` and `#`). A `WHERE` clause and functions are refused with a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IotRuleSql {
+    /// The selected top-level fields, in order; `None` for `*`.
+    pub fields: Option<Vec<String>>,
+    /// The topic filter of `FROM`.
+    pub topic_filter: String,
+}
+
+impl IotRuleSql {
+    /// Parses `SELECT ... FROM '...'`; the error says what to change.
+    pub fn parse(sql: &str) -> Result<IotRuleSql, String> {
+        if u64::try_from(sql.len()).unwrap_or(u64::MAX) > IOT_RULE_SQL_BYTES_MAX {
+            return Err(format!(
+                "The rule's SQL must be at most {IOT_RULE_SQL_BYTES_MAX} bytes."
+            ));
+        }
+        let text = sql.trim();
+        let upper = text.to_ascii_uppercase();
+        let shape = "Write the rule as SELECT * FROM 'topic/filter' or SELECT field, field FROM 'topic/filter'.";
+        if !upper.starts_with("SELECT ") {
+            return Err(format!("The rule's SQL must start with SELECT. {shape}"));
+        }
+        let Some(from) = upper.find(" FROM ") else {
+            return Err(format!("The rule's SQL has no FROM. {shape}"));
+        };
+        let select = text.get(7..from).unwrap_or("").trim();
+        let rest = text.get(from + 6..).unwrap_or("").trim();
+        let topic_filter = rest
+            .strip_prefix('\'')
+            .and_then(|r| r.split_once('\''))
+            .map(|(topic, after)| (topic, after.trim()));
+        let topic_filter = match topic_filter {
+            Some((topic, "")) if !topic.is_empty() => topic.to_string(),
+            Some((_, after)) if after.to_ascii_uppercase().starts_with("WHERE") => {
+                return Err(format!(
+                    "WHERE clauses are not simulated: every message on the topic is forwarded. {shape}"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "FROM takes one topic filter in single quotes. {shape}"
+                ));
+            }
+        };
+        let fields = if select == "*" {
+            None
+        } else {
+            let fields: Vec<String> = select.split(',').map(|f| f.trim().to_string()).collect();
+            for field in &fields {
+                let ok = !field.is_empty()
+                    && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !ok {
+                    return Err(format!(
+                        "'{field}' is not a field name: select * or top-level fields (letters, digits, _). {shape}"
+                    ));
+                }
+            }
+            Some(fields)
+        };
+        Ok(IotRuleSql {
+            fields,
+            topic_filter,
+        })
+    }
+
+    /// Whether a message published on `topic` matches the rule's filter (`+` one level, `#` the rest).
+    pub fn matches(&self, topic: &str) -> bool {
+        let mut levels = topic.split('/');
+        for part in self.topic_filter.split('/') {
+            match (part, levels.next()) {
+                ("#", _) => return true,
+                ("+", Some(_)) => {}
+                (p, Some(level)) if p == level => {}
+                _ => return false,
+            }
+        }
+        levels.next().is_none()
+    }
+
+    /// The rule's result for a JSON `payload`: the payload itself for `*`, else an object of the selected fields
+    /// that the payload has (in the SELECT's order), as AWS IoT leaves out fields a message lacks.
+    pub fn select(&self, payload: &str) -> String {
+        let Some(fields) = &self.fields else {
+            return payload.to_string();
+        };
+        let Ok(serde_json::Value::Object(object)) = serde_json::from_str(payload) else {
+            return "{}".to_string();
+        };
+        let parts: Vec<String> = fields
+            .iter()
+            .filter_map(|f| {
+                object
+                    .get(f)
+                    .map(|v| format!("{}:{}", serde_json::to_string(f).unwrap_or_default(), v))
+            })
+            .collect();
+        format!("{{{}}}", parts.join(","))
     }
 }
 
@@ -298,6 +421,33 @@ mod tests {
              \"subscriptionFilters\":[],\"logEvents\":[{\"id\":\"\",\"timestamp\":5,\"message\":\"CWL CONTROL MESSAGE: \
              Checking health of destination Firehose.\"}]}"
         );
+    }
+
+    #[test]
+    fn iot_rule_sql_selects_fields_and_matches_topic_filters() {
+        let all = IotRuleSql::parse("SELECT * FROM 'sensors/#'").expect("valid");
+        assert!(all.matches("sensors/t") && all.matches("sensors/a/b"));
+        assert!(!all.matches("other/t"));
+        assert_eq!(all.select("{\"a\":1}"), "{\"a\":1}");
+        let some =
+            IotRuleSql::parse("select temperature, deviceId from 'sensors/+'").expect("valid");
+        assert!(some.matches("sensors/t") && !some.matches("sensors/t/x"));
+        assert_eq!(
+            some.select("{\"deviceId\":\"d\",\"temperature\":21.5,\"x\":0}"),
+            "{\"temperature\":21.5,\"deviceId\":\"d\"}"
+        );
+        for bad in [
+            "",
+            "SELECT *",
+            "SELECT * FROM sensors",
+            "SELECT * FROM 'a' WHERE x > 1",
+            "SELECT a.b FROM 'a'",
+            "UPDATE x",
+        ] {
+            assert!(IotRuleSql::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(IotSeparator::parse("\\n"), Some(IotSeparator::Newline));
+        assert_eq!(IotSeparator::parse("|"), None);
     }
 
     #[test]

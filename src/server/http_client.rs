@@ -1,42 +1,101 @@
 //! A small blocking HTTP/1.1 client for the native shell: it performs the requests the pure Firehose HTTP endpoint
 //! destination asks for ([`HttpRequest`]) and reports how they went ([`Transport`]). Native only.
 //!
-//! Plain `http://` only, over `std::net::TcpStream` (one request per connection, `Connection: close`). AWS
-//! delivers only to `https://` endpoints; a TLS client would be a native-only dependency this shell does not take
-//! on yet, so an `https://` URL is reported as a failed connection with a message that says so. Local test
-//! endpoints (`http://127.0.0.1:PORT/...`) work.
+//! `http://` over `std::net::TcpStream`, and `https://` over the same stream wrapped in TLS by rustls (the `ring`
+//! provider, TLS 1.2 and 1.3), one request per connection (`Connection: close`). The certificates trusted are
+//! the Mozilla roots of `webpki-roots` plus, when given, the CA certificates of one PEM file: `kinesim serve
+//! --ca-file FILE` or the environment variable [`CA_FILE_ENV`] (for a local endpoint with its own CA). AWS delivers
+//! only to `https://` endpoints; plain `http://` stays for local test endpoints (`http://127.0.0.1:PORT/...`).
 
 use kinesim::firehose::http_endpoint::{
     HttpRequest, HttpResponse, RESPONSE_BODY_BYTES_MAX, RESPONSE_TIMEOUT_MS, Transport,
 };
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+/// The environment variable naming a PEM file of extra CA certificates to trust for `https://` endpoints.
+pub const CA_FILE_ENV: &str = "KINESIM_CA_FILE";
+
+/// The TLS configuration `https://` requests use, made once (from `--ca-file`, else [`CA_FILE_ENV`]).
+static TLS_CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+
+/// A TLS client configuration that trusts the Mozilla roots and, if given, every certificate in the PEM file
+/// `extra_ca_file`. The error says what is wrong with the file.
+pub fn client_config(extra_ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = extra_ca_file {
+        let shown = path.display();
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read the CA file {shown}: {e}"))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("the CA file {shown} is not PEM certificates: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!("the CA file {shown} holds no certificate"));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("a certificate in {shown} cannot be a trust anchor: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Sets the CA file `https://` requests trust in addition to the Mozilla roots (`kinesim serve --ca-file`);
+/// checked at once, so a bad file stops the server at start. Only the first call counts.
+pub fn install_ca_file(path: &Path) -> Result<(), String> {
+    let config = client_config(Some(path))?;
+    let _ = TLS_CONFIG.set(Ok(config));
+    Ok(())
+}
+
+/// The configuration `https://` requests use.
+fn tls_config() -> Result<Arc<ClientConfig>, String> {
+    TLS_CONFIG
+        .get_or_init(|| {
+            let file = std::env::var_os(CA_FILE_ENV).map(PathBuf::from);
+            client_config(file.as_deref())
+        })
+        .clone()
+}
 
 /// How long connecting may take, in milliseconds.
 pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
 
-/// The parts of an `http://host[:port][/path]` URL.
+/// The parts of an `http(s)://host[:port][/path]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
+    /// Whether it is `https://`.
+    pub tls: bool,
     /// Host name or address.
     pub host: String,
-    /// Port (80 by default).
+    /// Port (80 for http, 443 for https by default).
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,
 }
 
-/// Splits an `http://` URL; an error says what is wrong (https included).
+/// Splits an `http://` or `https://` URL; an error says what is wrong.
 pub fn parse_url(url: &str) -> Result<HttpUrl, String> {
-    if url.starts_with("https://") {
-        return Err(
-            "https:// endpoints are not supported by kinesim's native HTTP client; use an http:// URL".into(),
-        );
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("not an http:// URL: {url}"))?;
+    let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return Err(format!("not an http:// or https:// URL: {url}")),
+    };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -47,12 +106,13 @@ pub fn parse_url(url: &str) -> Result<HttpUrl, String> {
             p.parse::<u16>()
                 .map_err(|_| format!("bad port in URL: {url}"))?,
         ),
-        None => (authority, 80),
+        None => (authority, if tls { 443 } else { 80 }),
     };
     if host.is_empty() {
         return Err(format!("no host in URL: {url}"));
     }
     Ok(HttpUrl {
+        tls,
         host: host.to_string(),
         port,
         path: path.to_string(),
@@ -64,8 +124,26 @@ pub fn perform(request: &HttpRequest) -> Transport {
     perform_with_timeout(request, Duration::from_millis(RESPONSE_TIMEOUT_MS))
 }
 
-/// Performs `request`, waiting at most `timeout` for each read.
+/// Performs `request`, waiting at most `timeout` for each read; `https://` trusts what [`install_ca_file`] or
+/// [`CA_FILE_ENV`] set up.
 pub fn perform_with_timeout(request: &HttpRequest, timeout: Duration) -> Transport {
+    let tls = if request.url.starts_with("https://") {
+        match tls_config() {
+            Ok(config) => Some(config),
+            Err(why) => return Transport::ConnectionFailed(why),
+        }
+    } else {
+        None
+    };
+    perform_with(request, timeout, tls)
+}
+
+/// Performs `request` with the TLS configuration `tls` for an `https://` URL (`None` refuses https).
+pub fn perform_with(
+    request: &HttpRequest,
+    timeout: Duration,
+    tls: Option<Arc<ClientConfig>>,
+) -> Transport {
     let url = match parse_url(&request.url) {
         Ok(u) => u,
         Err(why) => return Transport::ConnectionFailed(why),
@@ -85,7 +163,7 @@ pub fn perform_with_timeout(request: &HttpRequest, timeout: Duration) -> Transpo
             Err(e) => last_error = e.to_string(),
         }
     }
-    let Some(mut stream) = stream else {
+    let Some(stream) = stream else {
         return Transport::ConnectionFailed(last_error);
     };
     if stream.set_read_timeout(Some(timeout)).is_err()
@@ -93,6 +171,27 @@ pub fn perform_with_timeout(request: &HttpRequest, timeout: Duration) -> Transpo
     {
         return Transport::ConnectionFailed("cannot set socket timeouts".into());
     }
+    if !url.tls {
+        return exchange(stream, &url, request);
+    }
+    let Some(config) = tls else {
+        return Transport::ConnectionFailed("https:// needs a TLS configuration".into());
+    };
+    let name = match ServerName::try_from(url.host.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            return Transport::ConnectionFailed(format!("bad TLS server name {}: {e}", url.host));
+        }
+    };
+    let connection = match ClientConnection::new(config, name) {
+        Ok(c) => c,
+        Err(e) => return Transport::ConnectionFailed(format!("TLS setup failed: {e}")),
+    };
+    exchange(StreamOwned::new(connection, stream), &url, request)
+}
+
+/// Writes the request on `stream` (plain or TLS) and reads the answer.
+fn exchange<S: Read + Write>(mut stream: S, url: &HttpUrl, request: &HttpRequest) -> Transport {
     let mut head = format!(
         "{} {} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
         request.method,
@@ -113,6 +212,7 @@ pub fn perform_with_timeout(request: &HttpRequest, timeout: Duration) -> Transpo
         .and_then(|()| stream.write_all(&request.body))
         .and_then(|()| stream.flush())
     {
+        // A TLS handshake failure (an untrusted certificate, ...) shows here, on the first write.
         return Transport::ConnectionFailed(format!("sending the request failed: {e}"));
     }
     match read_response(stream) {
@@ -133,7 +233,7 @@ fn bad(why: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string())
 }
 
-fn read_response(stream: TcpStream) -> std::io::Result<HttpResponse> {
+fn read_response<S: Read>(stream: S) -> std::io::Result<HttpResponse> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -208,6 +308,7 @@ mod tests {
         assert_eq!(
             parse_url("http://127.0.0.1:8080/in?x=1"),
             Ok(HttpUrl {
+                tls: false,
                 host: "127.0.0.1".into(),
                 port: 8080,
                 path: "/in?x=1".into()
@@ -217,7 +318,11 @@ mod tests {
             parse_url("http://h").map(|u| (u.port, u.path)),
             Ok((80, "/".into()))
         );
-        assert!(parse_url("https://h/").is_err());
+        assert_eq!(
+            parse_url("https://h/in").map(|u| (u.tls, u.port, u.path)),
+            Ok((true, 443, "/in".into()))
+        );
+        assert!(parse_url("ftp://h/").is_err());
         assert!(parse_url("http://h:x/").is_err());
     }
 }

@@ -54,6 +54,9 @@ pub struct ServeOptions {
     pub throughput_limits: bool,
     /// Directory the run is kept in (`--state`), so a restart continues it; `None` keeps it in memory only.
     pub state_dir: Option<PathBuf>,
+    /// A PEM file of CA certificates `https://` HTTP endpoint destinations are trusted with, besides the Mozilla
+    /// roots (`--ca-file`; the environment variable `KINESIM_CA_FILE` does the same).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -65,11 +68,12 @@ impl Default for ServeOptions {
             speed: 1,
             throughput_limits: true,
             state_dir: None,
+            ca_file: None,
         }
     }
 }
 
-/// Parses `serve` arguments: `--host H --port P --seed S --speed X --limits on|off --state DIR`.
+/// Parses `serve` arguments: `--host H --port P --seed S --speed X --limits on|off --state DIR --ca-file PEM`.
 pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
     let mut options = ServeOptions::default();
     let mut it = args.iter();
@@ -110,9 +114,15 @@ pub fn parse_args(args: &[String]) -> Result<ServeOptions, String> {
                 }
                 options.state_dir = Some(PathBuf::from(value));
             }
+            "--ca-file" => {
+                if value.is_empty() {
+                    return Err("--ca-file needs a PEM file".into());
+                }
+                options.ca_file = Some(PathBuf::from(value));
+            }
             other => {
                 return Err(format!(
-                    "unknown option {other}; expected --host, --port, --seed, --speed, --limits or --state"
+                    "unknown option {other}; expected --host, --port, --seed, --speed, --limits, --state or --ca-file"
                 ));
             }
         }
@@ -319,6 +329,9 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 
 /// Serves until the process is stopped: one thread per connection (see [`http`]).
 pub fn serve(options: &ServeOptions) -> Result<(), String> {
+    if let Some(file) = &options.ca_file {
+        http_client::install_ca_file(file)?;
+    }
     let listener = TcpListener::bind((options.host.as_str(), options.port))
         .map_err(|e| format!("cannot listen on {}:{}: {e}", options.host, options.port))?;
     let address = listener

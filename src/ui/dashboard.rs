@@ -444,5 +444,10 @@ pub fn describe(kind: &crate::EventKind) -> String {
             action,
             detail,
         } => format!("kpl {producer}: {action}: {detail}"),
+        E::FirehoseSource {
+            source,
+            action,
+            detail,
+        } => format!("source {source}: {action}: {detail}"),
     }
 }

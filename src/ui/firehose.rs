@@ -1,7 +1,7 @@
 //! Amazon Data Firehose: the delivery streams (create one here, through the Firehose API, so a mistake comes
 //! back with AWS's own message) and one delivery stream's page: buffer fill against the size and interval hints,
 //! the flushes with their reasons and the S3 objects they wrote, metrics per simulated minute, test records and
-//! the transform editor.
+//! the transform editor (src/ui/transform_editor.rs) and the sources card (src/ui/firehose_sources.rs).
 
 use super::chart::{nice_ceiling, points};
 use super::dashboard::{error_text, feedback};
@@ -547,6 +547,7 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
     let dest = dest.clone();
     let opensearch = dest.opensearch.clone();
     let redshift = dest.redshift.clone();
+    let transform_destination = dest.clone();
     drop(world);
     html! {
         <div class="page firehose">
@@ -561,7 +562,7 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
             </div>
             <div class="grid two">
                 <BufferCard sim={sim.clone()} name={props.name.clone()} destination={dest.clone()} />
-                <ConfigCard name={props.name.clone()} source={source.clone()} destination={dest} sim={sim.clone()} />
+                <ConfigCard name={props.name.clone()} source={source.clone()} destination={dest.clone()} sim={sim.clone()} />
             </div>
             <FlushesCard sim={sim.clone()} name={props.name.clone()} />
             if let Some(os) = opensearch {
@@ -570,9 +571,12 @@ pub fn delivery_stream_page(props: &DeliveryStreamProps) -> Html {
             if let Some(rs) = &redshift {
                 <RedshiftCard sim={sim.clone()} jdbc_url={rs.cluster_jdbc_url.clone()} table={rs.table()} />
             }
+            if matches!(source, SourceConfig::DirectPut) {
+                <super::firehose_sources::SourcesCard sim={sim.clone()} name={props.name.clone()} />
+            }
             <div class="grid two">
                 <FirehoseMetrics sim={sim.clone()} name={props.name.clone()} />
-                <TransformEditor name={props.name.clone()} />
+                <super::transform_editor::TransformEditor sim={sim.clone()} name={props.name.clone()} destination={transform_destination} />
             </div>
         </div>
     }
@@ -901,37 +905,6 @@ fn firehose_metrics(props: &StreamProps) -> Html {
                 <text class="tick" x={(WIDTH - 8.0).to_string()} y={(HEIGHT - 6.0).to_string()} text-anchor="end">{ format!("minute {now_minute} (now)") }</text>
             </svg>
             <p class="hint">{ if chosen.is_max() { "Maximum age of the oldest record at delivery, per simulated minute (AWS/Firehose)." } else { "Sum over each simulated minute (AWS/Firehose)." } }</p>
-        </section>
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Properties)]
-struct TransformProps {
-    name: String,
-}
-
-/// The transform editor: the code lives in this page's state.
-///
-/// HOOK(transform-sandbox): the sandbox runner (src/ui/sandbox.rs) is being wired to Firehose's transform
-/// invocations (`World::firehose_service_mut().poll_transform()` / `complete_transform`) by another change. That
-/// change reads `code` from here (lift it into the page or a context) and attaches it as the delivery stream's
-/// Lambda processor; until then this editor keeps the code and says so.
-#[component(TransformEditor)]
-fn transform_editor(props: &TransformProps) -> Html {
-    let code = use_state(|| TRANSFORM_TEMPLATE.to_string());
-    let on_input = {
-        let code = code.clone();
-        Callback::from(move |e: InputEvent| {
-            code.set(e.target_unchecked_into::<HtmlTextAreaElement>().value())
-        })
-    };
-    html! {
-        <section class="card" aria-labelledby="fh-transform-h">
-            <h2 id="fh-transform-h">{ "Transform (JavaScript)" }</h2>
-            <p class="hint">{ "Firehose's Lambda contract: each record comes in with its recordId and base64 data and goes out Ok, Dropped or ProcessingFailed. The function will run isolated from the page, under a time limit." }</p>
-            <label for="fh-transform" class="sr-only">{ format!("Transform function for {}", props.name) }</label>
-            <textarea id="fh-transform" class="code" rows="12" spellcheck="false" value={(*code).clone()} oninput={on_input} />
-            <p class="hint" id="fh-transform-status">{ format!("{} characters kept on this page. Attaching it to the delivery stream arrives with the sandbox runner.", code.chars().count()) }</p>
         </section>
     }
 }

@@ -17,6 +17,7 @@ pub mod compare;
 pub mod consumers;
 pub mod dashboard;
 pub mod firehose;
+pub mod firehose_sources;
 pub mod format;
 pub mod geometry;
 pub mod http;
@@ -32,6 +33,7 @@ pub mod scenarios;
 pub mod sessions;
 pub mod shard_map;
 pub mod stream;
+pub mod transform_editor;
 pub mod transforms;
 
 use crate::api::ApiResponse;

@@ -1,7 +1,7 @@
 // A new user's Firehose tour, in Debian's Chromium against the release build served under a sub-path: create a
 // delivery stream to S3 with a 60 s interval, put test records, watch the buffer fill against the interval, see
 // the flush after the interval, find the object in the S3 browser and preview it; then the comparison page sets
-// up a live demonstration. Screenshots land in tests/e2e/output/firehose-*.png. Fails on any console error.
+// up a live demonstration; a CloudWatch Logs source started from the Sources card delivers log lines. Screenshots land in tests/e2e/output/firehose-*.png. Fails on any console error.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,6 +103,57 @@ test('the comparison sets up a live demonstration and opens its page', async () 
   await page.click('#demo-streams-0');
   await page.waitForSelector('#stream-title');
   assert.match(page.url(), /#\/streams\/demo-stream$/);
+});
+
+test('a CloudWatch Logs source started from the Sources card delivers unwrapped log lines to S3', async () => {
+  // A Direct PUT stream whose processors unwrap subscription messages, made through the page session's API.
+  const created = await page.evaluate(() => kinesim.pageSession().send('Firehose_20150804.CreateDeliveryStream', JSON.stringify({
+    DeliveryStreamName: 'logs-to-s3',
+    DeliveryStreamType: 'DirectPut',
+    ExtendedS3DestinationConfiguration: {
+      RoleARN: 'arn:aws:iam::123456789012:role/firehose-delivery-role',
+      BucketARN: 'arn:aws:s3:::log-bucket',
+      BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 60 },
+      ProcessingConfiguration: { Enabled: true, Processors: [
+        { Type: 'Decompression', Parameters: [{ ParameterName: 'CompressionFormat', ParameterValue: 'GZIP' }] },
+        { Type: 'CloudWatchLogProcessing', Parameters: [{ ParameterName: 'DataMessageExtraction', ParameterValue: 'true' }] },
+      ] },
+    },
+  })).statusCode);
+  assert.equal(created, 200);
+  await page.goto(`${baseUrl}#/firehose/logs-to-s3`);
+  await page.waitForSelector('#fh-sources-h');
+  await speed(10);
+  await play();
+  await page.waitForFunction(() => document.querySelector('#fh-status')?.textContent === 'ACTIVE');
+  await pause();
+  await page.selectOption('#src-kind', 'cwl');
+  await page.fill('#src-name', 'app-logs');
+  await page.fill('#src-rate', '5');
+  await page.click('#start-source');
+  await page.waitForSelector('[role="status"]:has-text("Source app-logs started.")');
+  await runFor(65_000);
+  const sent = Number((await page.textContent('[data-source="app-logs"] .source-sent')).replace(/[^0-9]/g, ''));
+  assert.ok(sent >= 60, `control message + a subscription message a second: ${sent}`);
+  assert.match(await page.textContent('#fh-flushes'), /s3:\/\/log-bucket\//);
+  await shot('6-sources', '#fh-sources-h');
+  await page.click('[data-source="app-logs"] button:has-text("Stop")');
+  await page.waitForSelector('[data-source="app-logs"] .badge:has-text("STOPPED")');
+  await page.goto(`${baseUrl}#/s3/log-bucket`);
+  await page.waitForSelector('#s3-objects');
+  for (let depth = 0; depth < 4; depth++) {
+    await page.locator('#s3-objects tr.folder button').first().click();
+  }
+  await page.waitForSelector('#s3-objects tr.object');
+  await page.locator('#s3-objects tr.object button').first().click();
+  const lines = (await page.textContent('#s3-preview')).trim().split('\n');
+  assert.ok(lines.length >= 250, `5 log lines a second for a minute: ${lines.length}`);
+  // The preview may cut the last line short.
+  for (const line of lines.slice(0, -1)) {
+    assert.match(line, /^\d{4}-\d{2}-\d{2}T[\d:.]+Z 10\.0\.0\.\d+ "(GET|POST|PUT) \S+ HTTP\/1\.1" \d{3} \d+ms$/);
+  }
+  assert.ok(!lines.some((l) => l.includes('CONTROL MESSAGE')), 'CloudWatchLogProcessing drops the control message');
+  await shot('7-log-lines');
 });
 
 test('no console errors, failed requests or page errors', () => {
