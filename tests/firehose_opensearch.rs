@@ -1,6 +1,6 @@
 //! The Firehose OpenSearch destination through the World and the API: index rotation names at UTC boundaries,
 //! document ids (FIREHOSE_DEFAULT from the seed, NO_DOCUMENT_ID assigned by the domain), documents that are not
-//! JSON going to the `elasticsearch-failed` backup with the documented fields, AllDocuments backup, the API shapes
+//! JSON going to the `AmazonOpenSearchService-failed` backup with the documented fields, AllDocuments backup, the API shapes
 //! of Create/Describe/Update with their validation errors, search, snapshots, and a property: every accepted record
 //! is indexed or in the backup error prefix, exactly once.
 #![cfg(not(target_arch = "wasm32"))]
@@ -130,7 +130,7 @@ fn objects(w: &World) -> Vec<(String, Vec<u8>)> {
 fn error_documents(w: &World) -> Vec<(String, Value)> {
     objects(w)
         .into_iter()
-        .filter(|(k, _)| k.contains("elasticsearch-failed/"))
+        .filter(|(k, _)| k.contains("AmazonOpenSearchService-failed/"))
         .flat_map(|(k, body)| {
             String::from_utf8_lossy(&body)
                 .lines()
@@ -144,7 +144,7 @@ fn error_documents(w: &World) -> Vec<(String, Value)> {
 fn raw_lines(w: &World) -> Vec<String> {
     objects(w)
         .into_iter()
-        .filter(|(k, _)| k.contains("elasticsearch-failed/"))
+        .filter(|(k, _)| k.contains("AmazonOpenSearchService-failed/"))
         .flat_map(|(_, body)| {
             String::from_utf8_lossy(&body)
                 .lines()
@@ -336,7 +336,9 @@ fn a_record_that_is_not_a_json_object_goes_to_elasticsearch_failed_with_the_docu
     assert_eq!(docs.len(), 2);
     for (key, doc) in &docs {
         assert!(
-            key.starts_with("backup/elasticsearch-failed/2026/01/01/00/logs-1-2026-01-01-00-00-"),
+            key.starts_with(
+                "backup/AmazonOpenSearchService-failed/2026/01/01/00/logs-1-2026-01-01-00-00-"
+            ),
             "{key}"
         );
         let written = raw_lines(&w);
@@ -397,7 +399,7 @@ fn an_error_output_prefix_replaces_the_default_folder() {
     let keys: Vec<String> = objects(&w).into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys.len(), 1);
     assert!(
-        keys[0].starts_with("errors/elasticsearch-failed/logs-1-"),
+        keys[0].starts_with("errors/AmazonOpenSearchService-failed/logs-1-"),
         "{keys:?}"
     );
 }
@@ -415,7 +417,7 @@ fn all_documents_backs_up_every_record_and_still_writes_the_failed_ones() {
     assert_eq!(indices(&w, DOMAIN)["events"].len(), 2);
     let all: Vec<(String, Vec<u8>)> = objects(&w)
         .into_iter()
-        .filter(|(k, _)| !k.contains("elasticsearch-failed/"))
+        .filter(|(k, _)| !k.contains("AmazonOpenSearchService-failed/"))
         .collect();
     assert_eq!(all.len(), 1);
     assert!(
@@ -751,7 +753,7 @@ proptest! {
         std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
     ))]
 
-    /// Every accepted record is indexed or in the `elasticsearch-failed` prefix, exactly once, whatever the
+    /// Every accepted record is indexed or in the `AmazonOpenSearchService-failed` prefix, exactly once, whatever the
     /// mix of valid and invalid documents, batch sizes, waits and rotation.
     #[test]
     fn no_record_is_lost(

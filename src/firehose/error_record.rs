@@ -4,7 +4,7 @@
 //! Source: "Handle failure in data transformation" (`processing-failed`: attemptsMade, arrivalTimestamp, errorCode,
 //! errorMessage, attemptEndingTimestamp, rawData, lambdaArn) and "Handle data delivery failure" (the same common
 //! fields for `http-endpoint-failed` and the other destinations). Timestamps are Unix milliseconds, `rawData` is
-//! the record's bytes in base64. The OpenSearch destination's `elasticsearch-failed` documents add esDocumentId,
+//! the record's bytes in base64. The OpenSearch destination's `AmazonOpenSearchService-failed` documents add esDocumentId,
 //! esIndexName and esTypeName before rawData ("Handle data delivery failure", OpenSearch Service). The documentation spells the function's key `lambdaArn`; documents captured from
 //! the service spell it `lambdaARN`, which is what is written here.
 
@@ -57,13 +57,13 @@ pub struct ErrorRecord {
     pub error_message: String,
     /// When Firehose stopped trying, Unix ms.
     pub attempt_ending_timestamp: u64,
-    /// The intended document id (`elasticsearch-failed` only), key `esDocumentId`.
+    /// The intended document id (`AmazonOpenSearchService-failed` only), key `esDocumentId`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub es_document_id: Option<String>,
-    /// The intended index name (`elasticsearch-failed` only), key `esIndexName`.
+    /// The intended index name (`AmazonOpenSearchService-failed` only), key `esIndexName`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub es_index_name: Option<String>,
-    /// The intended type name (`elasticsearch-failed` only), key `esTypeName`.
+    /// The intended type name (`AmazonOpenSearchService-failed` only), key `esTypeName`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub es_type_name: Option<String>,
     /// The record's bytes, base64.

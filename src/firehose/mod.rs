@@ -24,7 +24,7 @@
 //!   rule action payloads.
 //! - [`compression`]: ZIP, Snappy (framing format) and HADOOP_SNAPPY object bodies and their bounded decoders.
 //! - [`opensearch`]: the OpenSearch Service destination (index rotation, document ids, Bulk delivery with the
-//!   `elasticsearch-failed` backup) and the simulated domains it writes to, with a small search.
+//!   `AmazonOpenSearchService-failed` backup) and the simulated domains it writes to, with a small search.
 //! - [`gzip`] and [`error_record`]: real gzip bytes and the error documents Firehose writes under its error prefix.
 //!
 //! Wiring, per flushed buffer: [`transform::ProcessingConfiguration::before_lambda`] on each record (a failure is a

@@ -46,8 +46,10 @@ pub const RETRY_DURATION_SECONDS_DEFAULT: u32 = 300;
 pub const INDEX_NAME_CHARS_MAX: u64 = 80;
 /// Longest `TypeName`, in characters. Source: service model, `AmazonopensearchserviceTypeName` max 100.
 pub const TYPE_NAME_CHARS_MAX: u64 = 100;
-/// The error output type of documents the domain refused (the S3 backup folder Firehose writes them to).
-pub const ERROR_OUTPUT_TYPE: &str = "elasticsearch-failed";
+/// The error output type of documents the domain refused (the S3 backup folder Firehose writes them to). Source:
+/// service model, `S3BackupMode` of all three OpenSearch configurations ("AmazonOpenSearchService-failed/ appended to
+/// the key prefix").
+pub const ERROR_OUTPUT_TYPE: &str = "AmazonOpenSearchService-failed";
 /// Most hits one search returns (OpenSearch's default `size` is 10; the UI asks for more).
 pub const SEARCH_HITS_MAX: u32 = 100;
 /// Length of a domain-assigned document id, in characters (OpenSearch's auto-generated ids are 20 characters of
@@ -526,7 +528,7 @@ pub struct BulkOutcome {
     pub indexed_bytes: u64,
     /// Documents per index, in index order.
     pub per_index: BTreeMap<String, u64>,
-    /// Error documents for the records the domain refused (for the `elasticsearch-failed` backup).
+    /// Error documents for the records the domain refused (for the `AmazonOpenSearchService-failed` backup).
     pub failed: Vec<ErrorRecord>,
 }
 

@@ -547,7 +547,7 @@ pub enum FirehoseEventKind {
         indices: Vec<String>,
         /// Documents indexed.
         records: u64,
-        /// Documents the domain refused (written to the `elasticsearch-failed` backup).
+        /// Documents the domain refused (written to the `AmazonOpenSearchService-failed` backup).
         failed: u64,
     },
     /// A transform invocation is waiting for the shell.
@@ -2205,7 +2205,7 @@ fn deliver(
 }
 
 /// The OpenSearch destination: one Bulk request into the domain; documents it refuses go to the S3 backup as
-/// `elasticsearch-failed` documents (under `Prefix` + `elasticsearch-failed/` when no ErrorOutputPrefix is set, as
+/// `AmazonOpenSearchService-failed` documents (under `Prefix` + `AmazonOpenSearchService-failed/` when no ErrorOutputPrefix is set, as
 /// Firehose appends the folder to the key prefix); with `AllDocuments` every record is also written to S3.
 #[allow(clippy::too_many_arguments)]
 fn deliver_opensearch(

@@ -69,10 +69,10 @@ test('records delivered to the OpenSearch destination are listed and searchable'
   await page.waitForFunction(() => document.querySelector('#fh-os-total')?.textContent.startsWith('1 hit in'));
   await shot('1-search', '#fh-os-h');
 
-  // The flush, the Bulk request and the record that was not JSON, in the backup bucket's elasticsearch-failed/.
+  // The flush, the Bulk request and the record that was not JSON, in the backup bucket's AmazonOpenSearchService-failed/.
   const flushes = await page.textContent('#fh-flushes');
   assert.match(flushes, /delivered to OpenSearch/);
   assert.match(flushes, /3 documents indexed, 1 refused/);
-  assert.match(flushes, /elasticsearch-failed: elasticsearch-failed\/2026\/01\/01\/00\/os-logs-1-/);
+  assert.match(flushes, /AmazonOpenSearchService-failed: AmazonOpenSearchService-failed\/2026\/01\/01\/00\/os-logs-1-/);
   assert.deepEqual(problems, []);
 });

@@ -100,7 +100,7 @@ pub fn opensearch_card(props: &OpenSearchProps) -> Html {
                 "{} · index {} rotated {} · document ids {} · backup {}. The domain is simulated: created on first use, kept with the session.",
                 key, props.destination.index_name, props.destination.rotation.as_str(),
                 props.destination.document_ids.as_str(), props.destination.backup_mode()) }</p>
-            <p class="hint">{ format!("Indexed so far: {} documents. Documents the domain refuses go to the bucket's elasticsearch-failed/ folder.", count(indexed)) }</p>
+            <p class="hint">{ format!("Indexed so far: {} documents. Documents the domain refuses go to the bucket's AmazonOpenSearchService-failed/ folder.", count(indexed)) }</p>
             if rows.is_empty() {
                 <p class="hint" id="fh-os-empty">{ "No index yet: the first flush creates it." }</p>
             } else {
