@@ -98,7 +98,40 @@ impl Metric {
 pub struct ShardMetrics {
     current_minute: u64,
     current: [Option<u64>; METRICS],
+    /// Stored as a list: JSON map keys must be strings, and a session's snapshot is JSON.
+    #[serde(with = "minutes_as_list")]
     minutes: BTreeMap<(u64, Metric), u64>,
+}
+
+/// The finished minutes as a list of ((minute, metric), value) in JSON, so a world with metrics older than a
+/// minute can be snapshotted. Reads back the empty map earlier snapshots held (the only one they could write).
+mod minutes_as_list {
+    use super::Metric;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    type Minutes = BTreeMap<(u64, Metric), u64>;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        List(Vec<((u64, Metric), u64)>),
+        EmptyMap(BTreeMap<String, u64>),
+    }
+
+    pub fn serialize<S: Serializer>(minutes: &Minutes, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(minutes.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Minutes, D::Error> {
+        match Stored::deserialize(deserializer)? {
+            Stored::List(list) => Ok(list.into_iter().collect()),
+            Stored::EmptyMap(map) if map.is_empty() => Ok(Minutes::new()),
+            Stored::EmptyMap(_) => Err(serde::de::Error::custom(
+                "shard metrics: minutes must be a list",
+            )),
+        }
+    }
 }
 
 impl ShardMetrics {
