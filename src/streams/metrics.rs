@@ -204,6 +204,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn finished_minutes_round_trip_through_json() {
+        let mut m = ShardMetrics::default();
+        m.add(SimTime::from_millis(1_000), Metric::IncomingRecords, 2);
+        m.add(SimTime::from_millis(61_000), Metric::IncomingBytes, 9);
+        let json = serde_json::to_string(&m).expect("a shard's metrics are JSON");
+        let back: ShardMetrics = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, m);
+        // The empty map earlier snapshots held still reads.
+        let empty = serde_json::to_string(&ShardMetrics::default())
+            .expect("JSON")
+            .replace("\"minutes\":[]", "\"minutes\":{}");
+        let old: ShardMetrics = serde_json::from_str(&empty).expect("reads the old form");
+        assert_eq!(old, ShardMetrics::default());
+    }
+
+    #[test]
     fn sums_and_maxima_per_minute_and_old_minutes_roll_off() {
         let mut m = ShardMetrics::default();
         m.add(SimTime::from_millis(1_000), Metric::IncomingRecords, 2);
