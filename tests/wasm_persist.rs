@@ -368,7 +368,7 @@ async fn idb_share_inputs_survive_a_reload() {
         .next()
         .expect("a stream")
         .to_string();
-    let mut put = |session: &mut Journaled, key: &str| {
+    let put = |session: &mut Journaled, key: &str| {
         let now = session.now();
         let body = format!(r#"{{"StreamName":"{stream}","Data":"aGk=","PartitionKey":"{key}"}}"#);
         session.record_share(ScenarioInput::Api {
