@@ -169,9 +169,13 @@ const shareAndReplay = async (id, checks, name) => {
   assert.deepEqual(await runState(), before, 'the shared link rebuilds the same run');
 };
 
-test('a transform run shares as a link that replays to the same state', async () => {
+test('a transform run shares, after a reload, as a link that replays to the same state', async () => {
   await openScenarios();
   await page.click('li[data-scenario="transform-errors"] a');
+  await waitCheck('error-prefix', 'pass');
+  // Shared after a reload: the run's inputs come back with the session, so the link still rebuilds it.
+  await page.reload();
+  await page.waitForSelector('#session-status[data-state="ready"], li[data-check="error-prefix"][data-status="pass"]');
   await waitCheck('error-prefix', 'pass');
   await shareAndReplay('transform-errors', ['error-prefix', 'delivered'], '8-transform-replayed');
 });
