@@ -344,3 +344,69 @@ async fn the_page_session_drives_the_apps_journaled_world() {
     );
     assert_eq!(world.borrow().next_seq(), before, "nothing journaled");
 }
+
+/// A scenario run's share inputs are kept with the session in IndexedDB: after a snapshot and journal entries,
+/// the reloaded session's share replays to the same event-log hash.
+#[wasm_bindgen_test]
+async fn idb_share_inputs_survive_a_reload() {
+    use kinesim::persist::{self, Journaled, SessionStore};
+    use kinesim::scenarios::{
+        self, SHARE_FORMAT, SHARE_VERSION, ScenarioInput, ShareFile, catalog,
+    };
+    use kinesim::sim::SimTime;
+
+    let store = fresh_store("test-share-inputs").await;
+    let scenario = &catalog::SCENARIOS[0];
+    store
+        .create(&persist_suite::meta("s", "Share", scenario.seed))
+        .await
+        .expect("creates");
+    let mut session = Journaled::new(scenario.build_world());
+    let stream = session
+        .streams()
+        .stream_names()
+        .next()
+        .expect("a stream")
+        .to_string();
+    let put = |session: &mut Journaled, key: &str| {
+        let now = session.now();
+        let body = format!(r#"{{"StreamName":"{stream}","Data":"aGk=","PartitionKey":"{key}"}}"#);
+        session.record_share(ScenarioInput::Api {
+            now_ms: now.as_millis(),
+            target: "Kinesis_20131202.PutRecord".into(),
+            body: body.clone(),
+        });
+        session.kinesis(now, "PutRecord", &body);
+    };
+    for i in 0..10 {
+        put(&mut session, &format!("k{i}"));
+    }
+    persist::save(&store, "s", &mut session, true)
+        .await
+        .expect("saves");
+    put(&mut session, "late");
+    session.advance_to(SimTime::from_millis(session.now().as_millis() + 4_000));
+    persist::save(&store, "s", &mut session, false)
+        .await
+        .expect("saves");
+
+    let reloaded = persist::load(&store, "s").await.expect("loads");
+    let inputs = reloaded
+        .share_inputs()
+        .inputs()
+        .expect("shareable after the reload")
+        .to_vec();
+    assert_eq!(inputs.len(), 11);
+    let file = ShareFile {
+        format: SHARE_FORMAT.into(),
+        version: SHARE_VERSION,
+        scenario: scenario.id.into(),
+        seed: scenario.seed,
+        inputs,
+        end_ms: reloaded.now().as_millis(),
+        event_log_hash: reloaded.event_log_hash(),
+    };
+    let (_, matches) = scenarios::replay(&file).expect("replays");
+    assert!(matches);
+    assert_eq!(reloaded.event_log_hash(), session.event_log_hash());
+}

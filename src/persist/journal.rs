@@ -2,7 +2,9 @@
 //! snapshot. Entries are JSON (commands are internally tagged enums) inside a checksummed frame.
 
 use super::frame::{self, FrameError};
+use super::share::ShareGap;
 use crate::firehose::http_endpoint::Transport;
+use crate::scenarios::ScenarioInput;
 use crate::sim::SimTime;
 use crate::workload::lambda::{EsmConfig, FunctionResult};
 use crate::world::TransformOutcome;
@@ -119,6 +121,16 @@ pub enum Input {
         now_ms: u64,
         /// The bucket name.
         bucket: String,
+    },
+    /// An input kept for sharing the run ([`super::share`]); the world is not changed by it.
+    ShareInput {
+        /// The input as a share file holds it.
+        input: ScenarioInput,
+    },
+    /// The run's share inputs stopped being kept ([`super::share`]); the world is not changed by it.
+    ShareStopped {
+        /// Why.
+        gap: ShareGap,
     },
 }
 
@@ -317,6 +329,8 @@ pub fn apply_input(world: &mut World, input: &Input) {
                 .s3_mut()
                 .create_bucket(SimTime::from_millis(*now_ms), bucket);
         }
+        // Kept for sharing the run: [`crate::persist::Journaled::restore`] reads them back.
+        Input::ShareInput { .. } | Input::ShareStopped { .. } => {}
     }
 }
 

@@ -18,6 +18,7 @@ pub mod export;
 pub mod frame;
 pub mod journal;
 pub mod session;
+pub mod share;
 pub mod store;
 
 #[cfg(all(target_arch = "wasm32", feature = "browser-store"))]
@@ -28,6 +29,7 @@ pub mod lock;
 pub use export::{ImportError, Imported, export_session, import_session};
 pub use journal::{Input, JournalEntry, ReplayError, replay};
 pub use session::{CommitReceipt, Journaled, RestoreError};
+pub use share::{SHARE_INPUTS_BYTES_MAX, SHARE_INPUTS_MAX, ShareGap, ShareInputs};
 pub use store::{
     Commit, MemoryStore, SegmentKey, SessionMeta, SessionStore, StoreError, StoreErrorKind,
     StoredSession,

@@ -3,6 +3,7 @@
 
 use super::frame;
 use super::journal::{self, Input, JournalEntry, ReplayError};
+use super::share::{ShareGap, ShareInputs};
 use super::store::{Commit, SegmentKey, StoredSession};
 use crate::api::ApiResponse;
 use crate::api::kinesis::SubscriptionEvents;
@@ -10,6 +11,7 @@ use crate::firehose::FirehoseError;
 use crate::firehose::http_endpoint::Transport;
 use crate::firehose::s3::S3Error;
 use crate::firehose::service::{PendingHttpRequest, TransformRequest};
+use crate::scenarios::ScenarioInput;
 use crate::sim::SimTime;
 use crate::streams::KinesisError;
 use crate::streams::service::Record;
@@ -30,8 +32,11 @@ pub const SEGMENT_VERSION: u16 = 1;
 pub const SEGMENT_BYTES_MAX: u64 = 1_100 * 1024 * 1024;
 /// Marker of a snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 4] = *b"KSNP";
-/// Newest snapshot format.
-pub const SNAPSHOT_VERSION: u16 = 1;
+/// Newest snapshot format: 2 adds the run's share inputs ([`super::share`]); a version 1 snapshot loads with
+/// none, marked [`ShareGap::SavedBeforeKept`].
+pub const SNAPSHOT_VERSION: u16 = 2;
+/// The snapshot format without share inputs.
+const SNAPSHOT_VERSION_WITHOUT_SHARE: u16 = 1;
 /// Largest snapshot read back (the world without its records).
 pub const SNAPSHOT_BYTES_MAX: u64 = 256 * 1024 * 1024;
 /// Journal entries after which [`Journaled::wants_snapshot`] asks for a snapshot, bounding replay on load.
@@ -97,6 +102,18 @@ struct Snapshot<'a> {
     journal_next_seq: u64,
     shards: Vec<ShardManifest>,
     /// The world without its records, as JSON (its enums are internally tagged, which postcard cannot read).
+    #[serde(borrow)]
+    world_json: &'a [u8],
+    /// The run's share inputs ([`ShareInputs`]) as JSON (version 2 on).
+    #[serde(borrow)]
+    share_json: &'a [u8],
+}
+
+/// A version 1 snapshot: no share inputs.
+#[derive(Serialize, Deserialize)]
+struct SnapshotWithoutShare<'a> {
+    journal_next_seq: u64,
+    shards: Vec<ShardManifest>,
     #[serde(borrow)]
     world_json: &'a [u8],
 }
@@ -175,6 +192,8 @@ pub struct Journaled {
     snapshot_seq: Option<u64>,
     /// Timers fired since the last snapshot was prepared.
     firings_since_snapshot: u64,
+    /// The inputs kept for sharing the run (in the snapshot, and journaled as they come).
+    share: ShareInputs,
 }
 
 /// A journaled world reads as the world: every `&self` method of [`World`] is there. Changes go through the
@@ -198,6 +217,38 @@ impl Journaled {
             saved: BTreeMap::new(),
             snapshot_seq: None,
             firings_since_snapshot: 0,
+            share: ShareInputs::new(),
+        }
+    }
+
+    /// A world whose run so far is `inputs` (a loaded share file): a share of it starts from them.
+    pub fn with_share_inputs(world: World, inputs: Vec<ScenarioInput>) -> Self {
+        let mut journaled = Journaled::new(world);
+        journaled.share = ShareInputs::from_inputs(inputs);
+        journaled
+    }
+
+    /// The inputs kept for sharing the run, or why a share would not reproduce it.
+    pub fn share_inputs(&self) -> &ShareInputs {
+        &self.share
+    }
+
+    /// Keeps `input` for sharing the run (journaled, so it survives a reload). Call it next to the journaled
+    /// call that gives the world the same input. Past [`super::share::SHARE_INPUTS_MAX`] inputs (or
+    /// [`super::share::SHARE_INPUTS_BYTES_MAX`] bytes) the run is marked as not shareable exactly.
+    pub fn record_share(&mut self, input: ScenarioInput) {
+        if self.share.inputs().is_err() {
+            return;
+        }
+        match self.share.push(input.clone()) {
+            Ok(()) => {
+                self.flush_advance();
+                self.push(Input::ShareInput { input });
+            }
+            Err(gap) => {
+                self.flush_advance();
+                self.push(Input::ShareStopped { gap });
+            }
         }
     }
 
@@ -549,10 +600,12 @@ impl Journaled {
         self.world.streams_mut().put_back_records(taken);
         // The world is plain data (maps keyed by strings, integers): serializing it cannot fail.
         let world_json = world_json.unwrap_or_default();
+        let share_json = self.share.to_json();
         let payload = postcard::to_allocvec(&Snapshot {
             journal_next_seq: self.next_seq,
             shards,
             world_json: &world_json,
+            share_json: &share_json,
         })
         .unwrap_or_default();
         commit.snapshot = Some(frame::encode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, &payload));
@@ -585,8 +638,8 @@ impl Journaled {
     /// Rebuilds a session from what a store holds. A session with no snapshot starts as `fresh` and replays its
     /// journal. Damaged or foreign bytes are reported, never trusted.
     pub fn restore(stored: &StoredSession, fresh: World) -> Result<Journaled, RestoreError> {
-        let (mut world, first_seq, saved) = match &stored.snapshot {
-            None => (fresh, 0, BTreeMap::new()),
+        let (mut world, first_seq, saved, mut share) = match &stored.snapshot {
+            None => (fresh, 0, BTreeMap::new(), ShareInputs::new()),
             Some(bytes) => restore_snapshot(bytes, &stored.segments)?,
         };
         let mut entries = Vec::with_capacity(stored.journal.len());
@@ -598,6 +651,16 @@ impl Journaled {
         }
         let next_seq =
             journal::replay(&mut world, first_seq, &entries).map_err(RestoreError::Journal)?;
+        for entry in entries {
+            match entry.input {
+                // Past the bound the journal holds a `ShareStopped` instead; the list stops either way.
+                Input::ShareInput { input } => {
+                    let _ = share.push(input);
+                }
+                Input::ShareStopped { gap } => share.stop(gap),
+                _ => {}
+            }
+        }
         Ok(Journaled {
             world,
             next_seq,
@@ -606,18 +669,39 @@ impl Journaled {
             saved,
             snapshot_seq: stored.snapshot.as_ref().map(|_| first_seq),
             firings_since_snapshot: 0,
+            share,
         })
     }
 }
 
+type RestoredSnapshot = (World, u64, BTreeMap<ShardKey, SavedShard>, ShareInputs);
+
 fn restore_snapshot(
     bytes: &[u8],
     segments: &[(SegmentKey, Vec<u8>)],
-) -> Result<(World, u64, BTreeMap<ShardKey, SavedShard>), RestoreError> {
-    let (_, payload) = frame::decode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SNAPSHOT_BYTES_MAX, bytes)
-        .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
-    let snapshot: Snapshot<'_> =
-        postcard::from_bytes(payload).map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+) -> Result<RestoredSnapshot, RestoreError> {
+    let (version, payload) =
+        frame::decode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SNAPSHOT_BYTES_MAX, bytes)
+            .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+    let (snapshot, share) = if version == SNAPSHOT_VERSION_WITHOUT_SHARE {
+        let old: SnapshotWithoutShare<'_> =
+            postcard::from_bytes(payload).map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+        let snapshot = Snapshot {
+            journal_next_seq: old.journal_next_seq,
+            shards: old.shards,
+            world_json: old.world_json,
+            share_json: &[],
+        };
+        (
+            snapshot,
+            ShareInputs::unavailable(ShareGap::SavedBeforeKept),
+        )
+    } else {
+        let snapshot: Snapshot<'_> =
+            postcard::from_bytes(payload).map_err(|e| RestoreError::Snapshot(e.to_string()))?;
+        let share = ShareInputs::from_json(snapshot.share_json).map_err(RestoreError::Snapshot)?;
+        (snapshot, share)
+    };
     let mut world: World = serde_json::from_slice(snapshot.world_json)
         .map_err(|e| RestoreError::Snapshot(e.to_string()))?;
     let by_key: BTreeMap<&SegmentKey, &Vec<u8>> = segments.iter().map(|(k, v)| (k, v)).collect();
@@ -669,5 +753,5 @@ fn restore_snapshot(
             },
         );
     }
-    Ok((world, snapshot.journal_next_seq, saved))
+    Ok((world, snapshot.journal_next_seq, saved, share))
 }

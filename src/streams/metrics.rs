@@ -98,7 +98,40 @@ impl Metric {
 pub struct ShardMetrics {
     current_minute: u64,
     current: [Option<u64>; METRICS],
+    /// Stored as a list: JSON map keys must be strings, and a session's snapshot is JSON.
+    #[serde(with = "minutes_as_list")]
     minutes: BTreeMap<(u64, Metric), u64>,
+}
+
+/// The finished minutes as a list of ((minute, metric), value) in JSON, so a world with metrics older than a
+/// minute can be snapshotted. Reads back the empty map earlier snapshots held (the only one they could write).
+mod minutes_as_list {
+    use super::Metric;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::collections::BTreeMap;
+
+    type Minutes = BTreeMap<(u64, Metric), u64>;
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        List(Vec<((u64, Metric), u64)>),
+        EmptyMap(BTreeMap<String, u64>),
+    }
+
+    pub fn serialize<S: Serializer>(minutes: &Minutes, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(minutes.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Minutes, D::Error> {
+        match Stored::deserialize(deserializer)? {
+            Stored::List(list) => Ok(list.into_iter().collect()),
+            Stored::EmptyMap(map) if map.is_empty() => Ok(Minutes::new()),
+            Stored::EmptyMap(_) => Err(serde::de::Error::custom(
+                "shard metrics: minutes must be a list",
+            )),
+        }
+    }
 }
 
 impl ShardMetrics {
@@ -169,6 +202,22 @@ impl ShardMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finished_minutes_round_trip_through_json() {
+        let mut m = ShardMetrics::default();
+        m.add(SimTime::from_millis(1_000), Metric::IncomingRecords, 2);
+        m.add(SimTime::from_millis(61_000), Metric::IncomingBytes, 9);
+        let json = serde_json::to_string(&m).expect("a shard's metrics are JSON");
+        let back: ShardMetrics = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(back, m);
+        // The empty map earlier snapshots held still reads.
+        let empty = serde_json::to_string(&ShardMetrics::default())
+            .expect("JSON")
+            .replace("\"minutes\":[]", "\"minutes\":{}");
+        let old: ShardMetrics = serde_json::from_str(&empty).expect("reads the old form");
+        assert_eq!(old, ShardMetrics::default());
+    }
 
     #[test]
     fn sums_and_maxima_per_minute_and_old_minutes_roll_off() {

@@ -13,8 +13,8 @@
 //! handed out in the world ([`played`]) until the learner answers it on the scenario page ([`answer_played`]: 200 with the right or a
 //! wrong requestId, 500, 503, 413, no answer, refused), which completes it through the same World call.
 //!
-//! Every hand-out and completion is also recorded in the App's scenario inputs
-//! ([`ScenarioInput::HttpPoll`], [`ScenarioInput::HttpComplete`]), so a shared run replays it.
+//! Every hand-out and completion is also kept in the session's share inputs ([`Journaled::record_share`]:
+//! [`ScenarioInput::HttpPoll`], [`ScenarioInput::HttpComplete`]), so a shared run replays it.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -28,12 +28,9 @@ use crate::firehose::service::PendingHttpRequest;
 use crate::persist::Journaled;
 use crate::scenarios::{ScenarioInput, endpoint_transport, played_endpoint};
 
-/// The App's record of the run's inputs (a scenario run's share file).
-pub type Inputs = Rc<RefCell<Vec<ScenarioInput>>>;
-
 /// Hands every due request to `fetch`, or to the played endpoint's queue for a reserved example host; each
 /// completes on its own when its answer arrives. Call once a frame.
-pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &Inputs) {
+pub fn pump(session: &Rc<RefCell<Journaled>>) {
     loop {
         let Ok(mut guard) = session.try_borrow_mut() else {
             return;
@@ -42,33 +39,27 @@ pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &Inputs) {
             return;
         };
         let now_ms = guard.now().as_millis();
+        guard.record_share(ScenarioInput::HttpPoll { now_ms });
         drop(guard);
-        inputs.borrow_mut().push(ScenarioInput::HttpPoll { now_ms });
         if played_endpoint(&pending.request.url) {
             // Waits in the world (handed out, not completed) for the learner's answer: see `played`.
             continue;
         }
         let session = Rc::clone(session);
-        let inputs = Rc::clone(inputs);
         wasm_bindgen_futures::spawn_local(async move {
             let outcome = match fetch(&pending.request).await {
                 Ok(response) => Transport::Response(response),
                 Err(message) => Transport::ConnectionFailed(message),
             };
-            complete(&session, &inputs, &pending.request_id, &outcome);
+            complete(&session, &pending.request_id, &outcome);
         });
     }
 }
 
-fn complete(
-    session: &Rc<RefCell<Journaled>>,
-    inputs: &Inputs,
-    request_id: &str,
-    outcome: &Transport,
-) {
+fn complete(session: &Rc<RefCell<Journaled>>, request_id: &str, outcome: &Transport) {
     let mut guard = session.borrow_mut();
     let now = guard.now();
-    inputs.borrow_mut().push(ScenarioInput::HttpComplete {
+    guard.record_share(ScenarioInput::HttpComplete {
         now_ms: now.as_millis(),
         request_id: request_id.to_string(),
         outcome: outcome.clone(),
@@ -92,12 +83,7 @@ pub fn played(world: &World) -> Vec<PendingHttpRequest> {
 /// Answers a waiting request with `answer` (`200`, [`crate::scenarios::ANSWER_WRONG_REQUEST_ID`], `500`,
 /// `timeout`, `refused`, ...; [`endpoint_transport`], as a scripted endpoint answers) at the session's time.
 /// Whether it was waiting.
-pub fn answer_played(
-    session: &Rc<RefCell<Journaled>>,
-    inputs: &Inputs,
-    request_id: &str,
-    answer: &str,
-) -> bool {
+pub fn answer_played(session: &Rc<RefCell<Journaled>>, request_id: &str, answer: &str) -> bool {
     let waiting = match session.try_borrow() {
         Ok(guard) => played(&guard).iter().any(|p| p.request_id == request_id),
         Err(_) => false,
@@ -106,7 +92,7 @@ pub fn answer_played(
         return false;
     }
     let outcome = endpoint_transport(answer, request_id);
-    complete(session, inputs, request_id, &outcome);
+    complete(session, request_id, &outcome);
     true
 }
 

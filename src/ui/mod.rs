@@ -198,8 +198,6 @@ pub struct Sim {
     pub version: u64,
     /// Sends an [`Action`] to the App.
     pub act: Callback<Action>,
-    /// Inputs given through pages since the run (re)started, for sharing a scenario run.
-    pub inputs: Rc<RefCell<Vec<crate::scenarios::ScenarioInput>>>,
 }
 
 impl PartialEq for Sim {
@@ -270,8 +268,6 @@ pub struct App {
     frame: Option<AnimationFrame>,
     /// `performance.now()` of the last page refresh while running.
     published_ms: f64,
-    /// Inputs given through pages since the run (re)started (a scenario run's share file).
-    inputs: Rc<RefCell<Vec<crate::scenarios::ScenarioInput>>>,
     /// Profiling (`perf`): when the last update that re-renders ended, and the version the last render showed.
     updated_ms: f64,
     rendered_version: u64,
@@ -327,7 +323,6 @@ impl Component for App {
             behind: false,
             frame: None,
             published_ms: 0.0,
-            inputs: Rc::new(RefCell::new(Vec::new())),
             updated_ms: 0.0,
             rendered_version: 0,
         }
@@ -424,8 +419,8 @@ impl App {
                 }
                 drop(world);
                 perf::record("advance", started_ms);
-                http::pump(&self.world, &self.inputs);
-                transforms::pump(&self.world, &self.inputs);
+                http::pump(&self.world);
+                transforms::pump(&self.world);
                 self.behind = !reached;
                 self.request_frame(ctx);
                 if refresh {
@@ -469,9 +464,9 @@ impl App {
             }
             Msg::LoadScenarioRun(file) => match crate::scenarios::replay(&file) {
                 Ok((world, _)) => {
-                    *self.world.borrow_mut() = Journaled::new(world);
+                    // The run's share inputs come with it, so sharing it again (after a reload too) reproduces it.
+                    *self.world.borrow_mut() = Journaled::with_share_inputs(world, file.inputs);
                     self.persistence.world_replaced();
-                    *self.inputs.borrow_mut() = file.inputs;
                     self.pacer.resync();
                     self.behind = false;
                     true
@@ -479,7 +474,6 @@ impl App {
                 Err(_) => false,
             },
             Msg::Restart(seed) => {
-                self.inputs.borrow_mut().clear();
                 *self.world.borrow_mut() = Journaled::new(new_world(seed));
                 self.persistence.world_replaced();
                 self.pacer.resync();
@@ -494,13 +488,11 @@ impl App {
                 let response = {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
-                    self.inputs
-                        .borrow_mut()
-                        .push(crate::scenarios::ScenarioInput::Api {
-                            now_ms: now.as_millis(),
-                            target: format!("Kinesis_20131202.{operation}"),
-                            body: body.clone(),
-                        });
+                    world.record_share(crate::scenarios::ScenarioInput::Api {
+                        now_ms: now.as_millis(),
+                        target: format!("Kinesis_20131202.{operation}"),
+                        body: body.clone(),
+                    });
                     world.kinesis(now, operation, &body)
                 };
                 reply.emit(response);
@@ -515,13 +507,11 @@ impl App {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
                     let target = format!("{}.{operation}", crate::api::firehose::TARGET_PREFIX);
-                    self.inputs
-                        .borrow_mut()
-                        .push(crate::scenarios::ScenarioInput::Api {
-                            now_ms: now.as_millis(),
-                            target: target.clone(),
-                            body: body.clone(),
-                        });
+                    world.record_share(crate::scenarios::ScenarioInput::Api {
+                        now_ms: now.as_millis(),
+                        target: target.clone(),
+                        body: body.clone(),
+                    });
                     // Journaled through `call`, which journals every AWS target.
                     world.call(now, &target, &body)
                 };
@@ -534,27 +524,23 @@ impl App {
                     return false;
                 }
                 world.advance_to(SimTime::from_millis(to_ms));
-                self.inputs
-                    .borrow_mut()
-                    .push(crate::scenarios::ScenarioInput::Advance { to_ms });
+                world.record_share(crate::scenarios::ScenarioInput::Advance { to_ms });
                 drop(world);
-                http::pump(&self.world, &self.inputs);
-                transforms::pump(&self.world, &self.inputs);
+                http::pump(&self.world);
+                transforms::pump(&self.world);
                 true
             }
             Msg::Act(Action::AnswerHttp { request_id, answer }) => {
-                http::answer_played(&self.world, &self.inputs, &request_id, &answer)
+                http::answer_played(&self.world, &request_id, &answer)
             }
             Msg::Act(Action::Command { command, reply }) => {
                 let result = {
                     let mut world = self.world.borrow_mut();
                     let now = world.now();
-                    self.inputs
-                        .borrow_mut()
-                        .push(crate::scenarios::ScenarioInput::Command {
-                            now_ms: now.as_millis(),
-                            command: command.clone(),
-                        });
+                    world.record_share(crate::scenarios::ScenarioInput::Command {
+                        now_ms: now.as_millis(),
+                        command: command.clone(),
+                    });
                     world.apply(now, command)
                 };
                 reply.emit(result);
@@ -573,7 +559,6 @@ impl App {
             world: self.world.clone(),
             version: self.version,
             act: link.callback(Msg::Act),
-            inputs: self.inputs.clone(),
         };
         let clock = clock::ClockProps {
             sim: sim.clone(),
@@ -588,7 +573,6 @@ impl App {
         };
         let on_restart = link.callback(Msg::Restart);
         let on_load = link.callback(Msg::LoadScenarioRun);
-        let inputs = self.inputs.borrow().clone();
         let sessions_panel = self.persistence.view(&link.callback(Msg::Persist));
         html! {
             <HashRouter>
@@ -597,7 +581,7 @@ impl App {
                         <clock::ClockBar ..clock />
                         <nav::Nav />
                         <main class="content" id="content">
-                            <Switch<Route> render={move |route| switch(route, on_restart.clone(), on_load.clone(), inputs.clone(), sessions_panel.clone())} />
+                            <Switch<Route> render={move |route| switch(route, on_restart.clone(), on_load.clone(), sessions_panel.clone())} />
                         </main>
                     </div>
                 </ContextProvider<Sim>>
@@ -610,7 +594,6 @@ fn switch(
     route: Route,
     on_restart: Callback<u64>,
     on_load: Callback<crate::scenarios::ShareFile>,
-    inputs: Vec<crate::scenarios::ScenarioInput>,
     sessions_panel: Html,
 ) -> Html {
     match route {
@@ -644,10 +627,10 @@ fn switch(
         },
         Route::Scenarios => html! { <scenarios::ScenarioList /> },
         Route::Scenario { id } => {
-            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} {inputs} /> }
+            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} /> }
         }
         Route::ScenarioRun { id, payload } => {
-            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} {inputs} payload={Some(payload)} /> }
+            html! { <scenarios::ScenarioPage {id} {on_restart} {on_load} payload={Some(payload)} /> }
         }
         Route::NotFound => html! { <placeholder::NotFound /> },
     }

@@ -13,7 +13,7 @@ use crate::api::ApiResponse;
 use crate::cost::{Bill, PriceTable, Usage};
 use crate::scenarios::catalog::{SCENARIOS, find, for_seed};
 use crate::scenarios::{
-    PASS_NOTE_PREFIX, Scenario, ScenarioInput, ShareFile, Status, UiSupport, passed_from_notes,
+    PASS_NOTE_PREFIX, Scenario, ShareFile, Status, UiSupport, passed_from_notes,
 };
 use crate::{Command, Reply, World};
 use base64::Engine;
@@ -130,8 +130,6 @@ pub struct ScenarioPageProps {
     pub on_restart: Callback<u64>,
     /// Loads a shared run.
     pub on_load: Callback<ShareFile>,
-    /// Inputs given since the scenario started, for sharing.
-    pub inputs: Vec<ScenarioInput>,
     /// A shared run's payload, from a link.
     #[prop_or_default]
     pub payload: Option<String>,
@@ -144,6 +142,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
     let hints = use_state(|| 0u32);
     let sent = use_mut_ref(BTreeSet::<String>::new);
     let share_text = use_state(String::new);
+    let share_error = use_state(|| None::<String>);
     let console_out = use_state(String::new);
     let op_ref = use_node_ref();
     let body_ref = use_node_ref();
@@ -174,8 +173,10 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         let on_restart = props.on_restart.clone();
         let seed = scenario.seed;
         let sent = sent.clone();
+        let share_error = share_error.clone();
         Callback::from(move |_| {
             sent.borrow_mut().clear();
+            share_error.set(None);
             on_restart.emit(seed);
         })
     };
@@ -263,29 +264,49 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
     };
     let show_endpoint =
         scenario.id == HTTP_ENDPOINT_SCENARIO || !super::http::played(&world).is_empty();
-    // Built when asked: the shells' completions arrive between renders, and the file must hold all of them.
+    // Built when asked: the shells' completions arrive between renders, and the file must hold all of them. The
+    // inputs are the session's (kept with it, so they survive a reload); a run whose inputs are not all known
+    // cannot be shared exactly, and the page says why instead of giving a link that would not reproduce it.
     let share_now = {
         let sim = sim.clone();
         let id = scenario.id;
         let seed = scenario.seed;
-        move || {
+        move || -> Result<ShareFile, String> {
             let world = sim.world.borrow();
-            ShareFile {
+            let inputs = world
+                .share_inputs()
+                .inputs()
+                .map_err(|gap| format!("This run cannot be shared exactly: {gap}."))?;
+            Ok(ShareFile {
                 format: crate::scenarios::SHARE_FORMAT.into(),
                 version: crate::scenarios::SHARE_VERSION,
                 scenario: id.into(),
                 seed,
-                inputs: sim.inputs.borrow().clone(),
+                inputs: inputs.to_vec(),
                 end_ms: world.now().as_millis(),
                 event_log_hash: world.event_log_hash(),
-            }
+            })
         }
     };
+    let share_unavailable = world
+        .share_inputs()
+        .inputs()
+        .err()
+        .map(|gap| format!("This run cannot be shared exactly: {gap}."));
     let on_link = {
         let share_text = share_text.clone();
+        let share_error = share_error.clone();
         let share_now = share_now.clone();
         Callback::from(move |_| {
-            let share = share_now();
+            let share = match share_now() {
+                Ok(share) => share,
+                Err(e) => {
+                    share_text.set(String::new());
+                    share_error.set(Some(e));
+                    return;
+                }
+            };
+            share_error.set(None);
             let href = web_sys::window()
                 .and_then(|w| w.location().href().ok())
                 .unwrap_or_default();
@@ -298,8 +319,15 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
         })
     };
     let on_download = {
+        let share_error = share_error.clone();
         Callback::from(move |_| {
-            let share = share_now();
+            let share = match share_now() {
+                Ok(share) => share,
+                Err(e) => {
+                    share_error.set(Some(e));
+                    return;
+                }
+            };
             let blob = gloo::file::Blob::new_with_options(
                 share.to_json().as_str(),
                 Some("application/json"),
@@ -371,6 +399,7 @@ pub fn scenario_page(props: &ScenarioPageProps) -> Html {
                         <button id="scenario-share-link" onclick={on_link}>{ "Share link" }</button>{ " " }
                         <button id="scenario-download" onclick={on_download}>{ "Download run" }</button>
                     </p>
+                    { share_unavailable.or_else(|| (*share_error).clone()).map(|e| html!{ <p class="error" id="scenario-share-unavailable" role="status">{ e }</p> }).unwrap_or_default() }
                     { if share_text.is_empty() { html!{} } else { html!{ <textarea id="scenario-link" readonly=true value={(*share_text).clone()} /> } } }
                 </section>
             </div>

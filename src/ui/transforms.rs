@@ -23,9 +23,9 @@ thread_local! {
 }
 
 /// Starts the next pending transform invocation unless one is running. Call once a frame.
-/// Each hand-out and completion is recorded in the App's scenario inputs ([`ScenarioInput::TransformPoll`],
+/// Each hand-out and completion is kept in the session's share inputs ([`ScenarioInput::TransformPoll`],
 /// [`ScenarioInput::TransformComplete`]), so a shared run replays it.
-pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &super::http::Inputs) {
+pub fn pump(session: &Rc<RefCell<Journaled>>) {
     if RUNNING.with(Cell::get) {
         return;
     }
@@ -39,13 +39,10 @@ pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &super::http::Inputs) {
         .function_code(&request.lambda_arn)
         .map(|(code, timeout_ms)| (code.to_string(), timeout_ms));
     let now_ms = guard.now().as_millis();
+    guard.record_share(ScenarioInput::TransformPoll { now_ms });
     drop(guard);
-    inputs
-        .borrow_mut()
-        .push(ScenarioInput::TransformPoll { now_ms });
     RUNNING.with(|r| r.set(true));
     let session = Rc::clone(session);
-    let inputs = Rc::clone(inputs);
     wasm_bindgen_futures::spawn_local(async move {
         let outcome = match code {
             None => TransformOutcome::FunctionError(format!(
@@ -64,7 +61,7 @@ pub fn pump(session: &Rc<RefCell<Journaled>>, inputs: &super::http::Inputs) {
         };
         if let Ok(mut guard) = session.try_borrow_mut() {
             let now = guard.now();
-            inputs.borrow_mut().push(ScenarioInput::TransformComplete {
+            guard.record_share(ScenarioInput::TransformComplete {
                 now_ms: now.as_millis(),
                 delivery_stream: request.delivery_stream.clone(),
                 invocation_id: request.invocation_id.clone(),

@@ -94,6 +94,25 @@ test('progress survives a reload (it is kept with the session in IndexedDB)', as
   await shot('4-after-reload');
 });
 
+test('a run shared after a reload holds the inputs given before it (they are kept with the session)', async () => {
+  // This run's link is larger than Chromium opens (400 records of 3,000 bytes, base64 twice), so the link's file is
+  // read here; tests/persist_share.rs and tests/wasm_persist.rs replay such a file to the same event-log hash.
+  await page.click('#scenario-share-link');
+  const link = await page.inputValue('#scenario-link');
+  const payload = link.split('/run/')[1];
+  const file = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  const batches = file.inputs.filter((i) => i.type === 'Api' && /PutRecordBatch/.test(i.target));
+  assert.ok(batches.some((i) => JSON.parse(i.body).DeliveryStreamName === 'by-size'), 'the sends before the reload');
+  assert.ok(batches.some((i) => JSON.parse(i.body).DeliveryStreamName === 'by-interval'));
+  assert.ok(file.inputs.some((i) => i.type === 'Advance'), 'the play before the reload');
+  const { hash, ms } = await runState();
+  assert.equal(file.event_log_hash.slice(0, 16), hash.trim(), 'the file is of the run as it stands');
+  assert.equal(file.end_ms, ms);
+  await shot('4b-shared-after-reload');
+  await page.goto(`${baseUrl}#/scenarios/firehose-buffering`);
+  await page.waitForSelector('#scenario-restart');
+});
+
 test('a scenario restarts from its seeded setup', async () => {
   await page.click('#scenario-restart');
   await waitCheck('size-flush', 'pending');
@@ -150,9 +169,13 @@ const shareAndReplay = async (id, checks, name) => {
   assert.deepEqual(await runState(), before, 'the shared link rebuilds the same run');
 };
 
-test('a transform run shares as a link that replays to the same state', async () => {
+test('a transform run shares, after a reload, as a link that replays to the same state', async () => {
   await openScenarios();
   await page.click('li[data-scenario="transform-errors"] a');
+  await waitCheck('error-prefix', 'pass');
+  // Shared after a reload: the run's inputs come back with the session, so the link still rebuilds it.
+  await page.reload();
+  await page.waitForSelector('#session-status[data-state="ready"], li[data-check="error-prefix"][data-status="pass"]');
   await waitCheck('error-prefix', 'pass');
   await shareAndReplay('transform-errors', ['error-prefix', 'delivered'], '8-transform-replayed');
 });
