@@ -19,6 +19,8 @@ before(async () => {
 test('records delivered to the OpenSearch destination are listed and searchable', async () => {
   await page.goto(`${baseUrl}#/firehose`);
   await page.waitForFunction(() => window.kinesim?.pageSession !== undefined);
+  // The page session answers once the session has opened from IndexedDB.
+  await page.waitForSelector('#session-status[data-state="ready"]');
   const out = await page.evaluate(async () => {
     const session = kinesim.pageSession();
     const role = 'arn:aws:iam::123456789012:role/firehose-delivery-role';
