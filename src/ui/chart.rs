@@ -2,6 +2,7 @@
 
 use super::Sim;
 use super::format::count;
+use crate::sim::SimTime;
 use crate::streams::metrics::Metric;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -57,6 +58,91 @@ pub fn points(values: &[u64], ceiling: u64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// One metric's values per simulated minute, from minute `first` to `now_minute` (inclusive), out of metric rows
+/// `(time, metric, value)`; minutes without a row are 0.
+pub fn per_minute<M: PartialEq>(
+    rows: impl IntoIterator<Item = (SimTime, M, u64)>,
+    chosen: &M,
+    first: u64,
+    now_minute: u64,
+) -> Vec<u64> {
+    let mut values = vec![0u64; usize::try_from(now_minute.saturating_sub(first) + 1).unwrap_or(1)];
+    for (t, m, v) in rows {
+        let minute = t.as_millis() / 60_000;
+        if m == *chosen
+            && minute >= first
+            && let Some(slot) =
+                values.get_mut(usize::try_from(minute - first).unwrap_or(usize::MAX))
+        {
+            *slot = v;
+        }
+    }
+    values
+}
+
+/// How a [`minute_chart`] labels its values.
+#[derive(Debug)]
+pub struct ChartText<'a> {
+    /// The SVG's accessible name.
+    pub label: String,
+    /// Grid lines, in quarters of the axis' ceiling (`[0, 2, 4]`: bottom, middle, top).
+    pub quarters: &'a [u64],
+    /// A value as the axis and the dots show it.
+    pub value: fn(u64) -> String,
+    /// Whether the area under the line is filled.
+    pub area: bool,
+}
+
+/// The SVG chart of `values` per minute, the oldest at minute `first`.
+pub fn minute_chart(values: &[u64], first: u64, now_minute: u64, text: &ChartText<'_>) -> Html {
+    let ceiling = nice_ceiling(values.iter().copied().max().unwrap_or(0).max(1));
+    let pts = points(values, ceiling);
+    let line: String = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1} ")).collect();
+    let area = match (text.area, pts.first(), pts.last()) {
+        (true, Some(f), Some(l)) => format!(
+            "M{:.1},{:.1} L{line} L{:.1},{:.1} Z",
+            f.0,
+            HEIGHT - BOTTOM,
+            l.0,
+            HEIGHT - BOTTOM
+        ),
+        _ => String::new(),
+    };
+    let dots: Html = pts
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, ((x, y), v))| {
+            let minute = first + i as u64;
+            html! { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="2.5"><title>{ format!("minute {minute}: {}", (text.value)(*v)) }</title></circle> }
+        })
+        .collect();
+    let grid: Html = text
+        .quarters
+        .iter()
+        .map(|q| {
+            #[allow(clippy::cast_precision_loss)]
+            let y = (HEIGHT - BOTTOM) - (HEIGHT - BOTTOM - 10.0) * *q as f64 / 4.0;
+            html! { <>
+                <line class="grid" x1={LEFT.to_string()} x2={(WIDTH - 8.0).to_string()} y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
+                <text class="tick" x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y + 4.0)} text-anchor="end">{ (text.value)(ceiling / 4 * q) }</text>
+            </> }
+        })
+        .collect();
+    html! {
+        <svg class="chart" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img" aria-label={text.label.clone()}>
+            { grid }
+            if text.area {
+                <path class="area" d={area} />
+            }
+            <polyline class="line" points={line} />
+            { dots }
+            <text class="tick" x={LEFT.to_string()} y={(HEIGHT - 6.0).to_string()}>{ format!("minute {first}") }</text>
+            <text class="tick" x={(WIDTH - 8.0).to_string()} y={(HEIGHT - 6.0).to_string()} text-anchor="end">{ format!("minute {now_minute} (now)") }</text>
+        </svg>
+    }
+}
+
 /// Properties of [`MetricsCard`].
 #[derive(Clone, Debug, PartialEq, Properties)]
 pub struct MetricsProps {
@@ -88,40 +174,7 @@ pub fn metrics_card(props: &MetricsProps) -> Html {
     }
     .unwrap_or_default();
     drop(world);
-    let mut values = vec![0u64; usize::try_from(now_minute - first + 1).unwrap_or(1)];
-    for (t, m, v) in rows {
-        let minute = t.as_millis() / 60_000;
-        if m == chosen
-            && minute >= first
-            && let Some(slot) =
-                values.get_mut(usize::try_from(minute - first).unwrap_or(usize::MAX))
-        {
-            *slot = v;
-        }
-    }
-    let max = values.iter().copied().max().unwrap_or(0);
-    let ceiling = nice_ceiling(max.max(1));
-    let pts = points(&values, ceiling);
-    let line: String = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1} ")).collect();
-    let area = match (pts.first(), pts.last()) {
-        (Some(f), Some(l)) => format!(
-            "M{:.1},{:.1} L{line} L{:.1},{:.1} Z",
-            f.0,
-            HEIGHT - BOTTOM,
-            l.0,
-            HEIGHT - BOTTOM
-        ),
-        _ => String::new(),
-    };
-    let dots: Html = pts
-        .iter()
-        .zip(&values)
-        .enumerate()
-        .map(|(i, ((x, y), v))| {
-            let minute = first + i as u64;
-            html! { <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="2.5"><title>{ format!("minute {minute}: {}", count(*v)) }</title></circle> }
-        })
-        .collect();
+    let values = per_minute(rows, &chosen, first, now_minute);
     let on_metric = {
         let metric = metric.clone();
         Callback::from(move |e: Event| {
@@ -139,17 +192,6 @@ pub fn metrics_card(props: &MetricsProps) -> Html {
             scope.set(e.target_unchecked_into::<HtmlSelectElement>().value())
         })
     };
-    let grid: Html = [0u64, 1, 2, 3, 4]
-        .iter()
-        .map(|q| {
-            #[allow(clippy::cast_precision_loss)]
-            let y = (HEIGHT - BOTTOM) - (HEIGHT - BOTTOM - 10.0) * *q as f64 / 4.0;
-            html! { <>
-                <line class="grid" x1={LEFT.to_string()} x2={(WIDTH - 8.0).to_string()} y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
-                <text class="tick" x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y + 4.0)} text-anchor="end">{ count(ceiling / 4 * q) }</text>
-            </> }
-        })
-        .collect();
     html! {
         <section class="card" aria-labelledby="metrics-h">
             <h2 id="metrics-h">{ "Metrics" }</h2>
@@ -166,15 +208,12 @@ pub fn metrics_card(props: &MetricsProps) -> Html {
                     { for props.shards.iter().map(|s| html! { <option value={s.clone()} selected={*scope == *s}>{ s }</option> }) }
                 </select>
             </div>
-            <svg class="chart" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
-                aria-label={format!("{} per minute, last {MINUTES_SHOWN} simulated minutes", chosen.cloudwatch_name())}>
-                { grid }
-                <path class="area" d={area} />
-                <polyline class="line" points={line} />
-                { dots }
-                <text class="tick" x={LEFT.to_string()} y={(HEIGHT - 6.0).to_string()}>{ format!("minute {first}") }</text>
-                <text class="tick" x={(WIDTH - 8.0).to_string()} y={(HEIGHT - 6.0).to_string()} text-anchor="end">{ format!("minute {now_minute} (now)") }</text>
-            </svg>
+            { minute_chart(&values, first, now_minute, &ChartText {
+                label: format!("{} per minute, last {MINUTES_SHOWN} simulated minutes", chosen.cloudwatch_name()),
+                quarters: &[0, 1, 2, 3, 4],
+                value: count,
+                area: true,
+            }) }
             <p class="hint">{ if chosen.is_max() { "Maximum over each simulated minute (AWS/Kinesis namespace)." } else { "Sum over each simulated minute (AWS/Kinesis namespace)." } }</p>
         </section>
     }

@@ -3,7 +3,7 @@
 //! the flushes with their reasons and the S3 objects they wrote, metrics per simulated minute, test records and
 //! the transform editor (src/ui/transform_editor.rs) and the sources card (src/ui/firehose_sources.rs).
 
-use super::chart::{nice_ceiling, points};
+use super::chart::{ChartText, minute_chart, per_minute};
 use super::dashboard::{error_text, feedback};
 use super::format::{bytes, count, millis};
 use super::{Route, Sim};
@@ -823,10 +823,6 @@ pub const FIREHOSE_CHARTED: [FirehoseMetric; 4] = [
     FirehoseMetric::IncomingBytes,
 ];
 const MINUTES_SHOWN: u64 = 20;
-const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 200.0;
-const LEFT: f64 = 56.0;
-const BOTTOM: f64 = 24.0;
 
 /// Metrics per simulated minute, drawn with the data-stream chart's scale and points.
 #[component(FirehoseMetrics)]
@@ -844,20 +840,7 @@ fn firehose_metrics(props: &StreamProps) -> Html {
         .metrics(&props.name)
         .unwrap_or_default();
     drop(world);
-    let mut values = vec![0u64; usize::try_from(now_minute - first + 1).unwrap_or(1)];
-    for (t, m, v) in rows {
-        let minute = t.as_millis() / 60_000;
-        if m == chosen
-            && minute >= first
-            && let Some(slot) =
-                values.get_mut(usize::try_from(minute - first).unwrap_or(usize::MAX))
-        {
-            *slot = v;
-        }
-    }
-    let ceiling = nice_ceiling(values.iter().copied().max().unwrap_or(0).max(1));
-    let pts = points(&values, ceiling);
-    let line: String = pts.iter().map(|(x, y)| format!("{x:.1},{y:.1} ")).collect();
+    let values = per_minute(rows, &chosen, first, now_minute);
     let on_metric = {
         let metric = metric.clone();
         Callback::from(move |e: Event| {
@@ -869,20 +852,7 @@ fn firehose_metrics(props: &StreamProps) -> Html {
             )
         })
     };
-    let unit = |v: u64| {
-        if chosen.is_max() { millis(v) } else { count(v) }
-    };
-    let grid: Html = [0u64, 2, 4]
-        .iter()
-        .map(|q| {
-            #[allow(clippy::cast_precision_loss)]
-            let y = (HEIGHT - BOTTOM) - (HEIGHT - BOTTOM - 10.0) * *q as f64 / 4.0;
-            html! { <>
-                <line class="grid" x1={LEFT.to_string()} x2={(WIDTH - 8.0).to_string()} y1={format!("{y:.1}")} y2={format!("{y:.1}")} />
-                <text class="tick" x={(LEFT - 6.0).to_string()} y={format!("{:.1}", y + 4.0)} text-anchor="end">{ unit(ceiling / 4 * q) }</text>
-            </> }
-        })
-        .collect();
+    let unit: fn(u64) -> String = if chosen.is_max() { millis } else { count };
     html! {
         <section class="card" aria-labelledby="fh-metrics-h">
             <h2 id="fh-metrics-h">{ "Metrics" }</h2>
@@ -894,16 +864,12 @@ fn firehose_metrics(props: &StreamProps) -> Html {
                     }) }
                 </select>
             </div>
-            <svg class="chart" viewBox={format!("0 0 {WIDTH} {HEIGHT}")} role="img"
-                aria-label={format!("{} per minute, last {MINUTES_SHOWN} simulated minutes", chosen.cloudwatch_name())}>
-                { grid }
-                <polyline class="line" points={line} />
-                { for pts.iter().zip(&values).map(|((x, y), v)| html! {
-                    <circle cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="2.5"><title>{ unit(*v) }</title></circle>
-                }) }
-                <text class="tick" x={LEFT.to_string()} y={(HEIGHT - 6.0).to_string()}>{ format!("minute {first}") }</text>
-                <text class="tick" x={(WIDTH - 8.0).to_string()} y={(HEIGHT - 6.0).to_string()} text-anchor="end">{ format!("minute {now_minute} (now)") }</text>
-            </svg>
+            { minute_chart(&values, first, now_minute, &ChartText {
+                label: format!("{} per minute, last {MINUTES_SHOWN} simulated minutes", chosen.cloudwatch_name()),
+                quarters: &[0, 2, 4],
+                value: unit,
+                area: false,
+            }) }
             <p class="hint">{ if chosen.is_max() { "Maximum age of the oldest record at delivery, per simulated minute (AWS/Firehose)." } else { "Sum over each simulated minute (AWS/Firehose)." } }</p>
         </section>
     }
