@@ -17,10 +17,11 @@ before(async () => {
 });
 
 test('records delivered to the OpenSearch destination are listed and searchable', async () => {
+  // The page session answers once the session has opened from IndexedDB (the dashboard shows its status).
+  await page.goto(baseUrl);
+  await page.waitForSelector('#session-status[data-state="ready"]');
   await page.goto(`${baseUrl}#/firehose`);
   await page.waitForFunction(() => window.kinesim?.pageSession !== undefined);
-  // The page session answers once the session has opened from IndexedDB.
-  await page.waitForSelector('#session-status[data-state="ready"]');
   const out = await page.evaluate(async () => {
     const session = kinesim.pageSession();
     const role = 'arn:aws:iam::123456789012:role/firehose-delivery-role';
