@@ -86,13 +86,49 @@ impl SequenceNumber {
     }
 }
 
+impl SequenceNumber {
+    /// The 56 digits, written right to left into a fixed buffer (every record read or written renders one, and
+    /// `write!` with zero padding goes through the formatter a character at a time). `None` when a field does not
+    /// fit its digits, which [`SequenceNumber::new`] rules out but a struct literal does not.
+    fn digits(&self) -> Option<[u8; SEQUENCE_NUMBER_DIGITS as usize]> {
+        let mut out = [b'0'; SEQUENCE_NUMBER_DIGITS as usize];
+        let mut end = out.len();
+        let fields = [
+            (self.stream_incarnation, STREAM_INCARNATION_DIGITS),
+            (self.record_number, RECORD_NUMBER_DIGITS),
+            (u64::from(self.shard_ordinal), SHARD_ORDINAL_DIGITS),
+            (self.shard_created_ms, SHARD_CREATED_DIGITS),
+        ];
+        for (mut value, width) in fields {
+            let start = end - width as usize;
+            for slot in out[start..end].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+            if value != 0 {
+                return None;
+            }
+            end = start;
+        }
+        out[..end].copy_from_slice(PREFIX.as_bytes());
+        Some(out)
+    }
+}
+
 impl fmt::Display for SequenceNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{PREFIX}{:015}{:06}{:020}{:013}",
-            self.shard_created_ms, self.shard_ordinal, self.record_number, self.stream_incarnation
-        )
+        match self.digits() {
+            // ASCII digits only, so this never fails.
+            Some(digits) => f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?),
+            None => write!(
+                f,
+                "{PREFIX}{:015}{:06}{:020}{:013}",
+                self.shard_created_ms,
+                self.shard_ordinal,
+                self.record_number,
+                self.stream_incarnation
+            ),
+        }
     }
 }
 
@@ -128,6 +164,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(SequenceNumber::parse(&top.to_string()), Some(top));
+    }
+
+    #[test]
+    fn fast_digits_match_zero_padded_formatting() {
+        let padded = |s: &SequenceNumber| {
+            format!(
+                "{PREFIX}{:015}{:06}{:020}{:013}",
+                s.shard_created_ms, s.shard_ordinal, s.record_number, s.stream_incarnation
+            )
+        };
+        let cases = [
+            seq(0, 0, 0),
+            seq(1_234, 3, 42),
+            seq(SHARD_CREATED_MS_MAX, SHARD_ORDINAL_MAX, u64::MAX),
+            SequenceNumber::new(7, 1, 9, STREAM_INCARNATION_MAX).unwrap(),
+            // Out of range fields (possible with a struct literal) fall back to the formatter, wider than 56.
+            SequenceNumber {
+                shard_created_ms: SHARD_CREATED_MS_MAX + 1,
+                shard_ordinal: 5,
+                record_number: 6,
+                stream_incarnation: 7,
+            },
+        ];
+        for s in cases {
+            assert_eq!(s.to_string(), padded(&s));
+        }
     }
 
     #[test]

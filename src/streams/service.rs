@@ -595,6 +595,39 @@ pub struct GetRecordsResult {
     pub child_shards: Vec<ChildShard>,
 }
 
+/// [`DataStreams::get_records_batch`]'s answer: GetRecords' records still in their shard.
+#[derive(Clone, Debug)]
+pub struct RecordsBatch<'a> {
+    records: std::collections::vec_deque::Iter<'a, Record>,
+    /// The shard's sequence number fields, with record number 0.
+    sequence_base: SequenceNumber,
+    /// Where to continue; `None` at the end of a closed shard.
+    pub next_shard_iterator: Option<String>,
+    /// How far behind the newest record the reader is, in ms (0: caught up).
+    pub millis_behind_latest: u64,
+    /// At the end of a closed shard: the shards that took over its hash keys, to read next.
+    pub child_shards: Vec<ChildShard>,
+}
+
+impl<'a> RecordsBatch<'a> {
+    /// (sequence number, record) in shard order; the sequence numbers are rendered only when asked.
+    pub fn records(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (SequenceNumber, &'a Record)>
+    + ExactSizeIterator
+    + Clone
+    + use<'a> {
+        let base = self.sequence_base;
+        self.records.clone().map(move |r| {
+            let seq = SequenceNumber {
+                record_number: r.index.saturating_add(1),
+                ..base
+            };
+            (seq, r)
+        })
+    }
+}
+
 /// A shard that continues a closed one (GetRecords' `ChildShards`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChildShard {
@@ -1262,6 +1295,28 @@ impl DataStreams {
         iterator: &str,
         limit: u32,
     ) -> Result<GetRecordsResult, KinesisError> {
+        let batch = self.get_records_batch(now, iterator, limit)?;
+        let records = batch
+            .records()
+            .map(|(seq, r)| (seq.to_string(), r.clone()))
+            .collect();
+        Ok(GetRecordsResult {
+            records,
+            next_shard_iterator: batch.next_shard_iterator,
+            millis_behind_latest: batch.millis_behind_latest,
+            child_shards: batch.child_shards,
+        })
+    }
+
+    /// GetRecords without copying: the records stay borrowed from their shard and their sequence numbers are
+    /// not rendered, for readers inside the simulator that look at a few of them (a polling consumer keeps the
+    /// last 50 it read). Limits, metering, metrics and errors are [`DataStreams::get_records`]'s.
+    pub fn get_records_batch(
+        &mut self,
+        now: SimTime,
+        iterator: &str,
+        limit: u32,
+    ) -> Result<RecordsBatch<'_>, KinesisError> {
         self.advance(now);
         let key = self.config.token_key;
         let it = open_iterator(key, iterator)?;
@@ -1304,27 +1359,27 @@ impl DataStreams {
         let start = it.position.max(shard.first_index());
         let skip = usize::try_from(start - shard.first_index()).unwrap_or(usize::MAX);
         let mut bytes = 0u64;
-        let mut taken = Vec::new();
+        let mut count = 0usize;
         // `range` starts at the position in O(1); a position past the tip reads nothing.
-        for record in shard.records.range(skip.min(shard.records.len())..) {
-            let size = record.data.len() as u64 + record.partition_key.len() as u64;
-            if taken.len() >= limit as usize
-                || (!taken.is_empty() && bytes + size > GET_RECORDS_BYTES_MAX)
-            {
+        let skip = skip.min(shard.records.len());
+        for record in shard.records.range(skip..) {
+            let size = billing::record_size(record);
+            if count >= limit as usize || (count > 0 && bytes + size > GET_RECORDS_BYTES_MAX) {
                 break;
             }
             bytes += size;
-            taken.push(record.clone());
+            count += 1;
         }
-        let next = start + taken.len() as u64;
-        s.meter.read(s.mode, taken.iter().map(billing::record_size));
-        let Some(shard) = s.shards.get_mut(it.shard as usize) else {
-            return Err(gone());
-        };
+        let taken = skip..skip + count;
+        let next = start + count as u64;
+        s.meter.read(
+            s.mode,
+            shard.records.range(taken.clone()).map(billing::record_size),
+        );
         shard.metrics.add(now, Metric::GetRecordsBytes, bytes);
         shard
             .metrics
-            .add(now, Metric::GetRecordsRecords, taken.len() as u64);
+            .add(now, Metric::GetRecordsRecords, count as u64);
         if limits {
             shard.read.charge(now, bytes, SHARD_READ_BYTES_PER_S_MAX);
         }
@@ -1332,8 +1387,10 @@ impl DataStreams {
             .records
             .get(usize::try_from(next - shard.first_index()).unwrap_or(usize::MAX))
             .map_or(0, |r| now.saturating_since(r.arrival).as_millis());
-        let iterator_age_ms = taken
-            .first()
+        let iterator_age_ms = shard
+            .records
+            .range(taken.clone())
+            .next()
             .map_or(0, |r| now.saturating_since(r.arrival).as_millis());
         shard.metrics.max(
             now,
@@ -1344,12 +1401,9 @@ impl DataStreams {
         let ordinal = shard.ordinal;
         let s = &*s;
         let shard = &s.shards[ordinal as usize];
-        let records = taken
-            .into_iter()
-            .map(|r| (s.sequence_number(shard, r.index).to_string(), r))
-            .collect();
-        Ok(GetRecordsResult {
-            records,
+        Ok(RecordsBatch {
+            records: shard.records.range(taken),
+            sequence_base: s.position_sequence_number(shard, 0),
             next_shard_iterator: (!closed_and_done)
                 .then(|| seal_iterator(key, s, ordinal, next, now)),
             millis_behind_latest,

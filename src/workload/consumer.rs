@@ -274,34 +274,42 @@ impl PollingConsumer {
                 continue;
             };
             self.stats.calls += 1;
-            match streams.get_records(now, &iterator, CONSUMER_GET_RECORDS_LIMIT) {
-                Ok(result) => {
-                    cursor.iterator = result.next_shard_iterator;
-                    cursor.millis_behind_latest = result.millis_behind_latest;
-                    if let Some((_, first)) = result.records.first() {
+            match streams.get_records_batch(now, &iterator, CONSUMER_GET_RECORDS_LIMIT) {
+                Ok(batch) => {
+                    let records = batch.records();
+                    if let Some((_, first)) = records.clone().next() {
                         oldest_age =
                             oldest_age.max(now.saturating_since(first.arrival).as_millis());
                     }
-                    for (seq, record) in result.records {
-                        self.stats.records += 1;
-                        self.stats.bytes += (record.data.len() + record.partition_key.len()) as u64;
-                        cursor.records += 1;
-                        cursor.checkpoint = Some(seq.clone());
+                    let read = records.len();
+                    self.stats.records += read as u64;
+                    cursor.records += read as u64;
+                    self.stats.bytes += records
+                        .clone()
+                        .map(|(_, r)| (r.data.len() + r.partition_key.len()) as u64)
+                        .sum::<u64>();
+                    if let Some((seq, _)) = records.clone().next_back() {
+                        cursor.checkpoint = Some(seq.to_string());
+                    }
+                    // Only the last CONSUMER_RECENT_RECORDS_MAX can stay in `recent`: the others are not copied.
+                    let kept = records.skip(read.saturating_sub(CONSUMER_RECENT_RECORDS_MAX));
+                    for (seq, record) in kept {
                         if self.recent.len() >= CONSUMER_RECENT_RECORDS_MAX {
                             self.recent.pop_front();
                         }
-                        let mut preview = record.data;
-                        preview.truncate(CONSUMER_PREVIEW_BYTES_MAX);
+                        let preview_bytes = record.data.len().min(CONSUMER_PREVIEW_BYTES_MAX);
                         self.recent.push_back(ReadRecord {
                             shard_id: id.clone(),
-                            sequence_number: seq,
-                            partition_key: record.partition_key,
-                            preview,
+                            sequence_number: seq.to_string(),
+                            partition_key: record.partition_key.clone(),
+                            preview: record.data[..preview_bytes].to_vec(),
                             arrival: record.arrival,
                             read_at: now,
                         });
                     }
-                    children.extend(result.child_shards.into_iter().map(|c| c.shard_id));
+                    cursor.iterator = batch.next_shard_iterator;
+                    cursor.millis_behind_latest = batch.millis_behind_latest;
+                    children.extend(batch.child_shards.into_iter().map(|c| c.shard_id));
                 }
                 Err(e) => {
                     if e.error_type == ErrorType::ProvisionedThroughputExceededException {

@@ -8,6 +8,7 @@
 
 use crate::sim::SimRng;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 
 /// Most distinct partition keys a distribution may name.
 pub const KEYS_MAX: u32 = 1_000_000;
@@ -339,19 +340,32 @@ impl Generator {
     pub fn next_record(&mut self, unix_ms: u64) -> Option<GeneratedRecord> {
         let n = self.next;
         let key_index = self.spec.keys.pick(n, &mut self.rng);
-        let partition_key = format!("{}{key_index}", self.spec.key_prefix);
+        // Numbers are written straight into the text (`write!` into a `String` cannot fail), and the text is
+        // sized once: every record of every producer comes through here.
+        let mut partition_key = String::with_capacity(self.spec.key_prefix.len() + 10);
+        partition_key.push_str(&self.spec.key_prefix);
+        let _ = write!(partition_key, "{key_index}");
         let mut text = if let Some(lines) = &self.spec.lines {
             lines.get(usize::try_from(n).ok()?)?.clone()
         } else {
-            let mut out = String::new();
+            let capacity = self
+                .spec
+                .record_template
+                .len()
+                .max(self.spec.record_bytes as usize);
+            let mut out = String::with_capacity(capacity + 32);
             for piece in &self.pieces {
                 match piece {
                     Piece::Text(t) => out.push_str(t),
                     Piece::Key => out.push_str(&partition_key),
-                    Piece::Number => out.push_str(&n.to_string()),
-                    Piece::Timestamp => out.push_str(&unix_ms.to_string()),
+                    Piece::Number => {
+                        let _ = write!(out, "{n}");
+                    }
+                    Piece::Timestamp => {
+                        let _ = write!(out, "{unix_ms}");
+                    }
                     Piece::Rand { lo, hi } => {
-                        out.push_str(&self.rng.range_inclusive(*lo, *hi).to_string());
+                        let _ = write!(out, "{}", self.rng.range_inclusive(*lo, *hi));
                     }
                     Piece::Choice(words) => {
                         let i = self.rng.below(words.len() as u64);
@@ -368,6 +382,8 @@ impl Generator {
             text.extend(std::iter::repeat_n(' ', want - text.len()));
         }
         self.next += 1;
+        // The record is kept for the stream's retention: no spare capacity.
+        text.shrink_to_fit();
         Some(GeneratedRecord {
             partition_key,
             data: text.into_bytes(),
