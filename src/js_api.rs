@@ -21,6 +21,8 @@ use wasm_bindgen::prelude::*;
 use crate::api::ApiResponse;
 use crate::api::kinesis::SubscriptionEvents;
 use crate::persist::Journaled;
+use crate::persist::share::ShareGap;
+use crate::scenarios::ScenarioInput;
 use crate::sim::{SimDuration, SimTime};
 use crate::streams::KinesisError;
 use crate::workload::lambda::{EsmConfig, FunctionResult, Invocation, LambdaError, request};
@@ -223,6 +225,11 @@ impl Session {
         let response = self
             .write(|w| {
                 let now = w.now();
+                w.record_share(&|| ScenarioInput::Api {
+                    now_ms: now.as_millis(),
+                    target: target.to_string(),
+                    body: body.to_string(),
+                });
                 w.call(now, target, body)
             })
             .unwrap_or_else(|refusal| refused(&refusal));
@@ -271,6 +278,10 @@ impl Session {
         let polled = self
             .write(|w| {
                 let now = w.now();
+                w.record_share(&|| ScenarioInput::SubscriptionPoll {
+                    now_ms: now.as_millis(),
+                    subscription: id,
+                });
                 w.kinesis_subscription_events(now, id)
             })
             .map_err(|refusal| JsError::new(&refusal))?;
@@ -340,7 +351,7 @@ impl Session {
     #[wasm_bindgen(js_name = advanceTo)]
     pub fn advance_to(&self, ms: f64) -> Result<u32, JsError> {
         let ms = ms_from_js(ms, "advanceTo(ms)")?;
-        self.write(|w| w.advance_to(SimTime::from_millis(ms)))
+        self.write(|w| advance_recorded(w, SimTime::from_millis(ms)))
             .map_err(|refusal| JsError::new(&refusal))
     }
 
@@ -350,7 +361,7 @@ impl Session {
         let ms = ms_from_js(ms, "advanceBy(ms)")?;
         self.write(|w| {
             let target = w.now().saturating_add(SimDuration::from_millis(ms));
-            w.advance_to(target)
+            advance_recorded(w, target)
         })
         .map_err(|refusal| JsError::new(&refusal))
     }
@@ -358,8 +369,14 @@ impl Session {
     /// Jumps to the next pending timer and fires everything due then. Returns the new time in milliseconds, or
     /// undefined (and changes nothing) when no timer is pending.
     pub fn step(&self) -> Result<Option<f64>, JsError> {
-        self.write(|w| w.step().map(|t| ms_to_js(t.as_millis())))
-            .map_err(|refusal| JsError::new(&refusal))
+        self.write(|w| {
+            let reached = w.step()?;
+            w.record_share(&|| ScenarioInput::Advance {
+                to_ms: reached.as_millis(),
+            });
+            Some(ms_to_js(reached.as_millis()))
+        })
+        .map_err(|refusal| JsError::new(&refusal))
     }
 
     /// When the world next needs to run (the earliest timer or stream status change), in milliseconds, or
@@ -442,7 +459,10 @@ impl Session {
                 if let Some(refusal) = host.refusal() {
                     return Err(JsError::new(&refusal));
                 }
-                *journaled.borrow_mut() = Journaled::new(world);
+                // The restored run's earlier inputs are not known, so a share of it could not reproduce it.
+                let mut restored = Journaled::new(world);
+                restored.stop_share(ShareGap::RestoredSnapshot);
+                *journaled.borrow_mut() = restored;
                 host.replaced();
             }
         }
@@ -464,7 +484,11 @@ impl Session {
         let uuid = self
             .write(|w| {
                 let now = w.now();
-                w.create_event_source_mapping(now, config)
+                let created = w.create_event_source_mapping(now, config);
+                if created.is_ok() {
+                    w.stop_share(ShareGap::PageScriptLambda);
+                }
+                created
             })
             .map_err(|refusal| JsError::new(&refusal))?
             .map_err(lambda_error)?;
@@ -656,6 +680,10 @@ fn refused(refusal: &str) -> ApiResponse {
 
 /// What a [`Session`] changes, on a world of its own or journaled on the page session.
 trait Inputs {
+    /// Keeps an input for sharing the run (the app's page session only; a session of your own keeps nothing).
+    fn record_share(&mut self, input: &dyn Fn() -> ScenarioInput);
+    /// Marks the run as not shareable exactly (the app's page session only).
+    fn stop_share(&mut self, gap: ShareGap);
     fn now(&self) -> SimTime;
     fn call(&mut self, now: SimTime, target: &str, body: &str) -> ApiResponse;
     fn kinesis_subscription_events(
@@ -682,8 +710,10 @@ trait Inputs {
 }
 
 macro_rules! inputs_impl {
-    ($ty:ty) => {
+    ($ty:ty, $share:item, $stop:item) => {
         impl Inputs for $ty {
+            $share
+            $stop
             fn now(&self) -> SimTime {
                 World::now(self)
             }
@@ -733,8 +763,33 @@ macro_rules! inputs_impl {
     };
 }
 
-inputs_impl!(World);
-inputs_impl!(Journaled);
+inputs_impl!(
+    World,
+    fn record_share(&mut self, _input: &dyn Fn() -> ScenarioInput) {},
+    fn stop_share(&mut self, _gap: ShareGap) {}
+);
+inputs_impl!(
+    Journaled,
+    fn record_share(&mut self, input: &dyn Fn() -> ScenarioInput) {
+        Journaled::record_share(self, input());
+    },
+    fn stop_share(&mut self, gap: ShareGap) {
+        Journaled::stop_share(self, gap);
+    }
+);
+
+/// Advances to `target` and keeps the advance for sharing the run, as the app's clock does for a scenario's
+/// "advance to" (a share file replays it).
+fn advance_recorded(w: &mut dyn Inputs, target: SimTime) -> u32 {
+    if target <= w.now() {
+        return 0;
+    }
+    let fired = w.advance_to(target);
+    w.record_share(&|| ScenarioInput::Advance {
+        to_ms: target.as_millis(),
+    });
+    fired
+}
 
 fn lambda_error(error: LambdaError) -> JsError {
     JsError::new(&error.to_string())

@@ -252,6 +252,17 @@ impl Journaled {
         }
     }
 
+    /// Marks the run as not shareable exactly, for `gap` (journaled, so it survives a reload). Nothing happens
+    /// when it is already marked.
+    pub fn stop_share(&mut self, gap: ShareGap) {
+        if self.share.inputs().is_err() {
+            return;
+        }
+        self.share.stop(gap);
+        self.flush_advance();
+        self.push(Input::ShareStopped { gap });
+    }
+
     /// The world, read-only.
     pub fn world(&self) -> &World {
         &self.world

@@ -22,6 +22,11 @@ pub enum ShareGap {
     TooManyInputs,
     /// More than [`SHARE_INPUTS_BYTES_MAX`] bytes of inputs.
     TooManyBytes,
+    /// A page script (`kinesim.pageSession()`) made a Lambda event-source mapping: its invocations are run by the
+    /// page's own code, which a share file cannot carry.
+    PageScriptLambda,
+    /// A page script replaced the run with a snapshot (`restoreInPlace`), whose earlier inputs are unknown.
+    RestoredSnapshot,
 }
 
 impl fmt::Display for ShareGap {
@@ -42,6 +47,16 @@ impl fmt::Display for ShareGap {
                 "this run's inputs take more than {} MiB, the most kept for sharing; restart the scenario to \
                  share a run",
                 SHARE_INPUTS_BYTES_MAX / (1024 * 1024)
+            ),
+            ShareGap::PageScriptLambda => write!(
+                f,
+                "a page script made a Lambda event-source mapping through kinesim.pageSession(), and a share \
+                 file cannot carry the code that answered its invocations; restart the scenario to share a run"
+            ),
+            ShareGap::RestoredSnapshot => write!(
+                f,
+                "a page script replaced this run with a snapshot (restoreInPlace), and the inputs that led to \
+                 it are unknown; restart the scenario to share a run"
             ),
         }
     }

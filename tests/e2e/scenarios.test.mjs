@@ -180,6 +180,28 @@ test('a transform run shares, after a reload, as a link that replays to the same
   await shareAndReplay('transform-errors', ['error-prefix', 'delivered'], '8-transform-replayed');
 });
 
+test('calls a page script makes through kinesim.pageSession() are part of the shared run', async () => {
+  await openScenarios();
+  await page.click('li[data-scenario="transform-errors"] a');
+  await waitCheck('error-prefix', 'pass');
+  const status = await page.evaluate(async () => {
+    const session = window.kinesim.pageSession();
+    const body = JSON.stringify({ StreamName: 'from-a-page-script', ShardCount: 1 });
+    const answer = await session.sendCommitted('Kinesis_20131202.CreateStream', body);
+    session.advanceBy(15_000);
+    await session.committed();
+    return answer.statusCode;
+  });
+  assert.equal(status, 200);
+  await shareAndReplay('transform-errors', ['error-prefix', 'delivered'], '12-page-script-replayed');
+  const described = await page.evaluate(() => {
+    const body = JSON.stringify({ StreamName: 'from-a-page-script' });
+    const answer = window.kinesim.pageSession().send('Kinesis_20131202.DescribeStreamSummary', body);
+    return JSON.parse(answer.body).StreamDescriptionSummary?.StreamStatus;
+  });
+  assert.equal(described, 'ACTIVE', "the page script's stream is in the replayed run");
+});
+
 const endpointRow = 'tr.played-request';
 /** Plays on a minute, then answers the request waiting at the played endpoint with `answer`; its attempt. */
 const answerNext = async (answer) => {
