@@ -7,7 +7,8 @@ use kinesim::streams::hash_key::HashKeyRange;
 use kinesim::ui::chart::nice_ceiling;
 use kinesim::ui::consumers::start_position;
 use kinesim::ui::format::{
-    DataView, count, data_text, parse_in_range, parse_retention_hours, validate_stream_name,
+    DataView, abbreviate_middle, count, data_text, parse_in_range, parse_retention_hours,
+    validate_stream_name,
 };
 use kinesim::ui::geometry::{
     adjacent_pairs, fraction, hash_at, load_colour, midpoint, segment, share_label, split_key_at,
@@ -181,6 +182,19 @@ fn the_inspector_renders_a_bounded_window_at_any_size() {
     }
     let (first, end) = visible_rows(30_000 * ROW_HEIGHT_PX, 100_000);
     assert!(first <= 30_000 && end > 30_000 + per_view);
+}
+
+#[wasm_bindgen_test]
+fn long_numbers_keep_their_ends_when_abbreviated() {
+    let seq = "49654321000000000000100000000000000000000000000000000042";
+    assert_eq!(abbreviate_middle(seq, 6), "496543…000042");
+    // Short enough (up to 2 * keep + 1 characters): unchanged, nothing gained by an ellipsis.
+    assert_eq!(abbreviate_middle("1234567", 3), "1234567");
+    assert_eq!(abbreviate_middle("12345678", 3), "123…678");
+    assert_eq!(abbreviate_middle("", 3), "");
+    // Characters, not bytes: never cuts inside a multi-byte character.
+    assert_eq!(abbreviate_middle("ééééééééé", 2), "éé…éé");
+    assert_eq!(abbreviate_middle("abc", 0), "…");
 }
 
 #[wasm_bindgen_test]
