@@ -320,16 +320,7 @@ fn select_list(
                 exprs.push(c.expr(expr)?);
             }
             SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
-                if c.keys.is_some() {
-                    return Err(SqlError::at(
-                        pos(item),
-                        "SELECT * cannot be grouped: name the grouped columns and aggregates",
-                    ));
-                }
-                for (j, name) in c.columns.iter().enumerate() {
-                    names.push(name.clone());
-                    exprs.push(Expr::Col(u32::try_from(j).unwrap_or(u32::MAX)));
-                }
+                c.wildcard(item, &mut names, &mut exprs)?;
             }
             SelectItem::ExprWithAliases { .. } => {
                 return Err(SqlError::unsupported(

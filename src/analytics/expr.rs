@@ -605,6 +605,27 @@ pub fn plain_args(f: &ast::Function) -> Result<Vec<&ast::Expr>, SqlError> {
 }
 
 impl<'a> Compiler<'a> {
+    /// `SELECT *` (or `t.*`): every input column, in order, under its own name. Refused in a grouped query,
+    /// whose rows have no single value per input column.
+    pub fn wildcard(
+        &self,
+        item: &ast::SelectItem,
+        names: &mut Vec<String>,
+        exprs: &mut Vec<Expr>,
+    ) -> Result<(), SqlError> {
+        if self.keys.is_some() {
+            return Err(SqlError::at(
+                pos(item),
+                "SELECT * cannot be grouped: name the grouped columns and aggregates",
+            ));
+        }
+        for (j, name) in self.columns.iter().enumerate() {
+            names.push(name.clone());
+            exprs.push(Expr::Col(u32::try_from(j).unwrap_or(u32::MAX)));
+        }
+        Ok(())
+    }
+
     /// A compiler over plain input rows.
     pub fn new(columns: &'a [String], qualifiers: Vec<String>) -> Self {
         Compiler {
