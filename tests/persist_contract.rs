@@ -144,7 +144,7 @@ fn hostile_session_files_never_panic() {
             .await
             .expect("saves");
         let stored = store.load("h").await.expect("loads");
-        persist::export_session("H", 2, &stored, Some("{}"))
+        persist::export_session("H", 2, &stored, Some("{}")).expect("exports")
     });
     // Every truncation and many single-byte changes: an error, never a panic, never a wrong session.
     for len in (0..file.len()).step_by(97) {
@@ -494,6 +494,65 @@ fn a_first_snapshot_that_cannot_be_written_saves_nothing_and_keeps_the_inputs() 
         let loaded = persist::load(&store, "f").await.expect("loads");
         assert_eq!(
             loaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+    });
+}
+
+#[test]
+fn an_input_that_cannot_be_journaled_is_saved_by_a_snapshot_or_reported() {
+    let store = MemoryStore::new();
+    block_on(async {
+        store.create(&meta("j", "J", 10)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(10)));
+        let mut now = drive(&mut session, 0, 2, 1);
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("saves");
+
+        // Inputs the journal refuses: the next save takes a snapshot that covers them.
+        session.fail_journal_entries(Some(UNSERIALIZABLE.into()));
+        now = drive(&mut session, now, 2, 1);
+        session.fail_journal_entries(None);
+        now = drive(&mut session, now, 2, 1);
+        assert!(session.wants_snapshot());
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("a snapshot saves the run");
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+
+        // When the snapshot fails too, what came before the refused input lands and the rest is reported.
+        now = drive(&mut session, now, 2, 1);
+        session.journal_through(); // Journals the last advance before the journal starts refusing.
+        let before_refused = session.world().event_log_hash();
+        session.fail_journal_entries(Some(UNSERIALIZABLE.into()));
+        session.fail_snapshots(Some(UNSERIALIZABLE.into()));
+        now = drive(&mut session, now, 1, 1);
+        session.fail_journal_entries(None);
+        drive(&mut session, now, 1, 1);
+        let refused = persist::save(&store, "j", &mut session, false)
+            .await
+            .expect_err("nothing after the refused input can be saved");
+        assert_eq!(refused.kind, StoreErrorKind::Unserializable);
+        assert!(
+            refused.message.contains("cannot journal input"),
+            "{}",
+            refused.message
+        );
+        assert!(session.has_uncommitted());
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(reloaded.world().event_log_hash(), before_refused);
+        session.fail_snapshots(None);
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("saves");
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
             session.world().event_log_hash()
         );
     });

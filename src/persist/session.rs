@@ -262,6 +262,11 @@ pub struct Journaled {
     /// Off unless a test sets it ([`Journaled::fail_snapshots`]): every snapshot fails as if the world could not
     /// be serialized, with this message.
     snapshot_fault: Option<String>,
+    /// The first input since the stored snapshot that could not be journaled, and why: from it on only a new
+    /// snapshot can save the run, so every commit tries one.
+    unjournaled: Option<(u64, String)>,
+    /// Off unless a test sets it ([`Journaled::fail_journal_entries`]): every journal entry fails to encode.
+    journal_fault: Option<String>,
     /// The inputs kept for sharing the run (in the snapshot, and journaled as they come).
     share: ShareInputs,
 }
@@ -289,6 +294,8 @@ impl Journaled {
             firings_since_snapshot: 0,
             snapshot_failed_seq: None,
             snapshot_fault: None,
+            unjournaled: None,
+            journal_fault: None,
             share: ShareInputs::new(),
         }
     }
@@ -298,6 +305,13 @@ impl Journaled {
     #[doc(hidden)]
     pub fn fail_snapshots(&mut self, message: Option<String>) {
         self.snapshot_fault = message;
+    }
+
+    /// For tests only (off unless called): with `Some(message)`, every input's journal entry fails to encode as
+    /// if serde_json had refused it with `message`; `None` turns it off.
+    #[doc(hidden)]
+    pub fn fail_journal_entries(&mut self, message: Option<String>) {
+        self.journal_fault = message;
     }
 
     /// A world whose run so far is `inputs` (a loaded share file): a share of it starts from them.
@@ -350,7 +364,10 @@ impl Journaled {
 
     /// Whether inputs are waiting for a commit.
     pub fn has_uncommitted(&self) -> bool {
-        !self.pending.is_empty() || self.advance.is_some() || self.snapshot_seq.is_none()
+        !self.pending.is_empty()
+            || self.advance.is_some()
+            || self.snapshot_seq.is_none()
+            || self.unjournaled.is_some()
     }
 
     /// Whether enough journal has piled up since the stored snapshot that the next commit should carry a new one.
@@ -359,6 +376,9 @@ impl Journaled {
         let Some(stored) = self.snapshot_seq else {
             return true;
         };
+        if self.unjournaled.is_some() {
+            return true;
+        }
         let since = self
             .snapshot_failed_seq
             .map_or(stored, |failed| failed.max(stored));
@@ -371,7 +391,19 @@ impl Journaled {
             seq: self.next_seq,
             input,
         };
-        self.pending.push_back((entry.seq, entry.encode()));
+        let encoded = match &self.journal_fault {
+            Some(message) => Err(format!("cannot journal input {}: {message}", entry.seq)),
+            None => entry.encode(),
+        };
+        match encoded {
+            Ok(bytes) => self.pending.push_back((entry.seq, bytes)),
+            // The world still takes the input; the journal cannot, so only a snapshot can save the run from here.
+            Err(reason) => {
+                if self.unjournaled.is_none() {
+                    self.unjournaled = Some((entry.seq, reason));
+                }
+            }
+        }
         self.next_seq += 1;
     }
 
@@ -609,22 +641,39 @@ impl Journaled {
     /// [`CommitReceipt::snapshot_error`] says so, and the caller must report it.
     pub fn prepare_commit(&mut self, snapshot: bool) -> (Commit, CommitReceipt) {
         self.flush_advance();
-        if snapshot || self.snapshot_seq.is_none() {
+        if snapshot || self.snapshot_seq.is_none() || self.unjournaled.is_some() {
             match self.prepare_snapshot() {
                 Ok(prepared) => return prepared,
                 Err(reason) => {
                     self.snapshot_failed_seq = Some(self.next_seq);
+                    if let Some((gap, why)) = &self.unjournaled {
+                        // Entries before the input that could not be journaled still land (a consistent earlier
+                        // state when a snapshot is stored); nothing from it on can be saved.
+                        let gap = *gap;
+                        let error = SnapshotError::NotSaved(format!("{why}; {reason}"));
+                        if self.snapshot_seq.is_none() {
+                            return (Commit::default(), self.nothing_saved(error));
+                        }
+                        let commit = Commit {
+                            journal_append: self
+                                .pending
+                                .iter()
+                                .take_while(|(seq, _)| *seq < gap)
+                                .cloned()
+                                .collect(),
+                            ..Commit::default()
+                        };
+                        let receipt = CommitReceipt {
+                            journal_through: gap,
+                            saved: None,
+                            snapshot_error: Some(error),
+                        };
+                        return (commit, receipt);
+                    }
                     if self.snapshot_seq.is_none() {
                         // The store holds no snapshot of this run: a journal alone would replay over whatever it
                         // holds (an older life of the session), so nothing is written.
-                        let receipt = CommitReceipt {
-                            journal_through: self
-                                .pending
-                                .front()
-                                .map_or(self.next_seq, |(seq, _)| *seq),
-                            saved: None,
-                            snapshot_error: Some(SnapshotError::NotSaved(reason)),
-                        };
+                        let receipt = self.nothing_saved(SnapshotError::NotSaved(reason));
                         return (Commit::default(), receipt);
                     }
                     return self.prepare_journal(Some(SnapshotError::JournalOnly(reason)));
@@ -632,6 +681,15 @@ impl Journaled {
             }
         }
         self.prepare_journal(None)
+    }
+
+    /// The receipt of a commit that saves nothing: everything before the oldest pending entry is stored.
+    fn nothing_saved(&self, error: SnapshotError) -> CommitReceipt {
+        CommitReceipt {
+            journal_through: self.pending.front().map_or(self.next_seq, |(seq, _)| *seq),
+            saved: None,
+            snapshot_error: Some(error),
+        }
     }
 
     fn prepare_journal(&self, snapshot_error: Option<SnapshotError>) -> (Commit, CommitReceipt) {
@@ -755,6 +813,13 @@ impl Journaled {
             self.saved = saved;
             self.snapshot_seq = Some(receipt.journal_through);
             self.snapshot_failed_seq = None;
+            if self
+                .unjournaled
+                .as_ref()
+                .is_some_and(|(seq, _)| *seq < receipt.journal_through)
+            {
+                self.unjournaled = None;
+            }
         }
     }
 
@@ -794,6 +859,8 @@ impl Journaled {
             firings_since_snapshot: 0,
             snapshot_failed_seq: None,
             snapshot_fault: None,
+            unjournaled: None,
+            journal_fault: None,
             share,
         })
     }

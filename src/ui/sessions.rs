@@ -742,7 +742,7 @@ impl Persistence {
                         let prefs = store.prefs(&id).await?;
                         Ok::<_, StoreError>((
                             meta.name.clone(),
-                            export_session(&meta.name, meta.seed, &stored, prefs.as_deref()),
+                            export_session(&meta.name, meta.seed, &stored, prefs.as_deref())?,
                         ))
                     }
                     .await;
