@@ -57,7 +57,7 @@ mod persist {
 
     fn segment(c: &mut Criterion) {
         let records = records();
-        let bytes = encode_segment(records.iter());
+        let bytes = encode_segment(records.iter()).expect("encodes");
         let mut group = c.benchmark_group("segment");
         group.throughput(Throughput::Elements(SEGMENT_RECORDS));
         group.bench_function("encode", |b| {

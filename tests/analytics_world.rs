@@ -329,3 +329,121 @@ fn the_same_seed_gives_the_same_run_and_snapshots_change_nothing() {
     assert_eq!(a, run(11, Some(32_500)));
     assert_eq!(a, run(11, Some(45_000)));
 }
+
+/// Streams `clicks` and `counts` and the counting app on `clicks`, all created at 0 ms, while both streams are
+/// still CREATING.
+fn created_together(seed: u64) -> World {
+    let mut w = World::new(WorldConfig::with_seed(seed));
+    for (name, shards) in [("clicks", 2), ("counts", 1)] {
+        call(
+            &mut w,
+            0,
+            "CreateStream",
+            json!({"StreamName": name, "ShardCount": shards}),
+        );
+    }
+    w.apply(
+        t(0),
+        Command::CreateAnalyticsApplication {
+            name: "per-key".into(),
+            sql: COUNT_SQL.into(),
+            input: AnalyticsInput::Stream {
+                name: "clicks".into(),
+            },
+            schema: Some(schema()),
+            outputs: vec![AnalyticsOutput {
+                stream: "DESTINATION_SQL_STREAM".into(),
+                destination: AnalyticsDestination::DataStream {
+                    name: "counts".into(),
+                },
+                format: OutputFormat::Json,
+            }],
+        },
+    )
+    .expect("created on a stream that is still CREATING");
+    w
+}
+
+#[test]
+fn an_app_created_with_its_input_stream_reads_it_once_the_stream_is_active() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut w = created_together(5);
+    assert!(w.analytics_apps()["per-key"].waits_for_input());
+    // Past the creation delay (10 s): the stream is ACTIVE; records put at once are read, even those put before
+    // the application's first look at the stream.
+    w.advance_to(t(10_200));
+    assert_eq!(
+        call(
+            &mut w,
+            10_200,
+            "DescribeStreamSummary",
+            json!({"StreamName": "clicks"})
+        )["StreamDescriptionSummary"]["StreamStatus"],
+        "ACTIVE"
+    );
+    for (i, key) in ["a", "b", "a", "a", "b"].iter().enumerate() {
+        call(
+            &mut w,
+            10_200,
+            "PutRecord",
+            json!({"StreamName": "clicks", "PartitionKey": format!("p{i}"),
+                   "Data": b64(&format!(r#"{{"k":"{key}","n":{i}}}"#))}),
+        );
+    }
+    w.advance_to(t(25_000));
+    let app = &w.analytics_apps()["per-key"];
+    assert!(!app.waits_for_input());
+    assert_eq!(app.shard_reads().count(), 2);
+    assert_eq!(app.counts().records_in, 5);
+    let mut got = rows(&w);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![(20_000, "a".to_string(), 3), (20_000, "b".to_string(), 2)]
+    );
+    assert_eq!(
+        app.counts().delivered,
+        2,
+        "the rows reach the output stream"
+    );
+    assert!(w.events().any(
+        |e| matches!(&e.kind, EventKind::Analytics { action, .. } if action == "input active")
+    ));
+    // Billed from its creation (it was started then and waited for its input), at one KPU: what it ran.
+    assert_eq!(app.running_ms(t(25_000)), 25_000);
+    assert_eq!(
+        w.analytics_billing(),
+        vec![("per-key".to_string(), 1, 25_000)]
+    );
+}
+
+#[test]
+fn an_app_waiting_for_its_input_stream_survives_a_snapshot() {
+    let run = |snapshot_at: Option<u64>| {
+        let mut w = created_together(6);
+        w.apply(
+            t(0),
+            Command::StartProducer {
+                name: "web".into(),
+                stream: "clicks".into(),
+                records_per_s: 10,
+                spec: spec(),
+            },
+        )
+        .expect("producer");
+        let mut now = 0;
+        while now < 40_000 {
+            now += 2_500;
+            w.advance_to(t(now));
+            if snapshot_at == Some(now) {
+                let json = serde_json::to_string(&w).expect("serializes");
+                w = serde_json::from_str(&json).expect("restores");
+            }
+        }
+        assert!(w.analytics_apps()["per-key"].counts().records_in > 0);
+        w.event_log_hash()
+    };
+    let plain = run(None);
+    assert_eq!(plain, run(Some(5_000)));
+}

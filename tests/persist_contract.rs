@@ -144,7 +144,7 @@ fn hostile_session_files_never_panic() {
             .await
             .expect("saves");
         let stored = store.load("h").await.expect("loads");
-        persist::export_session("H", 2, &stored, Some("{}"))
+        persist::export_session("H", 2, &stored, Some("{}")).expect("exports")
     });
     // Every truncation and many single-byte changes: an error, never a panic, never a wrong session.
     for len in (0..file.len()).step_by(97) {
@@ -377,4 +377,183 @@ fn version_1_session_files_still_import_without_preferences() {
     assert_eq!(imported.name, "Old");
     assert_eq!(imported.prefs, None);
     assert_eq!(imported.session.world().event_log_hash(), hash);
+}
+
+/// What a serializer says when a world holds a map keyed by tuples (the bug that once emptied every snapshot).
+const UNSERIALIZABLE: &str = "key must be a string";
+
+#[test]
+fn a_snapshot_that_cannot_be_written_is_reported_and_the_journal_keeps_the_run() {
+    let store = MemoryStore::new();
+    block_on(async {
+        store.create(&meta("u", "U", 8)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(8)));
+        let mut now = drive(&mut session, 0, 4, 2);
+        persist::save(&store, "u", &mut session, false)
+            .await
+            .expect("saves");
+        let first_snapshot = store.load("u").await.expect("loads").snapshot;
+        assert!(first_snapshot.is_some());
+
+        // The world stops serializing: the save fails loudly, and the journal is stored in the snapshot's place.
+        session.fail_snapshots(Some(UNSERIALIZABLE.into()));
+        now = drive(&mut session, now, 6, 2);
+        let (commit, receipt) = session.prepare_commit(true);
+        assert_eq!(commit.snapshot, None, "never an empty snapshot");
+        assert!(!commit.journal_append.is_empty());
+        assert!(receipt.snapshot_error().is_some_and(|e| e.journal_saved()));
+        let refused = persist::save(&store, "u", &mut session, true)
+            .await
+            .expect_err("a snapshot that cannot be written is an error");
+        assert_eq!(refused.kind, StoreErrorKind::Unserializable);
+        assert!(
+            refused.message.contains(UNSERIALIZABLE),
+            "{}",
+            refused.message
+        );
+        assert!(refused.message.contains("journal"), "{}", refused.message);
+        let stored = store.load("u").await.expect("loads");
+        assert_eq!(stored.snapshot, first_snapshot, "the stored snapshot stays");
+        assert!(!session.has_uncommitted());
+        let reloaded = persist::load(&store, "u")
+            .await
+            .expect("the journal replays");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+
+        // The periodic snapshot waits before trying again, so saves go on journal-only and succeed.
+        assert!(!session.wants_snapshot());
+        now = drive(&mut session, now, 2, 2);
+        persist::save(&store, "u", &mut session, false)
+            .await
+            .expect("a journal-only save");
+
+        // Once the world serializes again the next snapshot is written and covers the journal.
+        session.fail_snapshots(None);
+        drive(&mut session, now, 2, 2);
+        persist::save(&store, "u", &mut session, true)
+            .await
+            .expect("saves a snapshot");
+        let stored = store.load("u").await.expect("loads");
+        assert_ne!(stored.snapshot, first_snapshot);
+        assert!(stored.journal.is_empty());
+        let reloaded = persist::load(&store, "u").await.expect("loads");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+    });
+}
+
+#[test]
+fn a_first_snapshot_that_cannot_be_written_saves_nothing_and_keeps_the_inputs() {
+    let store = MemoryStore::new();
+    block_on(async {
+        store.create(&meta("f", "F", 9)).await.expect("creates");
+        // An older life of the session is stored (then the run restarts in place).
+        let mut older = Journaled::new(World::new(WorldConfig::with_seed(9)));
+        drive(&mut older, 0, 3, 1);
+        persist::save(&store, "f", &mut older, false)
+            .await
+            .expect("saves");
+        let older_stored = store.load("f").await.expect("loads");
+
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(9)));
+        session.fail_snapshots(Some(UNSERIALIZABLE.into()));
+        let now = drive(&mut session, 0, 5, 2);
+        let refused = persist::save(&store, "f", &mut session, false)
+            .await
+            .expect_err("nothing can be saved without a first snapshot");
+        assert_eq!(refused.kind, StoreErrorKind::Unserializable);
+        assert!(
+            refused.message.starts_with("cannot save"),
+            "{}",
+            refused.message
+        );
+        assert!(
+            refused.message.contains(UNSERIALIZABLE),
+            "{}",
+            refused.message
+        );
+        // Nothing was written: the store still holds the older life whole, and it still loads.
+        assert_eq!(store.load("f").await.expect("loads"), older_stored);
+        let loaded = persist::load(&store, "f").await.expect("still loads");
+        assert_eq!(
+            loaded.world().event_log_hash(),
+            older.world().event_log_hash()
+        );
+        // Every input waits for the next save; once the world serializes it lands whole.
+        assert!(session.has_uncommitted());
+        drive(&mut session, now, 1, 2);
+        session.fail_snapshots(None);
+        persist::save(&store, "f", &mut session, false)
+            .await
+            .expect("saves");
+        let loaded = persist::load(&store, "f").await.expect("loads");
+        assert_eq!(
+            loaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+    });
+}
+
+#[test]
+fn an_input_that_cannot_be_journaled_is_saved_by_a_snapshot_or_reported() {
+    let store = MemoryStore::new();
+    block_on(async {
+        store.create(&meta("j", "J", 10)).await.expect("creates");
+        let mut session = Journaled::new(World::new(WorldConfig::with_seed(10)));
+        let mut now = drive(&mut session, 0, 2, 1);
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("saves");
+
+        // Inputs the journal refuses: the next save takes a snapshot that covers them.
+        session.fail_journal_entries(Some(UNSERIALIZABLE.into()));
+        now = drive(&mut session, now, 2, 1);
+        session.fail_journal_entries(None);
+        now = drive(&mut session, now, 2, 1);
+        assert!(session.wants_snapshot());
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("a snapshot saves the run");
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+
+        // When the snapshot fails too, what came before the refused input lands and the rest is reported.
+        now = drive(&mut session, now, 2, 1);
+        session.journal_through(); // Journals the last advance before the journal starts refusing.
+        let before_refused = session.world().event_log_hash();
+        session.fail_journal_entries(Some(UNSERIALIZABLE.into()));
+        session.fail_snapshots(Some(UNSERIALIZABLE.into()));
+        now = drive(&mut session, now, 1, 1);
+        session.fail_journal_entries(None);
+        drive(&mut session, now, 1, 1);
+        let refused = persist::save(&store, "j", &mut session, false)
+            .await
+            .expect_err("nothing after the refused input can be saved");
+        assert_eq!(refused.kind, StoreErrorKind::Unserializable);
+        assert!(
+            refused.message.contains("cannot journal input"),
+            "{}",
+            refused.message
+        );
+        assert!(session.has_uncommitted());
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(reloaded.world().event_log_hash(), before_refused);
+        session.fail_snapshots(None);
+        persist::save(&store, "j", &mut session, false)
+            .await
+            .expect("saves");
+        let reloaded = persist::load(&store, "j").await.expect("loads");
+        assert_eq!(
+            reloaded.world().event_log_hash(),
+            session.world().event_log_hash()
+        );
+    });
 }

@@ -4,7 +4,9 @@
 
 use super::frame::{self, FrameError};
 use super::session::{Journaled, RestoreError};
-use super::store::{PREFS_BYTES_MAX, SegmentKey, StoredSession, check_session_name};
+use super::store::{
+    PREFS_BYTES_MAX, SegmentKey, StoreError, StoreErrorKind, StoredSession, check_session_name,
+};
 use crate::{World, WorldConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -71,7 +73,7 @@ pub fn export_session(
     seed: u64,
     stored: &StoredSession,
     prefs: Option<&str>,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, StoreError> {
     let v1 = ExportFileV1 {
         name,
         seed,
@@ -91,8 +93,13 @@ pub fn export_session(
         v1,
         prefs: prefs.filter(|p| p.len() <= PREFS_BYTES_MAX as usize),
     };
-    let payload = postcard::to_allocvec(&file).unwrap_or_default();
-    frame::encode(EXPORT_MAGIC, EXPORT_VERSION, &payload)
+    let payload = postcard::to_allocvec(&file).map_err(|e| {
+        StoreError::new(
+            StoreErrorKind::Unserializable,
+            format!("cannot write the session file: {e}"),
+        )
+    })?;
+    Ok(frame::encode(EXPORT_MAGIC, EXPORT_VERSION, &payload))
 }
 
 /// An imported session: its name, seed and the rebuilt world (store it with a snapshot commit).

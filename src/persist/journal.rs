@@ -224,11 +224,12 @@ impl fmt::Display for ReplayError {
 impl std::error::Error for ReplayError {}
 
 impl JournalEntry {
-    /// The stored form: JSON in a checksummed frame.
-    pub fn encode(&self) -> Vec<u8> {
-        // A journal entry is plain data (strings, integers, enums): serializing it cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        frame::encode(JOURNAL_MAGIC, JOURNAL_VERSION, &json)
+    /// The stored form: JSON in a checksummed frame, or why the entry cannot be written (an input serde_json
+    /// refuses: never stored as an empty entry, which would fail the whole session's reload).
+    pub fn encode(&self) -> Result<Vec<u8>, String> {
+        let json = serde_json::to_vec(self)
+            .map_err(|e| format!("cannot journal input {}: {e}", self.seq))?;
+        Ok(frame::encode(JOURNAL_MAGIC, JOURNAL_VERSION, &json))
     }
 
     /// Reads an entry stored under `seq`, checking its frame and that it names the same position.

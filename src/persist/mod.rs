@@ -28,7 +28,7 @@ pub mod lock;
 
 pub use export::{ImportError, Imported, export_session, import_session};
 pub use journal::{Input, JournalEntry, ReplayError, replay};
-pub use session::{CommitReceipt, Journaled, RestoreError};
+pub use session::{CommitReceipt, Journaled, RestoreError, SnapshotError};
 pub use share::{SHARE_INPUTS_BYTES_MAX, SHARE_INPUTS_MAX, ShareGap, ShareInputs};
 pub use store::{
     Commit, MemoryStore, SegmentKey, SessionMeta, SessionStore, StoreError, StoreErrorKind,
@@ -36,7 +36,9 @@ pub use store::{
 };
 
 /// Saves a session's pending work to `store`: journal entries, plus a snapshot when `snapshot` is set or the
-/// journal has grown long. On failure nothing is marked saved and the next call carries everything again.
+/// journal has grown long. On failure nothing is marked saved and the next call carries everything again. A
+/// snapshot that could not be made is [`StoreErrorKind::Unserializable`]: the journal was saved in its place
+/// when a snapshot is stored already ([`SnapshotError::JournalOnly`]), nothing was when none is.
 pub async fn save<S: SessionStore>(
     store: &S,
     id: &str,
@@ -47,13 +49,16 @@ pub async fn save<S: SessionStore>(
         return Ok(());
     }
     let (commit, receipt) = session.prepare_commit(snapshot || session.wants_snapshot());
-    if commit.is_empty() {
-        session.committed(receipt);
-        return Ok(());
+    let snapshot_error = receipt.snapshot_error().cloned();
+    if !commit.is_empty() {
+        store.commit(id, &commit).await?;
     }
-    store.commit(id, &commit).await?;
     session.committed(receipt);
-    Ok(())
+    // A snapshot that could not be made: the journal landed in its place (or nothing did), and the caller hears.
+    match snapshot_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// Loads a session from `store`: its metadata's seed for a session never snapshotted, then snapshot, segments,

@@ -4,7 +4,7 @@
 use super::frame;
 use super::journal::{self, Input, JournalEntry, ReplayError};
 use super::share::{ShareGap, ShareInputs};
-use super::store::{Commit, SegmentKey, StoredSession};
+use super::store::{Commit, SegmentKey, StoreError, StoreErrorKind, StoredSession};
 use crate::api::ApiResponse;
 use crate::api::kinesis::SubscriptionEvents;
 use crate::firehose::FirehoseError;
@@ -55,8 +55,9 @@ struct SegmentRecord<'a> {
     data: &'a [u8],
 }
 
-/// Encodes records as one segment value (postcard, checksummed).
-pub fn encode_segment<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<u8> {
+/// Encodes records as one segment value (postcard, checksummed). Fails only if postcard refuses the records,
+/// which the snapshot that carries them reports ([`SnapshotError`]).
+pub fn encode_segment<'a>(records: impl Iterator<Item = &'a Record>) -> Result<Vec<u8>, String> {
     let records: Vec<SegmentRecord<'_>> = records
         .map(|r| SegmentRecord {
             index: r.index,
@@ -65,8 +66,9 @@ pub fn encode_segment<'a>(records: impl Iterator<Item = &'a Record>) -> Vec<u8> 
             data: &r.data,
         })
         .collect();
-    let payload = postcard::to_allocvec(&records).unwrap_or_default();
-    frame::encode(SEGMENT_MAGIC, SEGMENT_VERSION, &payload)
+    let payload =
+        postcard::to_allocvec(&records).map_err(|e| format!("cannot encode records: {e}"))?;
+    Ok(frame::encode(SEGMENT_MAGIC, SEGMENT_VERSION, &payload))
 }
 
 /// Reads a segment value back.
@@ -141,6 +143,57 @@ impl fmt::Display for RestoreError {
 
 impl std::error::Error for RestoreError {}
 
+/// Why a commit that was due to carry a snapshot carries none. The session is never given an empty or partial
+/// snapshot: either its journal is saved instead, or nothing is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// A snapshot is stored already, so the commit carries the journal alone: no change is lost (a reload
+    /// replays the journal over the stored snapshot), but replay grows until a snapshot succeeds.
+    JournalOnly(String),
+    /// No snapshot of this run is stored yet and none could be made: the commit writes nothing, and the inputs
+    /// stay pending for the next commit.
+    NotSaved(String),
+}
+
+impl SnapshotError {
+    /// What failed (the serializer's message).
+    pub fn reason(&self) -> &str {
+        match self {
+            SnapshotError::JournalOnly(reason) | SnapshotError::NotSaved(reason) => reason,
+        }
+    }
+
+    /// Whether the commit still saved every change (in the journal).
+    pub fn journal_saved(&self) -> bool {
+        matches!(self, SnapshotError::JournalOnly(_))
+    }
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::JournalOnly(reason) => write!(
+                f,
+                "Snapshot not written: {reason}. Every change is kept in the session's journal instead, so \
+                 nothing is lost: a reload replays it."
+            ),
+            SnapshotError::NotSaved(reason) => write!(
+                f,
+                "cannot save: the session could not be written as a snapshot ({reason}); its changes are kept in \
+                 memory until a save succeeds"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+impl From<SnapshotError> for StoreError {
+    fn from(e: SnapshotError) -> Self {
+        StoreError::new(StoreErrorKind::Unserializable, e.to_string())
+    }
+}
+
 /// Which segments of a shard are stored, and how far its records were written when they were.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct SavedShard {
@@ -167,6 +220,7 @@ fn segment_range(first_index: u64, next_index: u64) -> (u64, u64) {
 pub struct CommitReceipt {
     journal_through: u64,
     saved: Option<BTreeMap<ShardKey, SavedShard>>,
+    snapshot_error: Option<SnapshotError>,
 }
 
 impl CommitReceipt {
@@ -174,6 +228,16 @@ impl CommitReceipt {
     /// stored.
     pub fn journal_through(&self) -> u64 {
         self.journal_through
+    }
+
+    /// Whether the commit carries a snapshot.
+    pub fn has_snapshot(&self) -> bool {
+        self.saved.is_some()
+    }
+
+    /// Why the commit carries no snapshot although one was due (report it: see [`SnapshotError`]).
+    pub fn snapshot_error(&self) -> Option<&SnapshotError> {
+        self.snapshot_error.as_ref()
     }
 }
 
@@ -192,6 +256,17 @@ pub struct Journaled {
     snapshot_seq: Option<u64>,
     /// Timers fired since the last snapshot was prepared.
     firings_since_snapshot: u64,
+    /// Journal position at the last snapshot that could not be made ([`SnapshotError`]): the next periodic try
+    /// waits for [`SNAPSHOT_EVERY_ENTRIES`] more entries.
+    snapshot_failed_seq: Option<u64>,
+    /// Off unless a test sets it ([`Journaled::fail_snapshots`]): every snapshot fails as if the world could not
+    /// be serialized, with this message.
+    snapshot_fault: Option<String>,
+    /// The first input since the stored snapshot that could not be journaled, and why: from it on only a new
+    /// snapshot can save the run, so every commit tries one.
+    unjournaled: Option<(u64, String)>,
+    /// Off unless a test sets it ([`Journaled::fail_journal_entries`]): every journal entry fails to encode.
+    journal_fault: Option<String>,
     /// The inputs kept for sharing the run (in the snapshot, and journaled as they come).
     share: ShareInputs,
 }
@@ -217,8 +292,26 @@ impl Journaled {
             saved: BTreeMap::new(),
             snapshot_seq: None,
             firings_since_snapshot: 0,
+            snapshot_failed_seq: None,
+            snapshot_fault: None,
+            unjournaled: None,
+            journal_fault: None,
             share: ShareInputs::new(),
         }
+    }
+
+    /// For tests only (off unless called): with `Some(message)`, every snapshot fails as if serializing the
+    /// world had failed with `message`, the path a world that cannot be written takes; `None` turns it off.
+    #[doc(hidden)]
+    pub fn fail_snapshots(&mut self, message: Option<String>) {
+        self.snapshot_fault = message;
+    }
+
+    /// For tests only (off unless called): with `Some(message)`, every input's journal entry fails to encode as
+    /// if serde_json had refused it with `message`; `None` turns it off.
+    #[doc(hidden)]
+    pub fn fail_journal_entries(&mut self, message: Option<String>) {
+        self.journal_fault = message;
     }
 
     /// A world whose run so far is `inputs` (a loaded share file): a share of it starts from them.
@@ -282,15 +375,26 @@ impl Journaled {
 
     /// Whether inputs are waiting for a commit.
     pub fn has_uncommitted(&self) -> bool {
-        !self.pending.is_empty() || self.advance.is_some() || self.snapshot_seq.is_none()
+        !self.pending.is_empty()
+            || self.advance.is_some()
+            || self.snapshot_seq.is_none()
+            || self.unjournaled.is_some()
     }
 
     /// Whether enough journal has piled up since the stored snapshot that the next commit should carry a new one.
+    /// After a snapshot that could not be made, the next try waits for as many entries again.
     pub fn wants_snapshot(&self) -> bool {
+        let Some(stored) = self.snapshot_seq else {
+            return true;
+        };
+        if self.unjournaled.is_some() {
+            return true;
+        }
+        let since = self
+            .snapshot_failed_seq
+            .map_or(stored, |failed| failed.max(stored));
         self.firings_since_snapshot >= SNAPSHOT_EVERY_FIRINGS
-            || self
-                .snapshot_seq
-                .is_none_or(|seq| self.next_seq.saturating_sub(seq) >= SNAPSHOT_EVERY_ENTRIES)
+            || self.next_seq.saturating_sub(since) >= SNAPSHOT_EVERY_ENTRIES
     }
 
     fn push(&mut self, input: Input) {
@@ -298,7 +402,19 @@ impl Journaled {
             seq: self.next_seq,
             input,
         };
-        self.pending.push_back((entry.seq, entry.encode()));
+        let encoded = match &self.journal_fault {
+            Some(message) => Err(format!("cannot journal input {}: {message}", entry.seq)),
+            None => entry.encode(),
+        };
+        match encoded {
+            Ok(bytes) => self.pending.push_back((entry.seq, bytes)),
+            // The world still takes the input; the journal cannot, so only a snapshot can save the run from here.
+            Err(reason) => {
+                if self.unjournaled.is_none() {
+                    self.unjournaled = Some((entry.seq, reason));
+                }
+            }
+        }
         self.next_seq += 1;
     }
 
@@ -530,11 +646,64 @@ impl Journaled {
     /// What the store should write now: new journal entries and, with `snapshot` (or when nothing is stored
     /// yet), a snapshot with the record segments that changed since the last one. Nothing is marked saved until
     /// [`Journaled::committed`] gets the receipt; if the store fails, the next commit carries everything again.
+    ///
+    /// A snapshot that cannot be made (the world fails to serialize) is never written empty: the commit carries
+    /// the journal alone when a snapshot is stored already, and nothing when none is; either way
+    /// [`CommitReceipt::snapshot_error`] says so, and the caller must report it.
     pub fn prepare_commit(&mut self, snapshot: bool) -> (Commit, CommitReceipt) {
         self.flush_advance();
-        if snapshot || self.snapshot_seq.is_none() {
-            return self.prepare_snapshot();
+        if snapshot || self.snapshot_seq.is_none() || self.unjournaled.is_some() {
+            match self.prepare_snapshot() {
+                Ok(prepared) => return prepared,
+                Err(reason) => {
+                    self.snapshot_failed_seq = Some(self.next_seq);
+                    if let Some((gap, why)) = &self.unjournaled {
+                        // Entries before the input that could not be journaled still land (a consistent earlier
+                        // state when a snapshot is stored); nothing from it on can be saved.
+                        let gap = *gap;
+                        let error = SnapshotError::NotSaved(format!("{why}; {reason}"));
+                        if self.snapshot_seq.is_none() {
+                            return (Commit::default(), self.nothing_saved(error));
+                        }
+                        let commit = Commit {
+                            journal_append: self
+                                .pending
+                                .iter()
+                                .take_while(|(seq, _)| *seq < gap)
+                                .cloned()
+                                .collect(),
+                            ..Commit::default()
+                        };
+                        let receipt = CommitReceipt {
+                            journal_through: gap,
+                            saved: None,
+                            snapshot_error: Some(error),
+                        };
+                        return (commit, receipt);
+                    }
+                    if self.snapshot_seq.is_none() {
+                        // The store holds no snapshot of this run: a journal alone would replay over whatever it
+                        // holds (an older life of the session), so nothing is written.
+                        let receipt = self.nothing_saved(SnapshotError::NotSaved(reason));
+                        return (Commit::default(), receipt);
+                    }
+                    return self.prepare_journal(Some(SnapshotError::JournalOnly(reason)));
+                }
+            }
         }
+        self.prepare_journal(None)
+    }
+
+    /// The receipt of a commit that saves nothing: everything before the oldest pending entry is stored.
+    fn nothing_saved(&self, error: SnapshotError) -> CommitReceipt {
+        CommitReceipt {
+            journal_through: self.pending.front().map_or(self.next_seq, |(seq, _)| *seq),
+            saved: None,
+            snapshot_error: Some(error),
+        }
+    }
+
+    fn prepare_journal(&self, snapshot_error: Option<SnapshotError>) -> (Commit, CommitReceipt) {
         let commit = Commit {
             journal_append: self.pending.iter().cloned().collect(),
             ..Commit::default()
@@ -542,12 +711,28 @@ impl Journaled {
         let receipt = CommitReceipt {
             journal_through: self.next_seq,
             saved: None,
+            snapshot_error,
         };
         (commit, receipt)
     }
 
-    fn prepare_snapshot(&mut self) -> (Commit, CommitReceipt) {
+    /// The world as JSON, without its records.
+    fn world_json(&mut self) -> Result<Vec<u8>, serde_json::Error> {
+        if let Some(message) = &self.snapshot_fault {
+            return Err(<serde_json::Error as serde::ser::Error>::custom(message));
+        }
+        let taken = self.world.streams_mut().take_records();
+        let world_json = serde_json::to_vec(&self.world);
+        self.world.streams_mut().put_back_records(taken);
+        world_json
+    }
+
+    fn prepare_snapshot(&mut self) -> Result<(Commit, CommitReceipt), String> {
         self.firings_since_snapshot = 0;
+        let world_json = self
+            .world_json()
+            .map_err(|e| format!("cannot serialize the world: {e}"))?;
+        let share_json = self.share.to_json()?;
         let mut commit = Commit::default();
         let mut saved = BTreeMap::new();
         let mut shards = Vec::new();
@@ -570,7 +755,7 @@ impl Journaled {
                 let hi = ((segment + 1) * SEGMENT_RECORDS).min(shard.next_index);
                 let skip = usize::try_from(lo - first_index).unwrap_or(usize::MAX);
                 let take = usize::try_from(hi - lo).unwrap_or(0);
-                let bytes = encode_segment(shard.records.iter().skip(skip).take(take));
+                let bytes = encode_segment(shard.records.iter().skip(skip).take(take))?;
                 commit.segment_puts.push((segment_key(segment), bytes));
             }
             if let Some(p) = previous {
@@ -606,19 +791,13 @@ impl Journaled {
                     }));
             }
         }
-        let taken = self.world.streams_mut().take_records();
-        let world_json = serde_json::to_vec(&self.world);
-        self.world.streams_mut().put_back_records(taken);
-        // The world is plain data (maps keyed by strings, integers): serializing it cannot fail.
-        let world_json = world_json.unwrap_or_default();
-        let share_json = self.share.to_json();
         let payload = postcard::to_allocvec(&Snapshot {
             journal_next_seq: self.next_seq,
             shards,
             world_json: &world_json,
             share_json: &share_json,
         })
-        .unwrap_or_default();
+        .map_err(|e| format!("cannot encode the snapshot: {e}"))?;
         commit.snapshot = Some(frame::encode(SNAPSHOT_MAGIC, SNAPSHOT_VERSION, &payload));
         commit.journal_delete_below = Some(self.next_seq);
         // Nothing of this session stored yet under this journal: whatever the store holds is an older life
@@ -627,8 +806,9 @@ impl Journaled {
         let receipt = CommitReceipt {
             journal_through: self.next_seq,
             saved: Some(saved),
+            snapshot_error: None,
         };
-        (commit, receipt)
+        Ok((commit, receipt))
     }
 
     /// Records that the commit with this receipt landed in the store.
@@ -643,6 +823,14 @@ impl Journaled {
         if let Some(saved) = receipt.saved {
             self.saved = saved;
             self.snapshot_seq = Some(receipt.journal_through);
+            self.snapshot_failed_seq = None;
+            if self
+                .unjournaled
+                .as_ref()
+                .is_some_and(|(seq, _)| *seq < receipt.journal_through)
+            {
+                self.unjournaled = None;
+            }
         }
     }
 
@@ -680,6 +868,10 @@ impl Journaled {
             saved,
             snapshot_seq: stored.snapshot.as_ref().map(|_| first_seq),
             firings_since_snapshot: 0,
+            snapshot_failed_seq: None,
+            snapshot_fault: None,
+            unjournaled: None,
+            journal_fault: None,
             share,
         })
     }

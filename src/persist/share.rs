@@ -151,9 +151,9 @@ impl ShareInputs {
         self.inputs.is_empty()
     }
 
-    /// The stored form (JSON: inputs hold internally tagged enums).
-    pub(crate) fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+    /// The stored form (JSON: inputs hold internally tagged enums), or why it cannot be written.
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(self).map_err(|e| format!("cannot serialize the share inputs: {e}"))
     }
 
     /// Reads the stored form back, counting its bytes again.

@@ -163,6 +163,9 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The storage itself failed (IndexedDB unavailable, blocked, aborted).
     Unavailable,
+    /// The session could not be written as stored bytes (its world failed to serialize: a kinesim bug, the
+    /// message says what). Its journal is still saved when a snapshot of it is stored already.
+    Unserializable,
 }
 
 /// A store failure with a message for the user.

@@ -250,13 +250,22 @@ impl Engine {
             return Ok(());
         }
         let (commit, receipt) = world.prepare_commit(world.wants_snapshot());
+        let snapshot_error = receipt.snapshot_error().cloned();
         if !commit.is_empty() {
             store
                 .commit(&commit)
                 .map_err(|e| format!("cannot write to {}: {e}", store.dir().display()))?;
         }
         world.committed(receipt);
-        Ok(())
+        match snapshot_error {
+            // The journal landed in the snapshot's place: the call is stored, the operator hears why replay grows.
+            Some(e) if e.journal_saved() => {
+                eprintln!("kinesim serve: {}: {e}", store.dir().display());
+                Ok(())
+            }
+            Some(e) => Err(format!("{}: {e}", store.dir().display())),
+            None => Ok(()),
+        }
     }
 }
 

@@ -320,6 +320,9 @@ pub fn app_page(props: &AppProps) -> Html {
     let late = app.late_rows();
     let sql_text = app.sql().to_string();
     let failure = app.error().cloned();
+    let waiting = app
+        .waits_for_input()
+        .then(|| app.input().name().to_string());
     let schema: Vec<(String, String, String)> = app
         .schema()
         .map(|s| {
@@ -451,6 +454,9 @@ pub fn app_page(props: &AppProps) -> Html {
                         <div><dt>{ "Reads throttled" }</dt><dd>{ counts.reads_throttled }</dd></div>
                         <div><dt>{ "Late rows" }</dt><dd>{ late }</dd></div>
                     </dl>
+                    if let Some(stream) = &waiting {
+                        <p class="hint" id="app-waiting">{ format!("Waiting for {stream} to become ACTIVE: the application reads it from its first record then.") }</p>
+                    }
                     if let Some(e) = &failure {
                         <p class="error" role="alert">{ format!("Line {}, column {}: {}", e.line, e.column, e.message) }</p>
                     }

@@ -27,6 +27,9 @@ use yew::prelude::*;
 pub const AUTOSAVE_MS: u32 = 250;
 /// Extra tries for a session's lock before the session counts as open in another tab.
 const LOCK_ATTEMPTS: u32 = 20;
+/// How the message of a commit that saved its journal but not its snapshot starts
+/// ([`persist::SnapshotError::JournalOnly`]); a later snapshot clears it.
+const SNAPSHOT_NOT_WRITTEN: &str = "Snapshot not written";
 /// Id of the session made on the first visit.
 pub const DEFAULT_SESSION_ID: &str = "default";
 
@@ -580,8 +583,17 @@ impl Persistence {
                 now_ms,
                 result,
             } => {
-                self.durable
-                    .settle(generation, receipt.journal_through(), &result);
+                // A commit that should have carried the run's first snapshot and could not carries nothing: it
+                // failed, whatever the store said. One that fell back to the journal alone saved every change.
+                let snapshot_error = receipt.snapshot_error().cloned();
+                let (result, settled_through) = match (result, &snapshot_error) {
+                    (Ok(()), Some(e)) if !e.journal_saved() => {
+                        (Err(StoreError::from(e.clone())), u64::MAX)
+                    }
+                    (result, _) => (result, receipt.journal_through()),
+                };
+                let snapshot_written = receipt.has_snapshot();
+                self.durable.settle(generation, settled_through, &result);
                 // A commit of a world since replaced (a restart, another session): its receipt is not this
                 // world's.
                 let current = self.current.as_deref() == Some(&id);
@@ -601,12 +613,15 @@ impl Persistence {
                         session.committed(receipt);
                         gloo::console::debug!(format!("kinesim saved {hash} {now_ms}"));
                         self.saved_hash = Some(hash);
-                        if self
-                            .status
-                            .as_deref()
-                            .is_some_and(|s| s.contains("not saved"))
-                        {
+                        if self.status.as_deref().is_some_and(|s| {
+                            s.contains("not saved")
+                                || (snapshot_written && s.starts_with(SNAPSHOT_NOT_WRITTEN))
+                        }) {
                             self.status = None;
+                        }
+                        if let Some(e) = snapshot_error {
+                            gloo::console::error!(format!("kinesim: {e}"));
+                            self.status = Some(e.to_string());
                         }
                     }
                     Err(e) => {
@@ -727,7 +742,7 @@ impl Persistence {
                         let prefs = store.prefs(&id).await?;
                         Ok::<_, StoreError>((
                             meta.name.clone(),
-                            export_session(&meta.name, meta.seed, &stored, prefs.as_deref()),
+                            export_session(&meta.name, meta.seed, &stored, prefs.as_deref())?,
                         ))
                     }
                     .await;

@@ -56,7 +56,8 @@ const DESTINATION_BATCH_RECORDS_MAX: usize = 500;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum AnalyticsInput {
-    /// A Kinesis data stream, read shard by shard from LATEST at creation, following child shards.
+    /// A Kinesis data stream, read shard by shard from LATEST at creation, following child shards. A stream
+    /// still CREATING is read from its first record once it turns ACTIVE (nothing can be written to it before).
     Stream {
         /// The stream's name.
         name: String,
@@ -187,6 +188,10 @@ pub struct AnalyticsApp {
     /// derived from. Steps with no input are absent.
     #[serde(default)]
     bytes_in_by_step: BTreeMap<u64, u64>,
+    /// When it next looks for its input stream's shards: set while the stream it was created on is still
+    /// CREATING (it lists no shards yet), cleared once it reads them.
+    #[serde(default)]
+    source_wait: Option<SimTime>,
 }
 
 /// KPUs an application needs for `bytes` of input read in one [`ANALYTICS_KPU_STEP_MS`] step: one per
@@ -279,6 +284,11 @@ impl AnalyticsApp {
             .map(|(shard, r)| (shard.as_str(), r.next_read))
     }
 
+    /// Whether it waits for its input stream to turn ACTIVE (it was created while the stream was CREATING).
+    pub fn waits_for_input(&self) -> bool {
+        self.source_wait.is_some()
+    }
+
     /// Simulated milliseconds it has run (discovering or running) up to `now`: what it is billed for.
     pub fn running_ms(&self, now: SimTime) -> u64 {
         self.billed_end(now)
@@ -345,6 +355,7 @@ impl AnalyticsApp {
         let windows = self.app.as_ref().and_then(Application::poll_timeout);
         reads
             .chain(windows)
+            .chain(self.source_wait)
             .min()
             .map(|t| t.max(now.saturating_add(SimDuration::from_millis(1))))
     }
@@ -551,29 +562,16 @@ impl World {
         };
         let now = self.now;
         let mut readers = BTreeMap::new();
+        let mut source_wait = None;
         if let AnalyticsInput::Stream { name: stream } = &input {
-            let (shards, _) = self
-                .streams
-                .describe_shards(now, stream, u32::MAX, None)
-                .map_err(|e| not_found(e.message))?;
-            for shard in shards.iter().filter(|s| s.ending_sequence_number.is_none()) {
-                let request = IteratorRequest {
-                    shard_id: &shard.shard_id,
-                    iterator_type: IteratorType::Latest,
-                    starting_sequence_number: None,
-                    timestamp_unix_ms: None,
-                };
-                if let Ok(iterator) = self.streams.get_shard_iterator(now, stream, request) {
-                    readers.insert(
-                        shard.shard_id.clone(),
-                        ShardReader {
-                            iterator,
-                            next_read: now.saturating_add(SimDuration::from_millis(
-                                ANALYTICS_READ_INTERVAL_MS,
-                            )),
-                        },
-                    );
-                }
+            readers = self
+                .analytics_shard_readers(stream, IteratorType::Latest)
+                .map_err(not_found)?;
+            if readers.is_empty() {
+                // The stream is still CREATING: the application reads it once it turns ACTIVE, as the service's
+                // reader does once its source is available.
+                source_wait =
+                    Some(now.saturating_add(SimDuration::from_millis(ANALYTICS_READ_INTERVAL_MS)));
             }
         }
         let status = if app.is_some() {
@@ -610,6 +608,7 @@ impl World {
                 put_count: 0,
                 stopped_at: None,
                 bytes_in_by_step: BTreeMap::new(),
+                source_wait,
             },
         );
         self.record(EventKind::Analytics {
@@ -621,6 +620,70 @@ impl World {
         Ok(())
     }
 
+    /// A reader for every open shard of `stream`, starting at `iterator_type`, first read a second from now.
+    /// None while the stream is CREATING (it lists no shards); an error when it does not exist.
+    fn analytics_shard_readers(
+        &mut self,
+        stream: &str,
+        iterator_type: IteratorType,
+    ) -> Result<BTreeMap<String, ShardReader>, String> {
+        let now = self.now;
+        let next_read = now.saturating_add(SimDuration::from_millis(ANALYTICS_READ_INTERVAL_MS));
+        let (shards, _) = self
+            .streams
+            .describe_shards(now, stream, u32::MAX, None)
+            .map_err(|e| e.message)?;
+        let mut readers = BTreeMap::new();
+        for shard in shards.iter().filter(|s| s.ending_sequence_number.is_none()) {
+            let request = IteratorRequest {
+                shard_id: &shard.shard_id,
+                iterator_type,
+                starting_sequence_number: None,
+                timestamp_unix_ms: None,
+            };
+            if let Ok(iterator) = self.streams.get_shard_iterator(now, stream, request) {
+                readers.insert(
+                    shard.shard_id.clone(),
+                    ShardReader {
+                        iterator,
+                        next_read,
+                    },
+                );
+            }
+        }
+        Ok(readers)
+    }
+
+    /// An application created on a stream still CREATING looks for its shards: once the stream is ACTIVE it
+    /// reads every shard from its first record (all of them arrived after the application started); until
+    /// then it looks again a second later.
+    fn attach_analytics_source(&mut self, entry: &mut AnalyticsApp, stream: &str) {
+        let Some(due) = entry.source_wait else {
+            return;
+        };
+        if due > self.now {
+            return;
+        }
+        let readers = self
+            .analytics_shard_readers(stream, IteratorType::TrimHorizon)
+            .unwrap_or_default();
+        if readers.is_empty() {
+            entry.source_wait = Some(
+                self.now
+                    .saturating_add(SimDuration::from_millis(ANALYTICS_READ_INTERVAL_MS)),
+            );
+            return;
+        }
+        entry.source_wait = None;
+        let shards = readers.len();
+        entry.readers = readers;
+        self.record(EventKind::Analytics {
+            name: entry.name.clone(),
+            action: "input active".into(),
+            detail: format!("{stream} is ACTIVE: reading its {shards} shards"),
+        });
+    }
+
     pub(super) fn stop_analytics_app(&mut self, name: &str) -> Result<(), CommandError> {
         let Some(entry) = self.analytics.get_mut(name).filter(|a| a.running()) else {
             return Err(not_found(format!(
@@ -630,6 +693,7 @@ impl World {
         entry.status = AnalyticsStatus::Stopped;
         entry.stopped_at = Some(self.now);
         entry.readers.clear();
+        entry.source_wait = None;
         if let Some(timer) = entry.timer.take() {
             self.timers.cancel(timer);
         }
@@ -695,6 +759,7 @@ impl World {
         if entry.running()
             && let AnalyticsInput::Stream { name: stream } = entry.input.clone()
         {
+            self.attach_analytics_source(&mut entry, &stream);
             let due: Vec<String> = entry
                 .readers
                 .iter()

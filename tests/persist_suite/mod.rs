@@ -381,7 +381,7 @@ pub async fn export_and_import_round_trip<S: SessionStore>(store: &S) {
         .await
         .expect("saves journal");
     let stored = store.load("exp").await.expect("loads");
-    let file = export_session("Export me", 5, &stored, Some(r#"{"speed":10}"#));
+    let file = export_session("Export me", 5, &stored, Some(r#"{"speed":10}"#)).expect("exports");
 
     let imported = import_session(&file).expect("imports");
     assert_eq!(imported.name, "Export me");
