@@ -9,6 +9,9 @@
 #![allow(clippy::print_stdout)]
 
 #[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     bench::run();
 }
@@ -38,17 +41,6 @@ mod bench {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(PEAK_KIB_PER_S_DEFAULT)
-    }
-
-    fn vm_hwm() -> String {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
     }
 
     pub fn run() {
@@ -174,6 +166,6 @@ mod bench {
                 w.worker_id, w.leases_held, w.records_processed
             );
         }
-        println!("peak memory (VmHWM): {}", vm_hwm());
+        println!("peak memory (VmHWM): {}", crate::support::peak_memory());
     }
 }

@@ -6,6 +6,9 @@
 #![allow(clippy::print_stdout)]
 
 #[cfg(not(target_arch = "wasm32"))]
+mod support;
+
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
     bench::run();
 }
@@ -77,14 +80,6 @@ mod bench {
             wall_s * 1e6 / sim_s as f64,
             world.world().event_count(),
         );
-        let peak = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown (no /proc/self/status)".to_string());
-        println!("peak memory (VmHWM): {peak}");
+        println!("peak memory (VmHWM): {}", crate::support::peak_memory());
     }
 }

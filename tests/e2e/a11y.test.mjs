@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { appTour } from './support.mjs';
 
 const tour = appTour('a11y');
-const { problems, shot, speed, play, pause } = tour;
+const { problems, shot, play, pause } = tour;
 let page;
 let baseUrl;
 before(async () => {
@@ -84,16 +84,7 @@ async function tabTo(selector) {
 
 test('every control on every page has an accessible name and is in the tab order', async () => {
   // Something on each page: a stream with a producer and a consumer, a delivery stream, an analytics app.
-  await page.goto(baseUrl);
-  await page.waitForSelector('#create-stream');
-  await page.fill('#new-stream-name', 'labels');
-  await page.fill('#new-stream-shards', '2');
-  await page.click('#create-stream');
-  await page.waitForSelector('#stream-title');
-  await speed(100);
-  await play();
-  await page.waitForFunction(() => document.querySelector('#stream-status')?.textContent === 'ACTIVE');
-  await pause();
+  await tour.createStream('labels', 2);
   await page.click('#start-producer');
   await page.click('#start-consumer');
   await play();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appTour } from './support.mjs';
 
 const tour = appTour('analytics');
-const { problems, shot, simMs, speed, play, pause, runFor } = tour;
+const { problems, shot, speed, runFor } = tour;
 let page;
 let baseUrl;
 before(async () => {
@@ -17,16 +17,7 @@ before(async () => {
 });
 
 test('a stream with a clickstream producer', async () => {
-  await page.goto(baseUrl);
-  await page.waitForSelector('#create-stream');
-  await page.fill('#new-stream-name', 'clickstream');
-  await page.fill('#new-stream-shards', '2');
-  await page.click('#create-stream');
-  await page.waitForSelector('#stream-title');
-  await speed(100);
-  await play();
-  await page.waitForFunction(() => document.querySelector('#stream-status')?.textContent === 'ACTIVE');
-  await pause();
+  await tour.createStream('clickstream', 2);
   await page.selectOption('#p-template', 'clickstream');
   await page.fill('#p-rate', '50');
   await page.click('#start-producer');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { appTour } from './support.mjs';
 
 const tour = appTour('consumers');
-const { problems, shot, simMs, speed, play, pause, runFor, assertNoSidewaysScroll } = tour;
+const { problems, shot, speed, runFor, assertNoSidewaysScroll } = tour;
 let page;
 let baseUrl;
 before(async () => {
@@ -19,16 +19,7 @@ const owners = () =>
   page.$$eval('li[data-kcl-app="kcl-app"] .lease-table tbody tr .lease-owner', (cells) => cells.map((c) => c.textContent));
 
 test('a stream with a KPL producer', async () => {
-  await page.goto(baseUrl);
-  await page.waitForSelector('#create-stream');
-  await page.fill('#new-stream-name', 'orders');
-  await page.fill('#new-stream-shards', '2');
-  await page.click('#create-stream');
-  await page.waitForSelector('#stream-title');
-  await speed(100);
-  await play();
-  await page.waitForFunction(() => document.querySelector('#stream-status')?.textContent === 'ACTIVE');
-  await pause();
+  await tour.createStream('orders', 2);
   await page.selectOption('#p-library', 'kpl');
   await page.fill('#p-name', 'orders-kpl');
   await page.fill('#p-rate', '100');

@@ -204,6 +204,23 @@ export function appTour(prefix, { viewport = { width: 1280, height: 720 }, timeo
     await tour.page.click('#pause');
     await tour.page.waitForSelector('#play');
   };
+  /**
+   * Creates a provisioned stream from the dashboard's form, as a learner does, and runs the clock at 100x until it
+   * is ACTIVE (then pauses, on the stream's page).
+   */
+  tour.createStream = async (name, shards) => {
+    const page = tour.page;
+    await page.goto(tour.baseUrl);
+    await page.waitForSelector('#create-stream');
+    await page.fill('#new-stream-name', name);
+    await page.fill('#new-stream-shards', String(shards));
+    await page.click('#create-stream');
+    await page.waitForSelector('#stream-title');
+    await tour.speed(100);
+    await tour.play();
+    await page.waitForFunction(() => document.querySelector('#stream-status')?.textContent === 'ACTIVE');
+    await tour.pause();
+  };
   /** Runs simulated time forward by at least `ms` at the current speed, then pauses. */
   tour.runFor = async (ms) => {
     const from = await tour.simMs();
