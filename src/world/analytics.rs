@@ -782,11 +782,12 @@ impl World {
         };
         match self
             .streams
-            .get_records(now, &iterator, ANALYTICS_READ_RECORDS_MAX)
+            .get_records_batch(now, &iterator, ANALYTICS_READ_RECORDS_MAX)
         {
             Ok(result) => {
-                for (_, record) in result.records {
-                    entry.push(shard, now, record.data);
+                // Only the data is taken: no partition key or sequence number is copied.
+                for (_, record) in result.records() {
+                    entry.push(shard, now, record.data.clone());
                 }
                 match result.next_shard_iterator {
                     Some(next) => {
