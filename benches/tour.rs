@@ -86,5 +86,19 @@ mod bench {
             })
             .unwrap_or_else(|| "unknown (no /proc/self/status)".to_string());
         println!("peak memory (VmHWM): {peak}");
+        let streams = world.world().streams();
+        let stats = world
+            .world()
+            .producers()
+            .get("clickstream")
+            .map(|e| e.producer.stats.clone())
+            .unwrap_or_default();
+        println!(
+            "records kept: {} of {} bytes; producer acknowledged {}, failed {}",
+            streams.records_kept_bytes(),
+            streams.records_kept_bytes_max(),
+            stats.acknowledged,
+            stats.failed,
+        );
     }
 }
