@@ -11,7 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use common::kinesis::call;
 use kinesim::persist::{self, Journaled, MemoryStore, SessionMeta, SessionStore};
 use kinesim::sim::SimTime;
-use kinesim::streams::service::{RECORD_OVERHEAD_BYTES, RECORDS_KEPT_BYTES_MAX_DEFAULT};
+use kinesim::streams::service::{
+    RECORD_OVERHEAD_BYTES, RECORDS_KEPT_BYTES_MAX_DEFAULT, format_mib,
+};
 use kinesim::workload::generator::{GeneratorSpec, Template};
 use kinesim::{Command, World, WorldConfig};
 use serde_json::{Value, json};
@@ -126,6 +128,15 @@ fn the_default_bound_is_256_mib_on_every_target() {
         RECORDS_KEPT_BYTES_MAX_DEFAULT
     );
     assert_eq!(world.streams().records_kept_bytes(), 0);
+}
+
+#[test]
+fn kept_bytes_read_in_mib_rounded_down() {
+    assert_eq!(format_mib(0), "0.0 MiB");
+    assert_eq!(format_mib(RECORDS_KEPT_BYTES_MAX_DEFAULT), "256.0 MiB");
+    assert_eq!(format_mib(RECORDS_KEPT_BYTES_MAX_DEFAULT - 13), "255.9 MiB");
+    assert_eq!(format_mib(1_572_864), "1.5 MiB");
+    assert_eq!(format_mib(u64::MAX), "17592186044415.9 MiB");
 }
 
 #[test]

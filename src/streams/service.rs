@@ -1837,7 +1837,7 @@ pub fn record_kept_bytes(r: &Record) -> u64 {
 
 /// `bytes` in MiB with one decimal, rounded down (integer arithmetic: `12.3 MiB`).
 pub fn format_mib(bytes: u64) -> String {
-    let tenths = bytes / (MIB_BYTES / 10);
+    let tenths = u128::from(bytes) * 10 / u128::from(MIB_BYTES);
     format!("{}.{} MiB", tenths / 10, tenths % 10)
 }
 
@@ -1868,7 +1868,7 @@ impl PutFailure {
                     "Internal service failure: kinesim keeps at most {max} bytes ({}) of records across all \
                      streams and holds {kept} bytes ({}); this record needs {cost} more (data plus partition key \
                      plus {RECORD_OVERHEAD_BYTES}). Delete a stream, lower a stream's retention, or wait for \
-                     retention to expire records; or start the session with a larger records_kept_bytes_max. \
+                     retention to expire records (a library user may raise StreamsConfig.records_kept_bytes_max). \
                      This bound is the simulator's, not AWS's.",
                     format_mib(max),
                     format_mib(kept)
