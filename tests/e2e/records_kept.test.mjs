@@ -1,6 +1,7 @@
 // The simulator's bound on kept record bytes, where a learner looks: the dashboard's Run card and the stream page
 // say "Records kept: X MiB of 256.0 MiB" as plain text, growing as a producer writes, without sideways scrolling
-// at 1280x720. Screenshots land in tests/e2e/output/records-kept-*.png. Fails on any console error.
+// at 1280x720; past the bound the producer's writes fail and its card shows why. Screenshots land in
+// tests/e2e/output/records-kept-*.png. Fails on any console error.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,5 +56,30 @@ test('the stream page shows records kept growing as a producer writes', async ()
   assert.equal(await keptTenths(), kept);
   await assertNoSidewaysScroll('#session-h + dl');
   await shot('2-dashboard', '#session-h');
+  assert.deepEqual(problems, []);
+});
+
+test('past the bound the producer counts failed writes and shows the bound as its last error', async () => {
+  // 4,000 records/s of ~157 counted bytes fill 256 MiB in about 7 simulated minutes.
+  await page.click('nav.sidebar a:has-text("kept")');
+  await page.waitForSelector('li[data-producer="clickstream"]');
+  await speed(1000);
+  await play();
+  await page.waitForFunction(
+    () => /InternalFailure/.test(document.querySelector('li[data-producer="clickstream"] .last-error')?.textContent ?? ''),
+    null,
+    { timeout: 180_000, polling: 250 },
+  );
+  await pause();
+  const error = await page.textContent('li[data-producer="clickstream"] .last-error');
+  assert.match(error, /kinesim keeps at most 268435456 bytes \(256\.0 MiB\)/);
+  assert.match(error, /Delete a stream/);
+  assert.match(error, /not AWS's/);
+  const failed = Number((await page.textContent('li[data-producer="clickstream"] .counts div:nth-child(3) dd')).replace(/[^0-9]/g, ''));
+  assert.ok(failed > 0, `failed ${failed}`);
+  assert.ok(await keptTenths() >= 2_550, 'nearly all of 256 MiB is kept');
+  assert.ok(await page.locator('#records-kept.warn').count() === 1, 'marked when nearly full');
+  await assertNoSidewaysScroll('.stream-page .inline-stats');
+  await shot('3-full', '#producers-h');
   assert.deepEqual(problems, []);
 });
