@@ -35,6 +35,8 @@ mod bench {
     const PUT_BATCH_MAX: usize = 500;
     const PEAK_KIB_PER_S_DEFAULT: u64 = 2_048;
     const WALL_BUDGET_S: u64 = 60;
+    /// Bound on kept record bytes for this run, in bytes (16 GiB: the ramp keeps ~4 GB).
+    const RECORDS_KEPT_BYTES_MAX: u64 = 16 * 1_024 * 1_024 * 1_024;
 
     fn peak_kib_per_s() -> u64 {
         std::env::var("KCL_BENCH_PEAK_KIB_PER_S")
@@ -45,7 +47,12 @@ mod bench {
 
     pub fn run() {
         let peak = peak_kib_per_s();
-        let mut streams = DataStreams::new(StreamsConfig::default(), 0);
+        // This run keeps ~4 GB of records on purpose: past the default bound a browser session has.
+        let config = StreamsConfig {
+            records_kept_bytes_max: RECORDS_KEPT_BYTES_MAX,
+            ..StreamsConfig::default()
+        };
+        let mut streams = DataStreams::new(config, 0);
         streams
             .create_stream(SimTime::ZERO, STREAM, None, StreamMode::OnDemand)
             .expect("stream");

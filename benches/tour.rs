@@ -81,5 +81,19 @@ mod bench {
             world.world().event_count(),
         );
         println!("peak memory (VmHWM): {}", crate::support::peak_memory());
+        let streams = world.world().streams();
+        let stats = world
+            .world()
+            .producers()
+            .get("clickstream")
+            .map(|e| e.producer.stats.clone())
+            .unwrap_or_default();
+        println!(
+            "records kept: {} of {} bytes; producer acknowledged {}, failed {}",
+            streams.records_kept_bytes(),
+            streams.records_kept_bytes_max(),
+            stats.acknowledged,
+            stats.failed,
+        );
     }
 }

@@ -478,7 +478,10 @@ fn an_application_with_a_high_input_rate_is_billed_for_more_kpus() {
     use kinesim::world::AnalyticsInput;
     const SHARDS: u128 = 5;
     const RECORD_BYTES: usize = 1_000_000;
-    let mut world = World::new(WorldConfig::with_seed(6));
+    // 300 records of 1 MB are kept: past the default bound on kept record bytes (256 MiB).
+    let mut config = WorldConfig::with_seed(6);
+    config.streams.records_kept_bytes_max = 512 * 1_048_576;
+    let mut world = World::new(config);
     ok(
         &mut world,
         0,

@@ -24,6 +24,8 @@ fn t(ms: u64) -> SimTime {
 fn on_demand_stream() -> DataStreams {
     let config = StreamsConfig {
         on_demand_scale_delay_ms: DELAY_MS,
+        // Minutes of 1 MiB/s and more are kept: past the default bound on kept record bytes (256 MiB).
+        records_kept_bytes_max: 1_024 * 1_048_576,
         ..StreamsConfig::default()
     };
     let mut ds = DataStreams::new(config, 0);

@@ -75,6 +75,17 @@ pub const DELETE_DELAY_MS_DEFAULT: u64 = 10_000;
 /// Most streams an account may have here (AWS has no documented per-account stream limit for provisioned
 /// streams; the simulator bounds memory).
 pub const STREAMS_MAX: u32 = 1_000;
+/// Bytes a kept record counts besides its data and partition key, toward [`StreamsConfig::records_kept_bytes_max`]
+/// (the simulator's bookkeeping: the `Record` struct is 64 bytes on 64-bit targets; AWS has no such count).
+pub const RECORD_OVERHEAD_BYTES: u64 = 64;
+/// Default bound on the bytes of records kept across all streams of a session, counted as data plus partition
+/// key plus [`RECORD_OVERHEAD_BYTES`] a record: 256 MiB. AWS has no such limit; the simulator has one so a browser
+/// tab (at most 4 GiB of wasm32 memory) never runs out of memory. The same on every target, so a run is the same.
+pub const RECORDS_KEPT_BYTES_MAX_DEFAULT: u64 = 256 * MIB_BYTES;
+
+fn records_kept_bytes_max_default() -> u64 {
+    RECORDS_KEPT_BYTES_MAX_DEFAULT
+}
 
 /// Service-wide settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +112,10 @@ pub struct StreamsConfig {
     pub consumer_delete_delay_ms: u64,
     /// Simulated ms from the minute whose traffic calls for an on-demand split to the split.
     pub on_demand_scale_delay_ms: u64,
+    /// Most bytes of records kept across all streams (data plus partition key plus [`RECORD_OVERHEAD_BYTES`] a
+    /// record); a put past it is refused with `InternalFailure`. The simulator's bound, not AWS's.
+    #[serde(default = "records_kept_bytes_max_default")]
+    pub records_kept_bytes_max: u64,
 }
 
 impl Default for StreamsConfig {
@@ -117,6 +132,7 @@ impl Default for StreamsConfig {
             consumer_create_delay_ms: consumers::CONSUMER_CREATE_DELAY_MS_DEFAULT,
             consumer_delete_delay_ms: consumers::CONSUMER_DELETE_DELAY_MS_DEFAULT,
             on_demand_scale_delay_ms: ON_DEMAND_SCALE_DELAY_MS,
+            records_kept_bytes_max: RECORDS_KEPT_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -235,7 +251,7 @@ impl Shard {
     }
 
     /// Drops records past retention, counting the storage they added in `meter` (see
-    /// [`billing::stored_until_trim`]).
+    /// [`billing::stored_until_trim`]); returns the kept bytes freed ([`record_kept_bytes`]).
     fn trim(
         &mut self,
         now: SimTime,
@@ -243,7 +259,8 @@ impl Shard {
         retention_changed_at: SimTime,
         stop: Option<SimTime>,
         meter: &mut billing::Meter,
-    ) {
+    ) -> u64 {
+        let mut freed = 0u64;
         while self
             .records
             .front()
@@ -258,8 +275,18 @@ impl Shard {
                     meter.modes(),
                 );
                 meter.trimmed(stored);
+                freed = freed.saturating_add(record_kept_bytes(&r));
             }
         }
+        freed
+    }
+
+    /// The bytes its records count toward the session's bound.
+    fn kept_bytes(&self) -> u64 {
+        self.records
+            .iter()
+            .map(record_kept_bytes)
+            .fold(0, u64::saturating_add)
     }
 
     /// Position of the first record arriving at or after `at`, or the tip.
@@ -359,14 +386,48 @@ impl Stream {
         SimDuration::from_hours(u64::from(self.retention_hours))
     }
 
-    /// Trims every shard to the retention period at `now`, counting the trimmed records' storage.
-    fn trim(&mut self, now: SimTime) {
+    /// Trims every shard to the retention period at `now`, counting the trimmed records' storage; returns the
+    /// kept bytes freed.
+    fn trim(&mut self, now: SimTime) -> u64 {
         let retention = self.retention();
         let changed_at = self.meter.retention_changed_at();
         let stop = self.deleting_since;
+        let mut freed = 0u64;
         for shard in &mut self.shards {
-            shard.trim(now, retention, changed_at, stop, &mut self.meter);
+            let f = shard.trim(now, retention, changed_at, stop, &mut self.meter);
+            freed = freed.saturating_add(f);
         }
+        freed
+    }
+
+    /// Drops every record at once (DeleteStream: a DELETING stream is never read again), counting the storage
+    /// they added up to `now` as retention trimming does; returns the kept bytes freed.
+    fn drop_records(&mut self, now: SimTime) -> u64 {
+        let retention = self.retention();
+        let changed_at = self.meter.retention_changed_at();
+        let mut freed = 0u64;
+        for shard in &mut self.shards {
+            for r in std::mem::take(&mut shard.records) {
+                let stored = billing::stored_until_trim(
+                    &r,
+                    retention,
+                    changed_at,
+                    Some(now),
+                    self.meter.modes(),
+                );
+                self.meter.trimmed(stored);
+                freed = freed.saturating_add(record_kept_bytes(&r));
+            }
+        }
+        freed
+    }
+
+    /// The bytes its records count toward the session's bound.
+    fn kept_bytes(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(Shard::kept_bytes)
+            .fold(0, u64::saturating_add)
     }
 
     fn open_shard_count(&self) -> u32 {
@@ -667,6 +728,7 @@ pub enum ShardFilter {
 
 /// The whole Data Streams service of one account.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "DataStreamsStored")]
 pub struct DataStreams {
     config: StreamsConfig,
     epoch_unix_ms: u64,
@@ -677,6 +739,38 @@ pub struct DataStreams {
     /// Billing records of streams deleted and gone, in the order they went.
     #[serde(default)]
     finished_billing: Vec<StreamBillingRecord>,
+    /// Bytes of records kept across all streams ([`record_kept_bytes`] summed): derived, never stored, so a
+    /// restored service counts what it really holds.
+    #[serde(skip_serializing)]
+    records_kept_bytes: u64,
+}
+
+/// [`DataStreams`] as stored: everything but the derived count of kept bytes, which is recounted on load.
+#[derive(Deserialize)]
+struct DataStreamsStored {
+    config: StreamsConfig,
+    epoch_unix_ms: u64,
+    streams: BTreeMap<String, Stream>,
+    incarnations: u64,
+    next_subscription_id: u64,
+    #[serde(default)]
+    finished_billing: Vec<StreamBillingRecord>,
+}
+
+impl From<DataStreamsStored> for DataStreams {
+    fn from(stored: DataStreamsStored) -> Self {
+        let mut service = DataStreams {
+            config: stored.config,
+            epoch_unix_ms: stored.epoch_unix_ms,
+            streams: stored.streams,
+            incarnations: stored.incarnations,
+            next_subscription_id: stored.next_subscription_id,
+            finished_billing: stored.finished_billing,
+            records_kept_bytes: 0,
+        };
+        service.records_kept_bytes = service.recount_records_kept_bytes();
+        service
+    }
 }
 
 impl DataStreams {
@@ -689,7 +783,28 @@ impl DataStreams {
             incarnations: 0,
             next_subscription_id: 0,
             finished_billing: Vec::new(),
+            records_kept_bytes: 0,
         }
+    }
+
+    /// Bytes of records kept across all streams now, as the bound counts them: data plus partition key plus
+    /// [`RECORD_OVERHEAD_BYTES`] a record. Kept up to date as records enter and leave.
+    pub fn records_kept_bytes(&self) -> u64 {
+        self.records_kept_bytes
+    }
+
+    /// The bound on [`DataStreams::records_kept_bytes`] ([`StreamsConfig::records_kept_bytes_max`]).
+    pub fn records_kept_bytes_max(&self) -> u64 {
+        self.config.records_kept_bytes_max
+    }
+
+    /// [`DataStreams::records_kept_bytes`] counted afresh over every kept record (for invariant checks; it must
+    /// always equal the running count).
+    pub fn recount_records_kept_bytes(&self) -> u64 {
+        self.streams
+            .values()
+            .map(Stream::kept_bytes)
+            .fold(0, u64::saturating_add)
     }
 
     /// The service settings.
@@ -704,8 +819,15 @@ impl DataStreams {
                 self.finished_billing.push(s.billing_record(now));
             }
         }
-        self.streams
-            .retain(|_, s| s.deleting_since.is_none() || now < s.gone_at);
+        let mut freed = 0u64;
+        self.streams.retain(|_, s| {
+            let keep = s.deleting_since.is_none() || now < s.gone_at;
+            if !keep {
+                // Empty since DeleteStream dropped its records; counted anyway so the total stays exact.
+                freed = freed.saturating_add(s.kept_bytes());
+            }
+            keep
+        });
         for stream in self.streams.values_mut() {
             if let Some(&(done, _)) = stream.pending.as_ref()
                 && done <= now
@@ -715,8 +837,9 @@ impl DataStreams {
             }
             stream.forget_consumers(now);
             stream.fanout.forget(now);
-            stream.trim(now);
+            freed = freed.saturating_add(stream.trim(now));
         }
+        self.records_kept_bytes = self.records_kept_bytes.saturating_sub(freed);
         self.scale_on_demand(now);
     }
 
@@ -897,6 +1020,9 @@ impl DataStreams {
         stream.deleting_since = Some(now);
         stream.fanout.end_all(now, SubscriptionEnd::StreamDeleted);
         stream.gone_at = now.saturating_add(delay);
+        // A DELETING stream is never read again: its records go now, freeing room under the bound at once.
+        let freed = stream.drop_records(now);
+        self.records_kept_bytes = self.records_kept_bytes.saturating_sub(freed);
         Ok(())
     }
 
@@ -1171,7 +1297,8 @@ impl DataStreams {
         // Bounded by RETENTION_HOURS_MAX above.
         s.retention_hours = u32::try_from(hours).unwrap_or(RETENTION_HOURS_MAX);
         s.meter.retention_changed(now, s.retention_hours);
-        s.trim(now);
+        let freed = s.trim(now);
+        self.records_kept_bytes = self.records_kept_bytes.saturating_sub(freed);
         Ok(())
     }
 
@@ -1196,7 +1323,14 @@ impl DataStreams {
         sequence_number_for_ordering: Option<&str>,
     ) -> Result<PutResult, KinesisError> {
         self.advance(now);
-        let s = self.stream_mut(name)?;
+        let mut kept = KeptBytes {
+            bytes: self.records_kept_bytes,
+            max: self.config.records_kept_bytes_max,
+        };
+        let s = self
+            .streams
+            .get_mut(name)
+            .ok_or_else(|| KinesisError::stream_not_found(name))?;
         if !s.accepts_data(now) {
             // AWS answers a put to a stream that is CREATING or DELETING as if the stream did not exist.
             return Err(KinesisError::stream_not_found(name));
@@ -1219,7 +1353,9 @@ impl DataStreams {
                 )));
             }
         }
-        put_one(s, now, entry).map_err(|e| e.into_error(name))
+        let result = put_one(s, now, entry, &mut kept).map_err(|e| e.into_error(name));
+        self.records_kept_bytes = kept.bytes;
+        result
     }
 
     /// PutRecords: every entry is tried in order; a throttled entry does not stop the others.
@@ -1230,13 +1366,20 @@ impl DataStreams {
         entries: Vec<PutEntry>,
     ) -> Result<Vec<Result<PutResult, KinesisError>>, KinesisError> {
         self.advance(now);
-        let s = self.stream_mut(name)?;
+        let mut kept = KeptBytes {
+            bytes: self.records_kept_bytes,
+            max: self.config.records_kept_bytes_max,
+        };
+        let s = self
+            .streams
+            .get_mut(name)
+            .ok_or_else(|| KinesisError::stream_not_found(name))?;
         if !s.accepts_data(now) {
             return Err(KinesisError::stream_not_found(name));
         }
         let mut results = Vec::with_capacity(entries.len());
         for entry in entries {
-            let result = put_one(s, now, entry).map_err(|failure| {
+            let result = put_one(s, now, entry, &mut kept).map_err(|failure| {
                 if let PutFailure::Throttled { shard } = failure
                     && let Some(shard) = s.shards.get_mut(shard as usize)
                 {
@@ -1248,6 +1391,7 @@ impl DataStreams {
             });
             results.push(result);
         }
+        self.records_kept_bytes = kept.bytes;
         Ok(results)
     }
 
@@ -1470,7 +1614,8 @@ impl DataStreams {
     }
 
     /// Moves every shard's records out, in [`DataStreams::record_shards`] order, so the rest of the service
-    /// serializes without them; [`DataStreams::put_back_records`] returns them. Nothing else may run in between.
+    /// serializes without them; [`DataStreams::put_back_records`] returns them. Nothing else may run in between
+    /// (the count of kept bytes still includes them).
     pub fn take_records(&mut self) -> Vec<VecDeque<Record>> {
         self.streams
             .values_mut()
@@ -1525,7 +1670,13 @@ impl DataStreams {
                 shard.next_index
             ));
         }
+        let before = shard.kept_bytes();
         shard.records = records;
+        let after = shard.kept_bytes();
+        self.records_kept_bytes = self
+            .records_kept_bytes
+            .saturating_sub(before)
+            .saturating_add(after);
         Ok(())
     }
 
@@ -1656,10 +1807,38 @@ fn shard_view(s: &Stream, sh: &Shard) -> ShardView {
 /// Why one record was not written.
 #[derive(Clone, Copy)]
 enum PutFailure {
-    Throttled { shard: u32 },
-    TooLarge { size: u64 },
+    Throttled {
+        shard: u32,
+    },
+    TooLarge {
+        size: u64,
+    },
     NoOpenShard,
     SequenceSpaceExhausted,
+    /// The session's bound on kept record bytes would be passed.
+    RecordsKeptFull {
+        kept: u64,
+        max: u64,
+        cost: u64,
+    },
+}
+
+/// The running count of kept record bytes and its bound, as a put sees them.
+struct KeptBytes {
+    bytes: u64,
+    max: u64,
+}
+
+/// What a record counts toward the session's bound on kept records: data plus partition key plus
+/// [`RECORD_OVERHEAD_BYTES`].
+pub fn record_kept_bytes(r: &Record) -> u64 {
+    billing::record_size(r).saturating_add(RECORD_OVERHEAD_BYTES)
+}
+
+/// `bytes` in MiB with one decimal, rounded down (integer arithmetic: `12.3 MiB`).
+pub fn format_mib(bytes: u64) -> String {
+    let tenths = u128::from(bytes) * 10 / u128::from(MIB_BYTES);
+    format!("{}.{} MiB", tenths / 10, tenths % 10)
 }
 
 impl PutFailure {
@@ -1683,11 +1862,28 @@ impl PutFailure {
                 ErrorType::InternalFailure,
                 "Internal service failure: the shard has no sequence numbers left.",
             ),
+            PutFailure::RecordsKeptFull { kept, max, cost } => KinesisError::new(
+                ErrorType::InternalFailure,
+                format!(
+                    "Internal service failure: kinesim keeps at most {max} bytes ({}) of records across all \
+                     streams and holds {kept} bytes ({}); this record needs {cost} more (data plus partition key \
+                     plus {RECORD_OVERHEAD_BYTES}). Delete a stream, lower a stream's retention, or wait for \
+                     retention to expire records (a library user may raise StreamsConfig.records_kept_bytes_max). \
+                     This bound is the simulator's, not AWS's.",
+                    format_mib(max),
+                    format_mib(kept)
+                ),
+            ),
         }
     }
 }
 
-fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, PutFailure> {
+fn put_one(
+    s: &mut Stream,
+    now: SimTime,
+    entry: PutEntry,
+    kept: &mut KeptBytes,
+) -> Result<PutResult, PutFailure> {
     let size = entry.data.len() as u64 + entry.partition_key.len() as u64;
     if size > RECORD_BYTES_MAX {
         return Err(PutFailure::TooLarge { size });
@@ -1701,6 +1897,15 @@ fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, P
     let shard = &mut s.shards[at];
     if shard.ordinal > SHARD_ORDINAL_MAX || shard.next_index == u64::MAX {
         return Err(PutFailure::SequenceSpaceExhausted);
+    }
+    // Refused before the throughput window counts it: a refused record uses no write capacity.
+    let cost = size.saturating_add(RECORD_OVERHEAD_BYTES);
+    if kept.bytes.saturating_add(cost) > kept.max {
+        return Err(PutFailure::RecordsKeptFull {
+            kept: kept.bytes,
+            max: kept.max,
+            cost,
+        });
     }
     if limits {
         let accepted = shard.write.try_accept(
@@ -1729,6 +1934,7 @@ fn put_one(s: &mut Stream, now: SimTime, entry: PutEntry) -> Result<PutResult, P
         partition_key: entry.partition_key,
         data: entry.data,
     });
+    kept.bytes = kept.bytes.saturating_add(cost);
     let ordinal = shard.ordinal;
     s.meter.put(mode, size);
     let shard = &s.shards[at];

@@ -258,6 +258,7 @@ fn session_card(props: &SessionProps) -> Html {
                 <div><dt>{ "Seed" }</dt><dd id="run-seed">{ seed }</dd></div>
                 <div><dt>{ "Events" }</dt><dd id="event-count">{ world.event_count() }</dd></div>
                 <div><dt>{ "Next timer" }</dt><dd>{ next_timer }</dd></div>
+                { records_kept(&world) }
                 <div>
                     <dt>{ "Event log hash" }</dt>
                     <dd id="event-hash" class="mono" title="Same seed and same actions give the same hash">
@@ -449,5 +450,23 @@ pub fn describe(kind: &crate::EventKind) -> String {
             action,
             detail,
         } => format!("source {source}: {action}: {detail}"),
+    }
+}
+
+/// "Records kept: X MiB of Y MiB" across all streams, as one `<div>` of a stats list: the simulator's bound on
+/// kept record bytes (a put past it is refused), marked when 90% full.
+pub(super) fn records_kept(world: &crate::World) -> Html {
+    use crate::streams::service::format_mib;
+    let streams = world.streams();
+    let (kept, max) = (
+        streams.records_kept_bytes(),
+        streams.records_kept_bytes_max(),
+    );
+    let nearly_full = kept >= max / 10 * 9;
+    html! {
+        <div title="Bytes of records kept across all streams (data, partition key and 64 bytes a record), against the simulator's bound; past it puts fail with InternalFailure. Delete a stream or let retention expire records to free room.">
+            <dt>{ "Records kept" }</dt>
+            <dd id="records-kept" class={classes!(nearly_full.then_some("warn"))}>{ format!("{} of {}", format_mib(kept), format_mib(max)) }</dd>
+        </div>
     }
 }

@@ -324,7 +324,7 @@ pub fn producers_card(props: &ProducersProps) -> Html {
                         <div><dt>{ "Failed" }</dt><dd>{ count(p.stats.failed) }</dd></div>
                         <div><dt>{ "Last batch throttled" }</dt><dd class="last-throttled">{ format!("{} of {}", p.stats.last_batch_throttled, p.stats.last_batch) }</dd></div>
                     </dl>
-                    if let Some(err) = &p.stats.last_error { <p class="sub-text clip" title={err.clone()}>{ err }</p> }
+                    if let Some(err) = &p.stats.last_error { <p class="sub-text wrap last-error">{ err }</p> }
                 </li>
             }
         })

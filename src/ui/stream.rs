@@ -77,6 +77,7 @@ pub fn stream_page(props: &StreamProps) -> Html {
     let shards = shard_stats(&world, &name);
     let hot = hot_keys(&world, &name, &shards);
     let updating = world.streams().is_updating(&name, now);
+    let kept = super::dashboard::records_kept(&world);
     let status = view.status.as_str();
     let selected_stat = selected
         .as_ref()
@@ -243,6 +244,7 @@ pub fn stream_page(props: &StreamProps) -> Html {
                     <div><dt>{ "Retention" }</dt><dd>{ format!("{} h", view.retention_hours) }</dd></div>
                     <div><dt>{ "Write limit" }</dt><dd>{ format!("{} rec/s", count(u64::from(view.open_shard_count) * SHARD_WRITE_RECORDS_PER_S_MAX)) }</dd></div>
                     <div><dt>{ "Throttled this minute" }</dt><dd id="throttled-minute" class={classes!((throttled_total > 0).then_some("warn"))}>{ count(throttled_total) }</dd></div>
+                    { kept }
                 </dl>
             </div>
 

@@ -142,7 +142,8 @@ impl Producer {
                                 } else {
                                     self.stats.failed += 1;
                                 }
-                                self.stats.last_error = Some(e.message);
+                                self.stats.last_error =
+                                    Some(format!("{}: {}", e.error_type.as_str(), e.message));
                             }
                         }
                     }

@@ -38,6 +38,16 @@ pub struct Driver {
     pub reshards: u64,
     pub throttled_puts: u64,
     pub throttled_reads: u64,
+    /// Puts refused because the session's bound on kept record bytes was reached.
+    pub refused_puts: u64,
+}
+
+/// Whether a put's error is the simulator's refusal at its bound on kept record bytes.
+fn is_bound_refusal(error_type: &Value, message: &Value) -> bool {
+    error_type == "InternalFailure"
+        && message
+            .as_str()
+            .is_some_and(|m| m.contains("kinesim keeps at most"))
 }
 
 pub fn call(world: &mut World, now_ms: u64, operation: &str, body: Value) -> (u16, Value) {
@@ -53,7 +63,13 @@ pub fn call(world: &mut World, now_ms: u64, operation: &str, body: Value) -> (u1
 impl Driver {
     /// A world with one ACTIVE stream of `shards` shards.
     pub fn new(seed: u64, shards: u32) -> Self {
-        let mut world = World::new(WorldConfig::with_seed(seed));
+        Self::with_config(WorldConfig::with_seed(seed), shards)
+    }
+
+    /// A world of `config` with one ACTIVE stream of `shards` shards.
+    pub fn with_config(config: WorldConfig, shards: u32) -> Self {
+        let seed = config.seed;
+        let mut world = World::new(config);
         let (status, body) = call(
             &mut world,
             0,
@@ -85,6 +101,7 @@ impl Driver {
             iterators: BTreeMap::new(),
             throttled_puts: 0,
             throttled_reads: 0,
+            refused_puts: 0,
             finished: BTreeSet::new(),
             reshards: 0,
         }
@@ -128,6 +145,7 @@ impl Driver {
         );
         match status {
             200 => self.ack(&body, key, data),
+            500 if is_bound_refusal(&body["__type"], &body["message"]) => self.refused_puts += 1,
             _ => {
                 assert_eq!(
                     body["__type"], "ProvisionedThroughputExceededException",
@@ -162,7 +180,15 @@ impl Driver {
         for (entry, (key, data)) in results.iter().zip(records) {
             if entry.get("ErrorCode").is_some() {
                 failed += 1;
-                self.throttled_puts += 1;
+                if is_bound_refusal(&entry["ErrorCode"], &entry["ErrorMessage"]) {
+                    self.refused_puts += 1;
+                } else {
+                    assert_eq!(
+                        entry["ErrorCode"], "ProvisionedThroughputExceededException",
+                        "{entry}"
+                    );
+                    self.throttled_puts += 1;
+                }
             } else {
                 self.ack(entry, key, data);
             }
@@ -397,6 +423,14 @@ impl Driver {
 
     /// Checks every invariant that must hold after any step.
     pub fn check_invariants(&self) {
+        // The running count of kept record bytes is exact and within its bound.
+        let streams = self.world.streams();
+        assert_eq!(
+            streams.records_kept_bytes(),
+            streams.recount_records_kept_bytes(),
+            "the running count of kept bytes equals the sum over kept records"
+        );
+        assert!(streams.records_kept_bytes() <= streams.records_kept_bytes_max());
         // Per shard: read in strictly increasing sequence order, each record at most once.
         for (shard, seqs) in &self.read {
             for pair in seqs.windows(2) {
