@@ -305,7 +305,13 @@ async fn the_page_session_drives_the_apps_journaled_world() {
     .await
     .expect("resolves");
     assert_eq!(field(&answer, "statusCode").as_f64(), Some(200.0));
-    assert_eq!(*host.asked.borrow(), vec![1], "waits for journal entry 0");
+    // Two entries: the call kept for sharing the run, then the call itself.
+    assert_eq!(
+        *host.asked.borrow(),
+        vec![world.borrow().next_seq()],
+        "waits for the journal through the call"
+    );
+    assert_eq!(world.borrow().next_seq(), 2);
     assert!(host.changes.get() >= 1, "the app hears of the change");
     assert_eq!(world.borrow().streams().stream_names().count(), 1);
     page.advance_by(10_000.0).expect("advances");
